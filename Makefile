@@ -1,0 +1,88 @@
+# oniongate: build, tests, fuzzing and the demo. `make check` is what CI runs.
+include tor.pin
+
+VERSION    := 0.1.0
+BUILD      := build
+TOR_SRC    := $(BUILD)/tor-src
+LIBTOR     := $(BUILD)/tor-build/libtor.a
+FUZZ_SECONDS ?= 30
+
+CC       ?= gcc
+WARN     := -std=c11 -Wall -Wextra -Werror
+CFLAGS   ?= -O2 -g
+CPPFLAGS := -D_GNU_SOURCE -DONIONGATE_VERSION='"$(VERSION)"' -Idaemon -I$(TOR_SRC)/src/feature/api
+TOR_LIBS := $(LIBTOR) -levent -levent_pthreads -lssl -lcrypto -lz -lcap -lm -lpthread
+SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+# Modules that need no Tor: unit-tested and fuzzed alone.
+CORE_SRCS := daemon/config.c daemon/ctlreply.c daemon/log.c daemon/stats.c
+DAEMON_SRCS := $(CORE_SRCS) daemon/control.c daemon/tor.c daemon/main.c
+HDRS := $(wildcard daemon/*.h)
+UNIT_TESTS := config ctlreply
+FUZZ_TARGETS := config ctlreply
+TOOLS := delayrelay socksbanner
+
+.PHONY: all deps libtor check unit unit-asan integration fuzz demo clean distclean
+
+all: daemon/oniongated tools
+
+deps:
+	@bash scripts/deps.sh
+
+$(LIBTOR): tor.pin scripts/build-tor.sh | deps
+	@bash scripts/build-tor.sh
+
+libtor: $(LIBTOR)
+
+daemon/oniongated: $(DAEMON_SRCS) $(HDRS) $(LIBTOR)
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) -o $@ $(DAEMON_SRCS) $(TOR_LIBS)
+
+$(BUILD)/asan/oniongated: $(DAEMON_SRCS) $(HDRS) $(LIBTOR)
+	@mkdir -p $(@D)
+	$(CC) $(WARN) -O1 -g $(SAN) $(CPPFLAGS) -o $@ $(DAEMON_SRCS) $(TOR_LIBS)
+
+tools: $(addprefix $(BUILD)/tools/,$(TOOLS))
+
+$(BUILD)/tools/%: tests/tools/%.c | deps
+	@mkdir -p $(@D)
+	$(CC) $(WARN) $(CFLAGS) -D_GNU_SOURCE -o $@ $< -levent
+
+# Unit tests: cmocka, once plain and once under ASan+UBSan.
+$(BUILD)/unit/test_%: tests/unit/test_%.c $(CORE_SRCS) $(HDRS) | deps
+	@mkdir -p $(@D)
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) -o $@ $< $(CORE_SRCS) -lcmocka
+
+$(BUILD)/unit-asan/test_%: tests/unit/test_%.c $(CORE_SRCS) $(HDRS) | deps
+	@mkdir -p $(@D)
+	$(CC) $(WARN) -O1 -g $(SAN) $(CPPFLAGS) -o $@ $< $(CORE_SRCS) -lcmocka
+
+unit: $(addprefix $(BUILD)/unit/test_,$(UNIT_TESTS))
+	@set -e; for t in $^; do echo "== $$t"; $$t; done
+
+unit-asan: $(addprefix $(BUILD)/unit-asan/test_,$(UNIT_TESTS))
+	@set -e; for t in $^; do echo "== $$t (ASan+UBSan)"; $$t; done
+
+integration: daemon/oniongated $(BUILD)/asan/oniongated tools
+	@bash tests/integration/run.sh
+
+check: unit unit-asan integration
+
+# libFuzzer targets: a bounded run of each (FUZZ_SECONDS per target).
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(CORE_SRCS) $(HDRS) | deps
+	@mkdir -p $(@D)
+	clang $(WARN) -O1 -g -fsanitize=fuzzer,address,undefined $(CPPFLAGS) -o $@ $< $(CORE_SRCS)
+
+fuzz: $(addprefix $(BUILD)/fuzz/fuzz_,$(FUZZ_TARGETS))
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		mkdir -p $(BUILD)/fuzz/corpus-$$t; \
+		echo "== fuzz_$$t for $(FUZZ_SECONDS) s"; \
+		$(BUILD)/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+			$(BUILD)/fuzz/corpus-$$t tests/fuzz/seeds/$$t 2>&1 | tail -12; \
+	done
+
+clean:
+	rm -f daemon/oniongated
+	rm -rf $(BUILD)/unit $(BUILD)/unit-asan $(BUILD)/asan $(BUILD)/fuzz $(BUILD)/tools
+
+distclean:
+	rm -rf daemon/oniongated $(BUILD)

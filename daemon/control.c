@@ -1,0 +1,224 @@
+/* control: the owning control connection to the embedded Tor: commands and their replies
+ * in order, STATUS_CLIENT events, and the ready/not-ready state the rest of the daemon reads. */
+#include "control.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+
+#include "log.h"
+#include "stats.h"
+
+#define CONTROL_LINE_MAX (64 * 1024)
+
+struct pending {
+	control_reply_cb *cb;
+	void *arg;
+	struct pending *next;
+};
+
+struct control {
+	struct bufferevent *bev;
+	struct ctl_parser *parser;
+	struct pending *head, *tail;
+	control_state_cb *on_state;
+	void *arg;
+	int progress;
+	bool circuits_ok;
+	bool ready;
+};
+
+static void set_state(struct control *c, int progress, bool circuits_ok)
+{
+	bool ready = progress == 100 && circuits_ok;
+	bool changed = ready != c->ready || progress != c->progress;
+	c->progress = progress;
+	c->circuits_ok = circuits_ok;
+	if (!changed)
+		return;
+	c->ready = ready;
+	c->on_state(ready, progress, c->arg);
+}
+
+/* text holds "... BOOTSTRAP PROGRESS=n TAG=t SUMMARY=\"s\"" or a circuit status word. */
+static void client_status(struct control *c, const char *text)
+{
+	char value[256];
+	if (strstr(text, " BOOTSTRAP ") != NULL) {
+		if (ctl_text_value(text, "PROGRESS", value, sizeof(value)) < 0) {
+			stats_bump(STAT_CONTROL_MALFORMED);
+			return;
+		}
+		int progress = atoi(value);
+		if (progress < 0 || progress > 100) {
+			stats_bump(STAT_CONTROL_MALFORMED);
+			return;
+		}
+		if (progress != c->progress && ctl_text_value(text, "SUMMARY", value, sizeof(value)) == 0)
+			log_info("tor bootstrap %d%%: %s", progress, value);
+		set_state(c, progress, progress == 100 ? true : c->circuits_ok);
+	} else if (strstr(text, " CIRCUIT_NOT_ESTABLISHED") != NULL) {
+		set_state(c, c->progress, false);
+	} else if (strstr(text, " CIRCUIT_ESTABLISHED") != NULL) {
+		set_state(c, c->progress, true);
+	}
+}
+
+static void handle_event(struct control *c, const struct ctl_reply *r)
+{
+	const char *text = r->lines[0].text;
+	stats_bump(STAT_CONTROL_EVENTS);
+	if (strncmp(text, "STATUS_CLIENT ", 14) == 0)
+		client_status(c, text);
+}
+
+static void handle_reply(struct control *c, const struct ctl_reply *r)
+{
+	struct pending *p = c->head;
+	if (p == NULL) {
+		stats_bump(STAT_CONTROL_MALFORMED);
+		return;
+	}
+	stats_bump(STAT_CONTROL_REPLIES);
+	c->head = p->next;
+	if (c->head == NULL)
+		c->tail = NULL;
+	if (p->cb != NULL)
+		p->cb(r, p->arg);
+	free(p);
+}
+
+static void read_cb(struct bufferevent *bev, void *arg)
+{
+	struct control *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	size_t len;
+	char *line;
+
+	while ((line = evbuffer_readln(in, &len, EVBUFFER_EOL_CRLF)) != NULL) {
+		struct ctl_reply *r;
+		enum ctl_status st = ctl_parser_line(c->parser, line, len, &r);
+		free(line);
+		if (st == CTL_MALFORMED) {
+			stats_bump(STAT_CONTROL_MALFORMED);
+		} else if (st == CTL_REPLY_DONE) {
+			if (r->async)
+				handle_event(c, r);
+			else
+				handle_reply(c, r);
+			ctl_reply_free(r);
+		}
+	}
+	if (evbuffer_get_length(in) > CONTROL_LINE_MAX) {
+		stats_bump(STAT_CONTROL_MALFORMED);
+		evbuffer_drain(in, evbuffer_get_length(in));
+	}
+}
+
+static void fail_pending(struct control *c)
+{
+	while (c->head != NULL) {
+		struct pending *p = c->head;
+		c->head = p->next;
+		if (p->cb != NULL)
+			p->cb(NULL, p->arg);
+		free(p);
+	}
+	c->tail = NULL;
+}
+
+static void event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct control *c = arg;
+	(void)bev;
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
+		log_info("control connection to Tor closed");
+		bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+		fail_pending(c);
+		set_state(c, c->progress, false);
+	}
+}
+
+static void bootstrap_phase(const struct ctl_reply *r, void *arg)
+{
+	struct control *c = arg;
+	if (r == NULL)
+		return;
+	if (r->code != 250) {
+		log_warn("GETINFO status/bootstrap-phase: %d %s", r->code, r->lines[0].text);
+		return;
+	}
+	client_status(c, r->lines[0].text);
+}
+
+static void setevents_done(const struct ctl_reply *r, void *arg)
+{
+	(void)arg;
+	if (r != NULL && r->code != 250)
+		log_warn("SETEVENTS: %d %s", r->code, r->lines[0].text);
+}
+
+struct control *control_new(struct event_base *base, int fd, control_state_cb *on_state, void *arg)
+{
+	struct control *c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return NULL;
+	c->on_state = on_state;
+	c->arg = arg;
+	c->parser = ctl_parser_new();
+	c->bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (c->parser == NULL || c->bev == NULL) {
+		ctl_parser_free(c->parser);
+		free(c);
+		return NULL;
+	}
+	bufferevent_setcb(c->bev, read_cb, NULL, event_cb, c);
+	bufferevent_enable(c->bev, EV_READ);
+	if (control_command(c, "SETEVENTS STATUS_CLIENT", setevents_done, c) < 0 ||
+	    control_command(c, "GETINFO status/bootstrap-phase", bootstrap_phase, c) < 0) {
+		control_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+int control_command(struct control *c, const char *line, control_reply_cb *cb, void *arg)
+{
+	struct pending *p;
+	if (strpbrk(line, "\r\n") != NULL || (p = calloc(1, sizeof(*p))) == NULL)
+		return -1;
+	if (evbuffer_add_printf(bufferevent_get_output(c->bev), "%s\r\n", line) < 0) {
+		free(p);
+		return -1;
+	}
+	p->cb = cb;
+	p->arg = arg;
+	if (c->tail != NULL)
+		c->tail->next = p;
+	else
+		c->head = p;
+	c->tail = p;
+	return 0;
+}
+
+bool control_ready(const struct control *c)
+{
+	return c->ready;
+}
+
+int control_progress(const struct control *c)
+{
+	return c->progress;
+}
+
+void control_free(struct control *c)
+{
+	if (c == NULL)
+		return;
+	bufferevent_free(c->bev);
+	fail_pending(c);
+	ctl_parser_free(c->parser);
+	free(c);
+}

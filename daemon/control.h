@@ -1,0 +1,28 @@
+/* control: the owning control connection to the embedded Tor: commands and their replies
+ * in order, STATUS_CLIENT events, and the ready/not-ready state the rest of the daemon reads. */
+#ifndef OG_CONTROL_H
+#define OG_CONTROL_H
+
+#include <stdbool.h>
+
+#include <event2/event.h>
+
+#include "ctlreply.h"
+
+struct control;
+
+/* Called when readiness or bootstrap progress changes. */
+typedef void control_state_cb(bool ready, int progress, void *arg);
+/* Called with a command's reply, or with NULL when the connection ended first. */
+typedef void control_reply_cb(const struct ctl_reply *reply, void *arg);
+
+/* Takes ownership of fd. Subscribes to STATUS_CLIENT and asks for the bootstrap phase. */
+struct control *control_new(struct event_base *base, int fd, control_state_cb *on_state, void *arg);
+/* Sends one command line (no CRLF); the reply goes to cb. 0, or -1 if it cannot be sent. */
+int control_command(struct control *c, const char *line, control_reply_cb *cb, void *arg);
+bool control_ready(const struct control *c);
+int control_progress(const struct control *c);
+/* Closes the owning socket: the embedded Tor shuts down. */
+void control_free(struct control *c);
+
+#endif

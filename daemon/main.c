@@ -1,0 +1,215 @@
+/* main: start-up order, signals, reload, and the one libevent loop of oniongated; the
+ * embedded Tor runs on its own thread and is reached only through its sockets. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/thread.h>
+
+#include "config.h"
+#include "control.h"
+#include "log.h"
+#include "stats.h"
+#include "tor.h"
+
+#define SHUTDOWN_GRACE_SECONDS 15
+
+struct daemon {
+	struct event_base *base;
+	struct config *cfg;
+	struct tor *tor;
+	struct control *control;
+	struct event *signals[4];
+	struct event *grace;
+	bool force_stderr;
+	bool stopping;
+	bool tor_ended;
+	int exit_code;
+};
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: oniongated [-dtV] [-c file]\n"
+			"  -c file  configuration (default " CONFIG_DEFAULT_PATH ")\n"
+			"  -d       log to stderr whatever log-target says\n"
+			"  -t       check the configuration and exit\n"
+			"  -V       print the version and exit\n");
+	exit(2);
+}
+
+static void on_tor_state(bool ready, int progress, void *arg)
+{
+	struct daemon *d = arg;
+	if (d->stopping)
+		return;
+	if (ready)
+		log_notice("tor ready: bootstrap 100%%, circuits established");
+	else if (progress == 100)
+		log_warn("tor not ready: no circuits can be built");
+	else
+		log_info("tor bootstrap %d%%", progress);
+}
+
+static void on_tor_exit(int code, void *arg)
+{
+	struct daemon *d = arg;
+	if (d->stopping) {
+		log_notice("embedded Tor stopped");
+	} else {
+		log_err("embedded Tor exited on its own (code %d); exiting so the supervisor restarts us", code);
+		d->exit_code = 1;
+	}
+	d->stopping = true;
+	d->tor_ended = true;
+	event_base_loopexit(d->base, NULL);
+}
+
+static void on_grace_expired(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+	(void)fd;
+	(void)what;
+	log_err("embedded Tor did not stop within %d s", SHUTDOWN_GRACE_SECONDS);
+	d->exit_code = 1;
+	event_base_loopbreak(d->base);
+}
+
+static void begin_shutdown(struct daemon *d, const char *why)
+{
+	struct timeval grace = { SHUTDOWN_GRACE_SECONDS, 0 };
+	if (d->stopping)
+		return;
+	log_notice("%s: shutting down", why);
+	d->stopping = true;
+	control_free(d->control);
+	d->control = NULL;
+	d->grace = evtimer_new(d->base, on_grace_expired, d);
+	if (d->grace != NULL)
+		evtimer_add(d->grace, &grace);
+}
+
+static void reload(struct daemon *d)
+{
+	char err[CONFIG_ERR_MAX];
+	struct config *fresh = config_load(d->cfg->path, err);
+	if (fresh == NULL) {
+		log_err("reload refused, keeping the running configuration: %s", err);
+		return;
+	}
+	log_set_level(fresh->log_level);
+	config_free(d->cfg);
+	d->cfg = fresh;
+	log_notice("configuration reloaded from %s (tor-option changes take effect on restart)", fresh->path);
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct daemon *d = arg;
+	(void)what;
+	switch (sig) {
+	case SIGTERM: begin_shutdown(d, "SIGTERM"); break;
+	case SIGINT: begin_shutdown(d, "SIGINT"); break;
+	case SIGHUP: reload(d); break;
+	case SIGUSR1: stats_log(); break;
+	}
+}
+
+static int add_signals(struct daemon *d)
+{
+	const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1 };
+	signal(SIGPIPE, SIG_IGN);
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		d->signals[i] = evsignal_new(d->base, sigs[i], on_signal, d);
+		if (d->signals[i] == NULL || evsignal_add(d->signals[i], NULL) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int start(struct daemon *d)
+{
+	int control_fd = -1;
+	if (evthread_use_pthreads() < 0 || (d->base = event_base_new()) == NULL) {
+		log_err("cannot set up the event loop");
+		return -1;
+	}
+	if (add_signals(d) < 0) {
+		log_err("cannot install signal handlers");
+		return -1;
+	}
+	d->tor = tor_start(d->base, d->cfg, &control_fd, on_tor_exit, d);
+	if (d->tor == NULL)
+		return -1;
+	d->control = control_new(d->base, control_fd, on_tor_state, d);
+	if (d->control == NULL) {
+		log_err("cannot attach to Tor's control socket");
+		close(control_fd);
+		d->stopping = true;
+		d->exit_code = 1;
+	}
+	return 0;
+}
+
+static void teardown(struct daemon *d)
+{
+	control_free(d->control);
+	if (d->tor_ended)
+		tor_join(d->tor);
+	for (size_t i = 0; i < sizeof(d->signals) / sizeof(d->signals[0]); i++)
+		if (d->signals[i] != NULL)
+			event_free(d->signals[i]);
+	if (d->grace != NULL)
+		event_free(d->grace);
+	if (d->base != NULL)
+		event_base_free(d->base);
+	config_free(d->cfg);
+}
+
+int main(int argc, char **argv)
+{
+	struct daemon d = { 0 };
+	const char *path = CONFIG_DEFAULT_PATH;
+	char err[CONFIG_ERR_MAX];
+	bool check_only = false;
+	int ch;
+
+	while ((ch = getopt(argc, argv, "c:dtV")) != -1) {
+		switch (ch) {
+		case 'c': path = optarg; break;
+		case 'd': d.force_stderr = true; break;
+		case 't': check_only = true; break;
+		case 'V': printf("oniongated %s (%s)\n", ONIONGATE_VERSION, tor_version()); return 0;
+		default: usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+
+	d.cfg = config_load(path, err);
+	if (d.cfg == NULL) {
+		fprintf(stderr, "%s\n", err);
+		return 1;
+	}
+	if (check_only) {
+		printf("%s: configuration is valid\n", path);
+		config_free(d.cfg);
+		return 0;
+	}
+	log_open("oniongated", d.force_stderr ? LOG_TARGET_STDERR : d.cfg->log_target, d.cfg->log_level);
+	log_notice("oniongated %s starting with %s", ONIONGATE_VERSION, path);
+	if (start(&d) < 0) {
+		d.exit_code = 1;
+	} else {
+		event_base_dispatch(d.base);
+	}
+	teardown(&d);
+	log_notice("oniongated exits with %d", d.exit_code);
+	log_close();
+	return d.exit_code;
+}

@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# Installs what oniongate's build and tests need (idempotent): Debian packages,
+# deb-src entries, and Debian's tor source at the one pinned version (see tor.pin).
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+. "$top/tor.pin"
+
+build_pkgs="build-essential pkg-config dpkg-dev libevent-dev libssl-dev zlib1g-dev libcap-dev
+  libnftnl-dev libmnl-dev libunbound-dev libcmocka-dev clang valgrind"
+test_pkgs="tor iproute2 nftables curl dnsutils knot-dnsutils nsd ldnsutils tcpdump procps psmisc
+  postfix swaks dnsperf dnsmasq-base redsocks torsocks bsd-mailx"
+
+missing() {
+	local p out=""
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || out="$out $p"
+	done
+	echo "$out"
+}
+
+need_root() {
+	if [ "$(id -u)" != 0 ]; then
+		echo "deps: installing packages needs root: $*" >&2
+		exit 1
+	fi
+}
+
+add_deb_src() {
+	if grep -rqsE '^Types:.*deb-src|^deb-src ' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+		return 1
+	fi
+	need_root "deb-src entries"
+	local f=/etc/apt/sources.list.d/oniongate-src.sources
+	if [ -f /etc/apt/sources.list.d/debian.sources ]; then
+		sed -e 's/^Types: deb$/Types: deb-src/' /etc/apt/sources.list.d/debian.sources > "$f"
+	else
+		cat > "$f" <<'EOS'
+Types: deb-src
+URIs: http://deb.debian.org/debian
+Suites: bookworm bookworm-updates
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+Types: deb-src
+URIs: http://deb.debian.org/debian-security
+Suites: bookworm-security
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+EOS
+	fi
+	echo "deps: added deb-src entries in $f"
+	return 0
+}
+
+# Debian's tor package would start a tor with the public directory authorities: never.
+install_pkgs() {
+	need_root "$*"
+	local guard=/usr/sbin/policy-rc.d made=0
+	if [ ! -e "$guard" ]; then
+		printf '#!/bin/sh\nexit 101\n' > "$guard"
+		chmod 755 "$guard"
+		made=1
+	fi
+	echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@"
+	[ "$made" = 1 ] && rm -f "$guard"
+	if [ -x /etc/init.d/tor ] && command -v update-rc.d >/dev/null; then
+		update-rc.d tor disable >/dev/null 2>&1 || true
+	fi
+	return 0
+}
+
+updated=0
+apt_update() {
+	[ "$updated" = 1 ] && return 0
+	need_root "apt-get update"
+	apt-get update -q
+	updated=1
+}
+
+if add_deb_src; then apt_update; fi
+
+todo=$(missing $build_pkgs $test_pkgs)
+if [ -n "$todo" ]; then
+	apt_update
+	# shellcheck disable=SC2086
+	install_pkgs $todo
+fi
+
+# The tor source at the pinned version, unpacked once under build/.
+srcdir="$top/build/tor-src"
+stamp="$srcdir/.oniongate-pin"
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$TOR_DEB_VERSION" ]; then
+	rm -rf "$srcdir" "$top/build/tor-dl"
+	mkdir -p "$top/build/tor-dl"
+	cd "$top/build/tor-dl"
+	if ! apt-get source --download-only -q "tor=$TOR_DEB_VERSION" >/dev/null 2>&1; then
+		apt_update
+		if ! apt-get source --download-only -q "tor=$TOR_DEB_VERSION"; then
+			echo "deps: Debian's tor source $TOR_DEB_VERSION is not available from the configured deb-src entries." >&2
+			echo "deps: check /etc/apt/sources.list.d for deb-src lines, or change the pin in tor.pin." >&2
+			rm -rf "$top/build/tor-dl"
+			exit 1
+		fi
+	fi
+	dpkg-source --no-check -x ./*.dsc src >/dev/null
+	mv src "$srcdir"
+	cd "$top"
+	rm -rf "$top/build/tor-dl"
+	echo "$TOR_DEB_VERSION" > "$stamp"
+	echo "deps: tor source $TOR_DEB_VERSION unpacked in $srcdir"
+fi
