@@ -77,7 +77,9 @@ fuzz: $(addprefix $(BUILD)/fuzz/fuzz_,$(FUZZ_TARGETS))
 		mkdir -p $(BUILD)/fuzz/corpus-$$t; \
 		echo "== fuzz_$$t for $(FUZZ_SECONDS) s"; \
 		$(BUILD)/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
-			$(BUILD)/fuzz/corpus-$$t tests/fuzz/seeds/$$t 2>&1 | tail -12; \
+			$(BUILD)/fuzz/corpus-$$t tests/fuzz/seeds/$$t > $(BUILD)/fuzz/$$t.log 2>&1 \
+			|| { tail -40 $(BUILD)/fuzz/$$t.log; exit 1; }; \
+		grep -E '^(Done|stat::(number_of_executed_units|new_units_added|peak_rss_mb))' $(BUILD)/fuzz/$$t.log; \
 	done
 
 clean:

@@ -1,0 +1,37 @@
+# test_cli: `oniongated -t` and start-up refuse a bad config with file:line:, and a SIGHUP with
+# a broken config keeps the running one (the daemon here runs with DisableNetwork 1).
+
+cli_dir="$OG_TMP/cli"
+gw_config "$cli_dir" "tor-option DisableNetwork 1"
+cli_out=$("$OG_TOP/daemon/oniongated" -t -c "$cli_dir/oniongate.conf" 2>&1)
+og_check "oniongated -t accepts the test config" test $? = 0
+og_check "oniongated -t says the config is valid" test "$cli_out" = "$cli_dir/oniongate.conf: configuration is valid"
+
+cp "$cli_dir/oniongate.conf" "$cli_dir/broken.conf"
+printf 'listen-everywhere yes\n' >> "$cli_dir/broken.conf"
+broken_line=$(grep -n '^listen-everywhere' "$cli_dir/broken.conf" | cut -d: -f1)
+cli_out=$("$OG_TOP/daemon/oniongated" -t -c "$cli_dir/broken.conf" 2>&1)
+og_check "oniongated -t exits 1 on a broken config" test $? = 1
+og_check "oniongated -t names file:line: of the error" \
+	test "$cli_out" = "$cli_dir/broken.conf:$broken_line: unknown directive 'listen-everywhere'"
+cli_out=$("$OG_TOP/daemon/oniongated" -d -c "$cli_dir/broken.conf" 2>&1)
+og_check "oniongated refuses to start on a broken config" test $? = 1
+og_check "no Tor was started for a broken config" test ! -e "$cli_dir/run/tor/torrc"
+og_check "oniongated -V names the embedded Tor" \
+	bash -c "'$OG_TOP/daemon/oniongated' -V | grep -q '^oniongated .* (tor 0\.4\.'"
+
+gw_start "$cli_dir"
+og_check "a daemon with DisableNetwork 1 comes up" og_wait_for 20 gw_log_has "$cli_dir" "Bootstrapped 0%"
+cp "$cli_dir/oniongate.conf" "$cli_dir/good.conf"
+echo "log-target nowhere" >> "$cli_dir/oniongate.conf"
+kill -HUP "$GW_PID"
+og_check "SIGHUP with a broken config is refused with file:line:" og_wait_for 10 gw_log_has "$cli_dir" \
+	"reload refused, keeping the running configuration: $cli_dir/oniongate.conf:$(wc -l < "$cli_dir/oniongate.conf"): duplicate log-target"
+og_check "the daemon still runs after the refused reload" kill -0 "$GW_PID"
+cp "$cli_dir/good.conf" "$cli_dir/oniongate.conf"
+kill -HUP "$GW_PID"
+og_check "SIGHUP with a good config reloads it" og_wait_for 10 gw_log_has "$cli_dir" "configuration reloaded from"
+kill -USR1 "$GW_PID"
+og_check "SIGUSR1 logs the counters" og_wait_for 10 gw_log_has "$cli_dir" "stats: control_replies="
+gw_stop "$cli_dir"
+og_check "the DisableNetwork daemon stops with exit 0" test $? = 0
