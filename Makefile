@@ -67,6 +67,9 @@ integration: daemon/oniongated $(BUILD)/asan/oniongated tools
 
 check: unit unit-asan integration
 
+demo: daemon/oniongated tools
+	@bash tests/demo.sh
+
 # libFuzzer targets: a bounded run of each (FUZZ_SECONDS per target).
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(CORE_SRCS) $(HDRS) | deps
 	@mkdir -p $(@D)
