@@ -108,7 +108,7 @@ static int build_argv(struct tor *t, const struct config *cfg)
 	rc |= push(t, "--DataDirectory");
 	rc |= push(t, "%s/tor", cfg->data_dir);
 	rc |= push(t, "--SocksPort");
-	rc |= push(t, "unix:%s OnionTrafficOnly IsolateSOCKSAuth", t->socks_path);
+	rc |= push(t, "unix:%s OnionTrafficOnly IsolateSOCKSAuth ExtendedErrors", t->socks_path);
 	rc |= push(t, "--Log");
 	rc |= push(t, "%s %s", tor_log_level(cfg->log_level), target);
 	rc |= push(t, "--SyslogIdentityTag");

@@ -23,19 +23,19 @@ echo "== onion MX: $onion (smtp-sink behind a v3 onion service)"
 
 dir="$OG_TMP/gw"
 gw_config "$dir"
-sed -i 's/^log-level info/log-level notice/' "$dir/oniongate.conf"
 t0=$(date +%s.%N)
 gw_start "$dir" || exit 1
 og_wait_for 90 gw_log_has "$dir" "tor ready" || { echo "oniongated did not bootstrap"; exit 1; }
 echo "== oniongated (embedded $("$OG_TOP/daemon/oniongated" -V | sed 's/.*(//; s/)//')) bootstrapped in $(privnet_since "$t0") s:"
-grep -E "Bootstrapped|tor ready" "$dir/oniongated.log" | sed 's/^/   /'
+grep -E "Bootstrapped 100%|tor ready" "$dir/oniongated.log" | sed 's/^/   /'
 privnet_wait_ready 60 || exit 1
 banner=$(gw_banner "$dir" "$onion" 25 60) || { echo "no banner through the onion"; exit 1; }
 echo "== path: socksbanner -> $dir/run/tor/socks -> embedded Tor -> rendezvous -> $onion:25"
 echo "   banner: $(echo "$banner" | head -1)   ($(echo "$banner" | tail -1) for the connect)"
+echo "== oniongated RSS: $(gw_rss_kb) kB"
 gw_stop "$dir"
 rc=$?
-echo "== oniongated stopped with exit $rc; RSS and logs are in $OG_TMP while it runs"
+echo "== oniongated stopped with exit $rc; everything torn down"
 if [ "$rc" = 0 ]; then
 	echo "verdict: OK - oniongated reached an onion MX through its embedded Tor"
 else

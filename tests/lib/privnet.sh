@@ -1,6 +1,8 @@
 # privnet.sh: a private Tor network from Debian's tor binary inside one namespace the test
 # made: 3 directory authorities, N relays, any number of v3 onion services, optional hop delay.
 # Source after common.sh. Never starts a tor whose torrc lacks DirAuthority lines.
+# Only the authorities are HSDirs: relays run with DirCache 0 (so clients never fetch a consensus
+# ahead of its descriptors), and a DirCache 0 relay voted HSDir swallows uploads and fetches.
 #
 #   privnet_start NS ADDR DIR DELAY_MS NRELAYS [ONION=TARGET_IP:TARGET_PORT:VIRTPORT ...]
 #   privnet_wait_ready SECONDS      consensus lists every relay, every onion descriptor uploaded
@@ -51,7 +53,7 @@ AssumeReachable 1
 ContactInfo privnet@oniongate.test
 TestingDirAuthVoteExit *
 TestingDirAuthVoteGuard *
-TestingDirAuthVoteHSDir *
+TestingDirAuthVoteHSDir $PRIVNET_HSDIRS
 TestingMinExitFlagThreshold 0
 V3AuthNIntervalsValid 2
 ExitRelay 1
@@ -74,6 +76,7 @@ EOT
 privnet_keys() {
 	local i d v3 fp
 	: > "$PRIVNET_DIR/dirauth-lines"
+	PRIVNET_HSDIRS=""
 	for ((i = 0; i < PRIVNET_AUTHS; i++)); do
 		d="$PRIVNET_DIR/auth$i"
 		mkdir -p "$d/keys"
@@ -85,6 +88,7 @@ privnet_keys() {
 		fp=$(privnet_fingerprint "$d") || return 1
 		echo "DirAuthority auth$i orport=$((5000 + i)) no-v2 v3ident=$v3 $PRIVNET_ADDR:$((7000 + i)) $fp" \
 			>> "$PRIVNET_DIR/dirauth-lines"
+		PRIVNET_HSDIRS="$PRIVNET_HSDIRS${PRIVNET_HSDIRS:+,}\$$fp"
 	done
 }
 
@@ -192,11 +196,17 @@ HiddenServiceDir $d/hs
 HiddenServicePort $vport $tip:$tport
 EOT
 	} > "$d/torrc"
-	privnet_start_tor "hs-$name"
+	privnet_start_tor "hs-$name" || return 1
+	og_wait_for 15 test -s "$d/hs/hostname" || { og_log "privnet: onion $name wrote no hostname"; return 1; }
 }
 
+# Every upload the service started has succeeded: a client asking an HSDir that has not got the
+# descriptor yet would hold that failure against the onion for 15 minutes.
 privnet_onion_uploaded() {
-	grep -q 'Uploaded hidden service descriptor (status 200' "$PRIVNET_DIR/hs-$1/rend.log" 2>/dev/null
+	local log="$PRIVNET_DIR/hs-$1/rend.log" started done
+	started=$(grep -c 'initiated upload request to' "$log" 2>/dev/null)
+	done=$(grep -c 'Uploaded hidden service descriptor (status 200' "$log" 2>/dev/null)
+	[ "${done:-0}" -ge 1 ] && [ "${done:-0}" -ge "${started:-0}" ]
 }
 
 privnet_wait_ready() {
@@ -208,7 +218,7 @@ privnet_wait_ready() {
 			return 1
 		fi
 	done
-	og_log "privnet: ready (every onion descriptor uploaded) after $(privnet_since "$PRIVNET_STARTED_AT") s"
+	og_log "privnet: ready (every onion descriptor upload done) after $(privnet_since "$PRIVNET_STARTED_AT") s"
 }
 
 privnet_onion() {
