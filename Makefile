@@ -11,15 +11,17 @@ CC       ?= gcc
 WARN     := -std=c11 -Wall -Wextra -Werror
 CFLAGS   ?= -O2 -g
 CPPFLAGS := -D_GNU_SOURCE -DONIONGATE_VERSION='"$(VERSION)"' -Idaemon -I$(TOR_SRC)/src/feature/api
-TOR_LIBS := $(LIBTOR) -levent -levent_pthreads -lssl -lcrypto -lz -lcap -lm -lpthread
+TOR_LIBS := $(LIBTOR) -lunbound -levent -levent_pthreads -lssl -lcrypto -lz -lcap -lm -lpthread
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 # Modules that need no Tor: unit-tested and fuzzed alone.
-CORE_SRCS := daemon/config.c daemon/ctlreply.c daemon/log.c daemon/stats.c
-DAEMON_SRCS := $(CORE_SRCS) daemon/control.c daemon/tor.c daemon/main.c
+CORE_SRCS := daemon/config.c daemon/ctlreply.c daemon/log.c daemon/stats.c daemon/dnsmsg.c daemon/onion.c \
+	daemon/pool.c daemon/mapfile.c
+CORE_LIBS := -lcrypto
+DAEMON_SRCS := $(CORE_SRCS) daemon/onionmap.c daemon/dns.c daemon/control.c daemon/tor.c daemon/main.c
 HDRS := $(wildcard daemon/*.h)
-UNIT_TESTS := config ctlreply
-FUZZ_TARGETS := config ctlreply
+UNIT_TESTS := config ctlreply dnsmsg onion pool mapfile
+FUZZ_TARGETS := config ctlreply dnsmsg mapfile
 TOOLS := delayrelay socksbanner
 
 .PHONY: all deps libtor check unit unit-asan integration fuzz demo clean distclean
@@ -50,11 +52,11 @@ $(BUILD)/tools/%: tests/tools/%.c | deps
 # Unit tests: cmocka, once plain and once under ASan+UBSan.
 $(BUILD)/unit/test_%: tests/unit/test_%.c $(CORE_SRCS) $(HDRS) | deps
 	@mkdir -p $(@D)
-	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) -o $@ $< $(CORE_SRCS) -lcmocka
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) -o $@ $< $(CORE_SRCS) $(CORE_LIBS) -lcmocka
 
 $(BUILD)/unit-asan/test_%: tests/unit/test_%.c $(CORE_SRCS) $(HDRS) | deps
 	@mkdir -p $(@D)
-	$(CC) $(WARN) -O1 -g $(SAN) $(CPPFLAGS) -o $@ $< $(CORE_SRCS) -lcmocka
+	$(CC) $(WARN) -O1 -g $(SAN) $(CPPFLAGS) -o $@ $< $(CORE_SRCS) $(CORE_LIBS) -lcmocka
 
 unit: $(addprefix $(BUILD)/unit/test_,$(UNIT_TESTS))
 	@set -e; for t in $^; do echo "== $$t"; $$t; done
@@ -73,7 +75,7 @@ demo: daemon/oniongated tools
 # libFuzzer targets: a bounded run of each (FUZZ_SECONDS per target).
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(CORE_SRCS) $(HDRS) | deps
 	@mkdir -p $(@D)
-	clang $(WARN) -O1 -g -fsanitize=fuzzer,address,undefined $(CPPFLAGS) -o $@ $< $(CORE_SRCS)
+	clang $(WARN) -O1 -g -fsanitize=fuzzer,address,undefined $(CPPFLAGS) -o $@ $< $(CORE_SRCS) $(CORE_LIBS)
 
 fuzz: $(addprefix $(BUILD)/fuzz/fuzz_,$(FUZZ_TARGETS))
 	@set -e; for t in $(FUZZ_TARGETS); do \

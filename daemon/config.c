@@ -2,8 +2,10 @@
  * errors; a parsed config is immutable and replaced whole on reload. */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -19,6 +21,8 @@ struct parse_state {
 	const char *name;
 	int line;
 	int seen_run_dir, seen_data_dir, seen_log_level, seen_log_target;
+	int seen_pool_v4, seen_pool_v6, seen_pool_key, seen_pool_max, seen_onion_ttl, seen_onion_map;
+	int seen_srv, seen_dnssec, seen_trust_anchor, seen_mx_policy;
 	char *err;
 };
 
@@ -162,12 +166,272 @@ static int apply_tor_option(struct parse_state *ps, char **args, int nargs)
 	return 0;
 }
 
+static int parse_uint(struct parse_state *ps, const char *what, const char *word, unsigned long min,
+		      unsigned long max, unsigned long *out)
+{
+	char *end;
+	errno = 0;
+	if (!isdigit((unsigned char)word[0]))
+		return fail(ps, "%s must be a number from %lu to %lu, not '%s'", what, min, max, word);
+	*out = strtoul(word, &end, 10);
+	if (*end != '\0' || errno != 0 || *out < min || *out > max)
+		return fail(ps, "%s must be a number from %lu to %lu, not '%s'", what, min, max, word);
+	return 0;
+}
+
+static int parse_sockaddr(struct parse_state *ps, char **args, int nargs, struct config_sockaddr *out)
+{
+	unsigned long port = 53;
+	memset(out, 0, sizeof(*out));
+	out->line = ps->line;
+	if (nargs == 2 && parse_uint(ps, "port", args[1], 1, 65535, &port) < 0)
+		return -1;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&out->ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&out->ss;
+	if (inet_pton(AF_INET, args[0], &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)port);
+		out->len = sizeof(*sin);
+	} else if (inet_pton(AF_INET6, args[0], &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)port);
+		out->len = sizeof(*sin6);
+	} else {
+		return fail(ps, "'%s' is not an IPv4 or IPv6 address", args[0]);
+	}
+	return 0;
+}
+
+static int push_sockaddr(struct parse_state *ps, char **args, int nargs, struct config_sockaddr **list, size_t *n)
+{
+	struct config_sockaddr sa;
+	if (parse_sockaddr(ps, args, nargs, &sa) < 0)
+		return -1;
+	struct config_sockaddr *grown = realloc(*list, (*n + 1) * sizeof(*grown));
+	if (grown == NULL)
+		return fail(ps, "out of memory");
+	grown[(*n)++] = sa;
+	*list = grown;
+	return 0;
+}
+
+static int apply_dns_listen(struct parse_state *ps, char **args, int nargs)
+{
+	return push_sockaddr(ps, args, nargs, &ps->cfg->dns_listen, &ps->cfg->n_dns_listen);
+}
+
+static int apply_dns_upstream(struct parse_state *ps, char **args, int nargs)
+{
+	return push_sockaddr(ps, args, nargs, &ps->cfg->dns_upstream, &ps->cfg->n_dns_upstream);
+}
+
+static int parse_net(struct parse_state *ps, const char *word, struct config_net *net)
+{
+	char addr[64];
+	unsigned long prefix;
+	const char *slash = strchr(word, '/');
+	memset(net, 0, sizeof(*net));
+	net->line = ps->line;
+	if (slash == NULL || (size_t)(slash - word) >= sizeof(addr))
+		return fail(ps, "'%s' is not a network (address/prefix)", word);
+	memcpy(addr, word, (size_t)(slash - word));
+	addr[slash - word] = '\0';
+	if (inet_pton(AF_INET, addr, net->addr) == 1)
+		net->family = AF_INET;
+	else if (inet_pton(AF_INET6, addr, net->addr) == 1)
+		net->family = AF_INET6;
+	else
+		return fail(ps, "'%s' is not a network (address/prefix)", word);
+	if (parse_uint(ps, "the prefix length", slash + 1, 0, net->family == AF_INET ? 32 : 128, &prefix) < 0)
+		return -1;
+	net->prefix = (int)prefix;
+	for (int bit = net->prefix; bit < (net->family == AF_INET ? 32 : 128); bit++)
+		if (net->addr[bit / 8] & (0x80 >> (bit % 8)))
+			return fail(ps, "'%s' has host bits set", word);
+	return 0;
+}
+
+static int apply_client_network(struct parse_state *ps, char **args, int nargs)
+{
+	struct config *cfg = ps->cfg;
+	struct config_net net;
+	(void)nargs;
+	if (parse_net(ps, args[0], &net) < 0)
+		return -1;
+	struct config_net *grown = realloc(cfg->client_nets, (cfg->n_client_nets + 1) * sizeof(*grown));
+	if (grown == NULL)
+		return fail(ps, "out of memory");
+	grown[cfg->n_client_nets++] = net;
+	cfg->client_nets = grown;
+	return 0;
+}
+
+static int apply_pool_ipv4(struct parse_state *ps, char **args, int nargs)
+{
+	(void)nargs;
+	if (once(ps, &ps->seen_pool_v4, "pool-ipv4") < 0 || parse_net(ps, args[0], &ps->cfg->pool_v4) < 0)
+		return -1;
+	if (ps->cfg->pool_v4.family != AF_INET || ps->cfg->pool_v4.prefix < 8 || ps->cfg->pool_v4.prefix > 29)
+		return fail(ps, "pool-ipv4 must be an IPv4 network from /8 to /29, not '%s'", args[0]);
+	return 0;
+}
+
+static int apply_pool_ipv6(struct parse_state *ps, char **args, int nargs)
+{
+	(void)nargs;
+	if (once(ps, &ps->seen_pool_v6, "pool-ipv6") < 0 || parse_net(ps, args[0], &ps->cfg->pool_v6) < 0)
+		return -1;
+	if (ps->cfg->pool_v6.family != AF_INET6 || ps->cfg->pool_v6.prefix < 16 || ps->cfg->pool_v6.prefix > 112)
+		return fail(ps, "pool-ipv6 must be an IPv6 network from /16 to /112, not '%s'", args[0]);
+	return 0;
+}
+
+static int apply_pool_key(struct parse_state *ps, char **args, int nargs)
+{
+	(void)nargs;
+	if (once(ps, &ps->seen_pool_key, "pool-key") < 0)
+		return -1;
+	if (strlen(args[0]) != 32)
+		return fail(ps, "pool-key must be 32 hex digits");
+	for (int i = 0; i < 16; i++) {
+		unsigned v;
+		if (!isxdigit((unsigned char)args[0][2 * i]) || !isxdigit((unsigned char)args[0][2 * i + 1]) ||
+		    sscanf(args[0] + 2 * i, "%2x", &v) != 1)
+			return fail(ps, "pool-key must be 32 hex digits");
+		ps->cfg->pool_key[i] = (uint8_t)v;
+	}
+	ps->cfg->pool_key_set = true;
+	return 0;
+}
+
+static int apply_pool_max(struct parse_state *ps, char **args, int nargs)
+{
+	unsigned long v;
+	(void)nargs;
+	if (once(ps, &ps->seen_pool_max, "pool-max") < 0 || parse_uint(ps, "pool-max", args[0], 1, 1UL << 22, &v) < 0)
+		return -1;
+	ps->cfg->pool_max = v;
+	return 0;
+}
+
+static int apply_onion_ttl(struct parse_state *ps, char **args, int nargs)
+{
+	unsigned long v;
+	(void)nargs;
+	if (once(ps, &ps->seen_onion_ttl, "onion-ttl") < 0 || parse_uint(ps, "onion-ttl", args[0], 0, 86400, &v) < 0)
+		return -1;
+	ps->cfg->onion_ttl = (uint32_t)v;
+	return 0;
+}
+
+static int apply_onion_map(struct parse_state *ps, char **args, int nargs)
+{
+	(void)nargs;
+	return set_path(ps, &ps->cfg->onion_map, &ps->seen_onion_map, "onion-map", args[0]);
+}
+
+static int apply_trust_anchor(struct parse_state *ps, char **args, int nargs)
+{
+	(void)nargs;
+	return set_path(ps, &ps->cfg->trust_anchor, &ps->seen_trust_anchor, "trust-anchor", args[0]);
+}
+
+static int apply_srv_discovery(struct parse_state *ps, char **args, int nargs)
+{
+	(void)nargs;
+	if (once(ps, &ps->seen_srv, "srv-discovery") < 0)
+		return -1;
+	if (strcmp(args[0], "on") != 0 && strcmp(args[0], "off") != 0)
+		return fail(ps, "srv-discovery must be on or off, not '%s'", args[0]);
+	ps->cfg->srv_discovery = strcmp(args[0], "on") == 0;
+	return 0;
+}
+
+static int apply_dnssec(struct parse_state *ps, char **args, int nargs)
+{
+	(void)nargs;
+	if (once(ps, &ps->seen_dnssec, "dnssec") < 0)
+		return -1;
+	if (strcmp(args[0], "require") == 0)
+		ps->cfg->dnssec = DNSSEC_REQUIRE;
+	else if (strcmp(args[0], "prefer") == 0)
+		ps->cfg->dnssec = DNSSEC_PREFER;
+	else if (strcmp(args[0], "off") == 0)
+		ps->cfg->dnssec = DNSSEC_OFF;
+	else
+		return fail(ps, "dnssec must be require, prefer or off, not '%s'", args[0]);
+	return 0;
+}
+
+static int parse_policy(struct parse_state *ps, const char *word, enum mx_policy *out)
+{
+	if (strcmp(word, "onion-only") == 0)
+		*out = MX_POLICY_ONION_ONLY;
+	else if (strcmp(word, "onion-first") == 0)
+		*out = MX_POLICY_ONION_FIRST;
+	else
+		return fail(ps, "the MX policy must be onion-only or onion-first, not '%s'", word);
+	return 0;
+}
+
+static int apply_mx_policy(struct parse_state *ps, char **args, int nargs)
+{
+	(void)nargs;
+	if (once(ps, &ps->seen_mx_policy, "mx-policy") < 0)
+		return -1;
+	return parse_policy(ps, args[0], &ps->cfg->mx_policy);
+}
+
+static int apply_domain(struct parse_state *ps, char **args, int nargs)
+{
+	struct config *cfg = ps->cfg;
+	enum mx_policy policy = MX_POLICY_ONION_ONLY;
+	(void)nargs;
+	if (parse_policy(ps, args[1], &policy) < 0)
+		return -1;
+	for (char *c = args[0]; *c; c++)
+		*c = (char)tolower((unsigned char)*c);
+	size_t len = strlen(args[0]);
+	if (len > 0 && args[0][len - 1] == '.')
+		args[0][len - 1] = '\0';
+	if (args[0][0] == '\0' || strchr(args[0], ' ') != NULL)
+		return fail(ps, "'%s' is not a domain", args[0]);
+	for (size_t i = 0; i < cfg->n_domains; i++)
+		if (strcmp(cfg->domains[i].domain, args[0]) == 0)
+			return fail(ps, "duplicate domain %s (first given at line %d)", args[0], cfg->domains[i].line);
+	struct config_domain *grown = realloc(cfg->domains, (cfg->n_domains + 1) * sizeof(*grown));
+	if (grown == NULL)
+		return fail(ps, "out of memory");
+	cfg->domains = grown;
+	grown[cfg->n_domains].domain = strdup(args[0]);
+	if (grown[cfg->n_domains].domain == NULL)
+		return fail(ps, "out of memory");
+	grown[cfg->n_domains].policy = policy;
+	grown[cfg->n_domains].line = ps->line;
+	cfg->n_domains++;
+	return 0;
+}
+
 static const struct directive directives[] = {
 	{ "run-dir", 1, 1, apply_run_dir },
 	{ "data-dir", 1, 1, apply_data_dir },
 	{ "log-level", 1, 1, apply_log_level },
 	{ "log-target", 1, 1, apply_log_target },
 	{ "tor-option", 2, CONFIG_MAX_TOKENS - 1, apply_tor_option },
+	{ "dns-listen", 1, 2, apply_dns_listen },
+	{ "dns-upstream", 1, 2, apply_dns_upstream },
+	{ "client-network", 1, 1, apply_client_network },
+	{ "pool-ipv4", 1, 1, apply_pool_ipv4 },
+	{ "pool-ipv6", 1, 1, apply_pool_ipv6 },
+	{ "pool-key", 1, 1, apply_pool_key },
+	{ "pool-max", 1, 1, apply_pool_max },
+	{ "onion-ttl", 1, 1, apply_onion_ttl },
+	{ "onion-map", 1, 1, apply_onion_map },
+	{ "srv-discovery", 1, 1, apply_srv_discovery },
+	{ "dnssec", 1, 1, apply_dnssec },
+	{ "trust-anchor", 1, 1, apply_trust_anchor },
+	{ "mx-policy", 1, 1, apply_mx_policy },
+	{ "domain", 2, 2, apply_domain },
 };
 
 /* Splits one line into words in place: blanks separate, "..." quotes (with \" and \\),
@@ -237,6 +501,26 @@ static int parse_line(struct parse_state *ps, char *line)
 	return fail(ps, "unknown directive '%s'", words[0]);
 }
 
+/* Rules between directives, reported at the line that breaks them. */
+static int check_whole(struct parse_state *ps)
+{
+	struct config *cfg = ps->cfg;
+	if (cfg->n_dns_listen > 0) {
+		ps->line = cfg->dns_listen[0].line;
+		if (cfg->n_dns_upstream == 0)
+			return fail(ps, "dns-listen needs a dns-upstream to pass other queries to");
+		if (cfg->n_client_nets == 0)
+			return fail(ps, "dns-listen needs at least one client-network");
+	}
+	uint64_t v4_hosts = (1ULL << (32 - cfg->pool_v4.prefix)) - 2;
+	if (cfg->pool_max >= v4_hosts) {
+		ps->line = ps->seen_pool_max ? ps->seen_pool_max : ps->seen_pool_v4;
+		return fail(ps, "pool-max %zu must be smaller than the %llu addresses of pool-ipv4", cfg->pool_max,
+			    (unsigned long long)v4_hosts);
+	}
+	return 0;
+}
+
 static struct config *config_defaults(const char *name)
 {
 	struct config *cfg = calloc(1, sizeof(*cfg));
@@ -247,7 +531,15 @@ static struct config *config_defaults(const char *name)
 	cfg->data_dir = strdup("/var/lib/oniongate");
 	cfg->log_level = LOG_LEVEL_NOTICE;
 	cfg->log_target = LOG_TARGET_SYSLOG;
-	if (cfg->path == NULL || cfg->run_dir == NULL || cfg->data_dir == NULL) {
+	cfg->pool_v4 = (struct config_net){ .family = AF_INET, .addr = { 10, 192 }, .prefix = 10 };
+	cfg->pool_v6 = (struct config_net){ .family = AF_INET6, .addr = { 0xfd, 0x6f, 0x6e, 0x69, 0x6f, 0x6e }, .prefix = 64 };
+	cfg->pool_max = 65536;
+	cfg->onion_ttl = 60;
+	cfg->srv_discovery = true;
+	cfg->dnssec = DNSSEC_PREFER;
+	cfg->trust_anchor = strdup("/usr/share/dns/root.key");
+	cfg->mx_policy = MX_POLICY_ONION_ONLY;
+	if (cfg->path == NULL || cfg->run_dir == NULL || cfg->data_dir == NULL || cfg->trust_anchor == NULL) {
 		config_free(cfg);
 		return NULL;
 	}
@@ -282,6 +574,8 @@ struct config *config_parse(const char *name, const char *text, size_t len, char
 			goto bad;
 		line = stop + 1;
 	}
+	if (check_whole(&ps) < 0)
+		goto bad;
 	free(buf);
 	return ps.cfg;
 bad:
@@ -328,8 +622,39 @@ void config_free(struct config *cfg)
 		free(cfg->tor_options[i].value);
 	}
 	free(cfg->tor_options);
+	for (size_t i = 0; i < cfg->n_domains; i++)
+		free(cfg->domains[i].domain);
+	free(cfg->domains);
+	free(cfg->dns_listen);
+	free(cfg->dns_upstream);
+	free(cfg->client_nets);
+	free(cfg->onion_map);
+	free(cfg->trust_anchor);
 	free(cfg->path);
 	free(cfg->run_dir);
 	free(cfg->data_dir);
 	free(cfg);
+}
+
+enum mx_policy config_mx_policy(const struct config *cfg, const char *domain)
+{
+	for (size_t i = 0; i < cfg->n_domains; i++)
+		if (strcmp(cfg->domains[i].domain, domain) == 0)
+			return cfg->domains[i].policy;
+	return cfg->mx_policy;
+}
+
+bool config_client_allowed(const struct config *cfg, int family, const uint8_t *addr)
+{
+	for (size_t i = 0; i < cfg->n_client_nets; i++) {
+		const struct config_net *n = &cfg->client_nets[i];
+		if (n->family != family)
+			continue;
+		int full = n->prefix / 8, rest = n->prefix % 8;
+		if (memcmp(addr, n->addr, (size_t)full) != 0)
+			continue;
+		if (rest == 0 || ((addr[full] ^ n->addr[full]) & (uint8_t)(0xff << (8 - rest))) == 0)
+			return true;
+	}
+	return false;
 }

@@ -3,7 +3,10 @@
 #ifndef OG_CONFIG_H
 #define OG_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
 
 #include "log.h"
 
@@ -16,6 +19,28 @@ struct tor_option {
 	int line;
 };
 
+enum mx_policy { MX_POLICY_ONION_ONLY, MX_POLICY_ONION_FIRST };
+enum dnssec_mode { DNSSEC_OFF, DNSSEC_PREFER, DNSSEC_REQUIRE };
+
+struct config_sockaddr {
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int line;
+};
+
+struct config_net {
+	int family; /* AF_INET or AF_INET6 */
+	uint8_t addr[16];
+	int prefix;
+	int line;
+};
+
+struct config_domain {
+	char *domain;
+	enum mx_policy policy;
+	int line;
+};
+
 struct config {
 	char *path;
 	char *run_dir;
@@ -24,7 +49,31 @@ struct config {
 	enum log_target log_target;
 	struct tor_option *tor_options;
 	size_t n_tor_options;
+
+	struct config_sockaddr *dns_listen;
+	size_t n_dns_listen;
+	struct config_sockaddr *dns_upstream;
+	size_t n_dns_upstream;
+	struct config_net *client_nets;
+	size_t n_client_nets;
+	struct config_net pool_v4, pool_v6;
+	bool pool_key_set;
+	uint8_t pool_key[16];
+	size_t pool_max;
+	uint32_t onion_ttl;
+	char *onion_map;
+	bool srv_discovery;
+	enum dnssec_mode dnssec;
+	char *trust_anchor;
+	enum mx_policy mx_policy;
+	struct config_domain *domains;
+	size_t n_domains;
 };
+
+/* The MX policy for domain: its own domain line, else the global mx-policy. */
+enum mx_policy config_mx_policy(const struct config *cfg, const char *domain);
+/* True when addr (4 or 16 bytes of family) lies in one of the client networks. */
+bool config_client_allowed(const struct config *cfg, int family, const uint8_t *addr);
 
 /* Both return NULL and fill err ("file:line: message") when the text is not valid. */
 struct config *config_load(const char *path, char err[CONFIG_ERR_MAX]);

@@ -1,12 +1,15 @@
 /* main: start-up order, signals, reload, and the one libevent loop of oniongated; the
  * embedded Tor runs on its own thread and is reached only through its sockets. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -14,7 +17,11 @@
 
 #include "config.h"
 #include "control.h"
+#include "dns.h"
 #include "log.h"
+#include "mapfile.h"
+#include "onionmap.h"
+#include "pool.h"
 #include "stats.h"
 #include "tor.h"
 
@@ -25,6 +32,9 @@ struct daemon {
 	struct config *cfg;
 	struct tor *tor;
 	struct control *control;
+	struct pool *pool;
+	struct onionmap *onionmap;
+	struct dns *dns;
 	struct event *signals[4];
 	struct event *grace;
 	bool force_stderr;
@@ -94,18 +104,101 @@ static void begin_shutdown(struct daemon *d, const char *why)
 		evtimer_add(d->grace, &grace);
 }
 
+static void log_map_warnings(const struct mapfile *m)
+{
+	for (size_t i = 0; m != NULL && i < m->n_warnings; i++)
+		log_warn("%s", m->warnings[i]);
+}
+
+/* A config and its map file, both valid, or NULL with err set. */
+static struct config *load_all(const char *path, struct mapfile **map, char err[CONFIG_ERR_MAX])
+{
+	struct config *cfg = config_load(path, err);
+	*map = NULL;
+	if (cfg != NULL && cfg->onion_map != NULL && (*map = mapfile_load(cfg->onion_map, err)) == NULL) {
+		config_free(cfg);
+		return NULL;
+	}
+	return cfg;
+}
+
 static void reload(struct daemon *d)
 {
 	char err[CONFIG_ERR_MAX];
-	struct config *fresh = config_load(d->cfg->path, err);
+	struct mapfile *map;
+	struct config *fresh = load_all(d->cfg->path, &map, err);
 	if (fresh == NULL) {
 		log_err("reload refused, keeping the running configuration: %s", err);
 		return;
 	}
+	log_map_warnings(map);
 	log_set_level(fresh->log_level);
+	if (d->onionmap != NULL)
+		onionmap_reconfigure(d->onionmap, fresh, map);
+	else
+		mapfile_free(map);
+	if (d->dns != NULL)
+		dns_reconfigure(d->dns, fresh);
 	config_free(d->cfg);
 	d->cfg = fresh;
-	log_notice("configuration reloaded from %s (tor-option changes take effect on restart)", fresh->path);
+	log_notice("configuration reloaded from %s (listeners, pools and tor-option change on restart)", fresh->path);
+}
+
+/* The pool key: pool-key from the config, else data-dir/pool.key, made once at random. */
+static int pool_key(const struct config *cfg, uint8_t key[POOL_KEY_LEN])
+{
+	char path[4096];
+	if (cfg->pool_key_set) {
+		memcpy(key, cfg->pool_key, POOL_KEY_LEN);
+		return 0;
+	}
+	snprintf(path, sizeof(path), "%s/pool.key", cfg->data_dir);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		ssize_t n = read(fd, key, POOL_KEY_LEN);
+		close(fd);
+		if (n == POOL_KEY_LEN)
+			return 0;
+		log_err("%s: not a %d-byte key", path, POOL_KEY_LEN);
+		return -1;
+	}
+	if (mkdir(cfg->data_dir, 0700) < 0 && errno != EEXIST) {
+		log_err("cannot create %s: %s", cfg->data_dir, strerror(errno));
+		return -1;
+	}
+	if (getrandom(key, POOL_KEY_LEN, 0) != POOL_KEY_LEN ||
+	    (fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0 ||
+	    write(fd, key, POOL_KEY_LEN) != POOL_KEY_LEN) {
+		log_err("cannot write %s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	log_notice("made a new pool key in %s", path);
+	return 0;
+}
+
+static int start_dns(struct daemon *d)
+{
+	struct pool_config pc = { .v4_prefix = d->cfg->pool_v4.prefix, .v6_prefix = d->cfg->pool_v6.prefix,
+				  .max_entries = d->cfg->pool_max };
+	char err[MAPFILE_ERR_MAX];
+	memcpy(pc.v4_net, d->cfg->pool_v4.addr, 4);
+	memcpy(pc.v6_net, d->cfg->pool_v6.addr, 16);
+	if (pool_key(d->cfg, pc.key) < 0)
+		return -1;
+	if ((d->pool = pool_new(&pc)) == NULL) {
+		log_err("cannot allocate the address pool");
+		return -1;
+	}
+	if ((d->onionmap = onionmap_new(d->base, d->cfg, err)) == NULL) {
+		log_err("%s", err);
+		return -1;
+	}
+	if (d->cfg->n_dns_listen > 0 && (d->dns = dns_new(d->base, d->cfg, d->pool, d->onionmap)) == NULL)
+		return -1;
+	return 0;
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
@@ -143,6 +236,8 @@ static int start(struct daemon *d)
 		log_err("cannot install signal handlers");
 		return -1;
 	}
+	if (start_dns(d) < 0)
+		return -1;
 	d->tor = tor_start(d->base, d->cfg, &control_fd, on_tor_exit, d);
 	if (d->tor == NULL)
 		return -1;
@@ -158,6 +253,9 @@ static int start(struct daemon *d)
 
 static void teardown(struct daemon *d)
 {
+	dns_free(d->dns);
+	onionmap_free(d->onionmap);
+	pool_free(d->pool);
 	control_free(d->control);
 	if (d->tor_ended)
 		tor_join(d->tor);
@@ -191,18 +289,24 @@ int main(int argc, char **argv)
 	if (optind != argc)
 		usage();
 
-	d.cfg = config_load(path, err);
+	struct mapfile *map;
+	d.cfg = load_all(path, &map, err);
 	if (d.cfg == NULL) {
 		fprintf(stderr, "%s\n", err);
 		return 1;
 	}
 	if (check_only) {
+		for (size_t i = 0; map != NULL && i < map->n_warnings; i++)
+			fprintf(stderr, "%s\n", map->warnings[i]);
 		printf("%s: configuration is valid\n", path);
+		mapfile_free(map);
 		config_free(d.cfg);
 		return 0;
 	}
 	log_open("oniongated", d.force_stderr ? LOG_TARGET_STDERR : d.cfg->log_target, d.cfg->log_level);
 	log_notice("oniongated %s starting with %s", ONIONGATE_VERSION, path);
+	log_map_warnings(map);
+	mapfile_free(map);
 	if (start(&d) < 0) {
 		d.exit_code = 1;
 	} else {

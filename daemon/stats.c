@@ -10,6 +10,18 @@ static const char *const names[STAT_COUNT] = {
 	[STAT_CONTROL_REPLIES] = "control_replies",
 	[STAT_CONTROL_EVENTS] = "control_events",
 	[STAT_CONTROL_MALFORMED] = "control_malformed",
+	[STAT_DNS_QUERIES] = "dns_queries",
+	[STAT_DNS_ONION_ANSWERS] = "dns_onion_answers",
+	[STAT_DNS_MX_ANSWERS] = "dns_onion_mx_answers",
+	[STAT_DNS_FORWARDED] = "dns_forwarded",
+	[STAT_DNS_REFUSED] = "dns_refused",
+	[STAT_DNS_MALFORMED] = "dns_malformed",
+	[STAT_DNS_UPSTREAM_MALFORMED] = "dns_upstream_malformed",
+	[STAT_DNS_TIMEOUTS] = "dns_upstream_timeouts",
+	[STAT_DISCOVERY_LOOKUPS] = "discovery_lookups",
+	[STAT_DISCOVERY_BOGUS] = "discovery_bogus",
+	[STAT_DISCOVERY_INSECURE] = "discovery_insecure_refused",
+	[STAT_DISCOVERY_MALFORMED] = "discovery_malformed",
 };
 
 static uint64_t counters[STAT_COUNT];

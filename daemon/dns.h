@@ -1,0 +1,20 @@
+/* dns: the LAN DNS service: UDP and TCP listeners, answers for onion names, onion MX domains
+ * and pool PTRs, and every other query relayed upstream as a packet (new ID, reply matched). */
+#ifndef OG_DNS_H
+#define OG_DNS_H
+
+#include <event2/event.h>
+
+#include "config.h"
+#include "onionmap.h"
+#include "pool.h"
+
+struct dns;
+
+/* Binds every dns-listen address (UDP and TCP) and the upstream sockets; NULL on failure. */
+struct dns *dns_new(struct event_base *base, const struct config *cfg, struct pool *pool, struct onionmap *map);
+/* A reloaded config: client networks, upstreams and TTLs change; listeners stay as bound. */
+void dns_reconfigure(struct dns *d, const struct config *cfg);
+void dns_free(struct dns *d);
+
+#endif

@@ -1,0 +1,268 @@
+/* mapfile: the onionmx tor_transport map grammar ("domain smtptor:[x.onion]:port"), parsed
+ * into a sorted table with file:line: errors and warnings; no I/O beyond reading the file. */
+#include "mapfile.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAPFILE_MAX_BYTES (16 * 1024 * 1024)
+#define V2_LABEL_LEN 16
+
+struct mparse {
+	const char *name;
+	int line;
+	char *err;
+	struct mapfile *m;
+};
+
+static int fail(struct mparse *ps, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int fail(struct mparse *ps, const char *fmt, ...)
+{
+	va_list ap;
+	int n = snprintf(ps->err, MAPFILE_ERR_MAX, "%s:%d: ", ps->name, ps->line);
+	if (n < 0 || n >= MAPFILE_ERR_MAX)
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf(ps->err + n, MAPFILE_ERR_MAX - (size_t)n, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static void warn(struct mparse *ps, const char *what)
+{
+	char *w;
+	if (ps->m->n_warnings == MAPFILE_MAX_WARNINGS)
+		return;
+	if (asprintf(&w, "%s:%d: %s", ps->name, ps->line, what) >= 0)
+		ps->m->warnings[ps->m->n_warnings++] = w;
+}
+
+static bool valid_domain(const char *d)
+{
+	size_t len = strlen(d), label = 0;
+	if (len == 0 || len > 253)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char c = d[i];
+		if (c == '.') {
+			if (label == 0 && i != 0)
+				return false;
+			label = 0;
+			continue;
+		}
+		if (!isalnum((unsigned char)c) && c != '-' && c != '_')
+			return false;
+		if (++label > 63)
+			return false;
+	}
+	return label > 0;
+}
+
+/* "smtptor:[x.onion]", "smtptor:[x.onion]:2525", "smtptor:x.onion", "smtptor:" */
+static int parse_nexthop(struct mparse *ps, char *value, char **host, long *port)
+{
+	char *p;
+	if (strncmp(value, "smtptor:", 8) != 0)
+		return fail(ps, "next hop must be smtptor:[host.onion], not '%s'", value);
+	p = value + 8;
+	*port = 25;
+	if (*p == '[') {
+		char *close = strchr(p, ']');
+		if (close == NULL)
+			return fail(ps, "missing ']' in '%s'", value);
+		*close = '\0';
+		*host = p + 1;
+		p = close + 1;
+		if (*p == ':') {
+			char *end;
+			errno = 0;
+			*port = strtol(p + 1, &end, 10);
+			if (p[1] == '\0' || *end != '\0' || errno != 0 || *port < 1 || *port > 65535)
+				return fail(ps, "bad port '%s'", p + 1);
+		} else if (*p != '\0') {
+			return fail(ps, "unexpected '%s' after ']'", p);
+		}
+	} else {
+		*host = p;
+		if (strchr(p, ':') != NULL)
+			return fail(ps, "a port needs the host in brackets: smtptor:[host.onion]:port");
+	}
+	return 0;
+}
+
+static int add_entry(struct mparse *ps, const char *domain, const char *onion, long port)
+{
+	struct mapfile *m = ps->m;
+	struct map_entry *grown = realloc(m->entries, (m->n + 1) * sizeof(*grown));
+	if (grown == NULL)
+		return fail(ps, "out of memory");
+	m->entries = grown;
+	struct map_entry *e = &m->entries[m->n];
+	e->domain = strdup(domain);
+	if (e->domain == NULL)
+		return fail(ps, "out of memory");
+	for (char *c = e->domain; *c; c++)
+		*c = (char)tolower((unsigned char)*c);
+	snprintf(e->onion, sizeof(e->onion), "%s", onion);
+	e->port = (uint16_t)port;
+	e->line = ps->line;
+	m->n++;
+	return 0;
+}
+
+static int parse_line(struct mparse *ps, char *line)
+{
+	char *words[3], *save = NULL, *host = NULL;
+	int n = 0;
+	long port = 25;
+	char *hash = strchr(line, '#');
+	if (hash != NULL)
+		*hash = '\0';
+	for (char *w = strtok_r(line, " \t\r", &save); w != NULL; w = strtok_r(NULL, " \t\r", &save)) {
+		if (n == 3)
+			return fail(ps, "more than two fields");
+		words[n++] = w;
+	}
+	if (n == 0)
+		return 0;
+	if (n == 1)
+		return fail(ps, "'%s' has no next hop", words[0]);
+	size_t dlen = strlen(words[0]);
+	if (dlen > 0 && words[0][dlen - 1] == '.')
+		words[0][dlen - 1] = '\0';
+	if (!valid_domain(words[0]))
+		return fail(ps, "'%s' is not a domain", words[0]);
+	if (parse_nexthop(ps, words[1], &host, &port) < 0)
+		return -1;
+	if (strcmp(words[0], ".onion") == 0 || strcmp(words[0], "onion") == 0) {
+		if (*host != '\0')
+			return fail(ps, "the .onion catch-all takes a bare 'smtptor:'");
+		ps->m->catch_all_line = ps->line;
+		return 0;
+	}
+	if (*host == '\0')
+		return fail(ps, "'%s' has no onion host", words[0]);
+	char canon[ONION_NAME_LEN + 1];
+	if (onion_canonical(host, canon) < 0) {
+		size_t hlen = strlen(host);
+		if (hlen == V2_LABEL_LEN + 6 && onion_is_onion_domain(host)) {
+			warn(ps, "v2 onion address skipped (Tor no longer reaches v2 services)");
+			return 0;
+		}
+		return fail(ps, "'%s' is not a valid v3 onion address", host);
+	}
+	return add_entry(ps, words[0], canon, port);
+}
+
+static int by_domain(const void *a, const void *b)
+{
+	return strcmp(((const struct map_entry *)a)->domain, ((const struct map_entry *)b)->domain);
+}
+
+struct mapfile *mapfile_parse(const char *name, const char *text, size_t len, char err[MAPFILE_ERR_MAX])
+{
+	struct mparse ps = { .name = name, .err = err };
+	char *buf = malloc(len + 1);
+	err[0] = '\0';
+	ps.m = calloc(1, sizeof(*ps.m));
+	if (buf == NULL || ps.m == NULL) {
+		snprintf(err, MAPFILE_ERR_MAX, "%s: out of memory", name);
+		goto bad;
+	}
+	memcpy(buf, text, len);
+	buf[len] = '\0';
+	for (char *line = buf, *end = buf + len; line < end;) {
+		char *nl = memchr(line, '\n', (size_t)(end - line));
+		char *stop = nl ? nl : end;
+		ps.line++;
+		if (memchr(line, '\0', (size_t)(stop - line)) != NULL) {
+			fail(&ps, "NUL byte in line");
+			goto bad;
+		}
+		*stop = '\0';
+		if (parse_line(&ps, line) < 0)
+			goto bad;
+		line = stop + 1;
+	}
+	qsort(ps.m->entries, ps.m->n, sizeof(struct map_entry), by_domain);
+	for (size_t i = 1; i < ps.m->n; i++) {
+		if (strcmp(ps.m->entries[i].domain, ps.m->entries[i - 1].domain) == 0) {
+			const struct map_entry *a = &ps.m->entries[i - 1], *b = &ps.m->entries[i];
+			ps.line = a->line > b->line ? a->line : b->line;
+			fail(&ps, "duplicate domain '%s' (first given at line %d)", a->domain,
+			     a->line < b->line ? a->line : b->line);
+			goto bad;
+		}
+	}
+	free(buf);
+	return ps.m;
+bad:
+	free(buf);
+	mapfile_free(ps.m);
+	return NULL;
+}
+
+struct mapfile *mapfile_load(const char *path, char err[MAPFILE_ERR_MAX])
+{
+	FILE *f = fopen(path, "rb");
+	char *text;
+	size_t len;
+	if (f == NULL) {
+		snprintf(err, MAPFILE_ERR_MAX, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	text = malloc(MAPFILE_MAX_BYTES + 1);
+	if (text == NULL) {
+		fclose(f);
+		snprintf(err, MAPFILE_ERR_MAX, "%s: out of memory", path);
+		return NULL;
+	}
+	len = fread(text, 1, MAPFILE_MAX_BYTES + 1, f);
+	if (ferror(f) || len > MAPFILE_MAX_BYTES) {
+		snprintf(err, MAPFILE_ERR_MAX, "%s: %s", path, ferror(f) ? strerror(errno) : "larger than 16 MiB");
+		fclose(f);
+		free(text);
+		return NULL;
+	}
+	fclose(f);
+	struct mapfile *m = mapfile_parse(path, text, len, err);
+	free(text);
+	return m;
+}
+
+static const struct map_entry *find_exact(const struct mapfile *m, const char *domain)
+{
+	struct map_entry key = { .domain = (char *)(uintptr_t)domain };
+	return bsearch(&key, m->entries, m->n, sizeof(struct map_entry), by_domain);
+}
+
+const struct map_entry *mapfile_lookup(const struct mapfile *m, const char *domain)
+{
+	const struct map_entry *e = find_exact(m, domain);
+	if (e != NULL)
+		return e;
+	for (const char *dot = strchr(domain, '.'); dot != NULL; dot = strchr(dot + 1, '.')) {
+		e = find_exact(m, dot);
+		if (e != NULL)
+			return e;
+	}
+	return NULL;
+}
+
+void mapfile_free(struct mapfile *m)
+{
+	if (m == NULL)
+		return;
+	for (size_t i = 0; i < m->n; i++)
+		free(m->entries[i].domain);
+	for (size_t i = 0; i < m->n_warnings; i++)
+		free(m->warnings[i]);
+	free(m->entries);
+	free(m);
+}

@@ -1,0 +1,384 @@
+/* onionmap: which mail domains have onion MX hosts: the map file, SRV _onion-mx._tcp discovery
+ * through libunbound on the daemon's loop (DNSSEC policy), a TTL cache, and MX policy. */
+#include "onionmap.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <unbound-event.h>
+#include <unbound.h>
+
+#include "dnsmsg.h"
+#include "log.h"
+#include "stats.h"
+
+#define CACHE_MAX 4096
+#define CACHE_BUCKETS 1024
+#define TTL_MIN 30
+#define TTL_MAX 3600
+#define TTL_NEGATIVE 300
+#define TTL_FAILURE 30
+#define UB_SEC_BOGUS 1
+#define UB_SEC_SECURE 2
+
+struct onionmap_query {
+	struct cache_entry *entry;
+	onionmap_cb *cb;
+	void *arg;
+	struct onionmap_query *next;
+};
+
+struct cache_entry {
+	char domain[256];
+	struct onionmap_result res;
+	time_t expires;
+	bool pending;
+	int async_id;
+	struct onionmap *map;
+	struct onionmap_query *waiters;
+	struct cache_entry *bucket_next;
+	struct cache_entry *lru_prev, *lru_next;
+};
+
+struct onionmap {
+	const struct config *cfg;
+	struct mapfile *file;
+	struct ub_ctx *ub;
+	struct cache_entry *buckets[CACHE_BUCKETS];
+	struct cache_entry *lru_head, *lru_tail;
+	size_t n_cached;
+};
+
+static unsigned bucket_of(const char *domain)
+{
+	unsigned h = 5381;
+	for (const char *c = domain; *c; c++)
+		h = h * 33 + (unsigned char)*c;
+	return h % CACHE_BUCKETS;
+}
+
+static void lru_unlink(struct onionmap *m, struct cache_entry *e)
+{
+	if (e->lru_prev)
+		e->lru_prev->lru_next = e->lru_next;
+	else
+		m->lru_head = e->lru_next;
+	if (e->lru_next)
+		e->lru_next->lru_prev = e->lru_prev;
+	else
+		m->lru_tail = e->lru_prev;
+	e->lru_prev = e->lru_next = NULL;
+}
+
+static void lru_front(struct onionmap *m, struct cache_entry *e)
+{
+	e->lru_next = m->lru_head;
+	e->lru_prev = NULL;
+	if (m->lru_head)
+		m->lru_head->lru_prev = e;
+	m->lru_head = e;
+	if (m->lru_tail == NULL)
+		m->lru_tail = e;
+}
+
+static struct cache_entry *cache_find(struct onionmap *m, const char *domain)
+{
+	for (struct cache_entry *e = m->buckets[bucket_of(domain)]; e; e = e->bucket_next)
+		if (strcmp(e->domain, domain) == 0)
+			return e;
+	return NULL;
+}
+
+static void cache_drop(struct onionmap *m, struct cache_entry *e)
+{
+	struct cache_entry **pp = &m->buckets[bucket_of(e->domain)];
+	while (*pp != e)
+		pp = &(*pp)->bucket_next;
+	*pp = e->bucket_next;
+	lru_unlink(m, e);
+	m->n_cached--;
+	free(e);
+}
+
+static struct cache_entry *cache_add(struct onionmap *m, const char *domain)
+{
+	for (struct cache_entry *e = m->lru_tail; m->n_cached >= CACHE_MAX && e != NULL;) {
+		struct cache_entry *prev = e->lru_prev;
+		if (!e->pending)
+			cache_drop(m, e);
+		e = prev;
+	}
+	if (m->n_cached >= CACHE_MAX)
+		return NULL;
+	struct cache_entry *e = calloc(1, sizeof(*e));
+	if (e == NULL)
+		return NULL;
+	snprintf(e->domain, sizeof(e->domain), "%s", domain);
+	e->map = m;
+	unsigned b = bucket_of(domain);
+	e->bucket_next = m->buckets[b];
+	m->buckets[b] = e;
+	lru_front(m, e);
+	m->n_cached++;
+	return e;
+}
+
+static int by_priority(const void *a, const void *b)
+{
+	const struct onion_mx *x = a, *y = b;
+	if (x->priority != y->priority)
+		return x->priority < y->priority ? -1 : 1;
+	return x->weight > y->weight ? -1 : x->weight < y->weight;
+}
+
+/* The SRV records of the answer whose targets are valid v3 onion names. */
+static void read_srv(const char *qname, const uint8_t *pkt, size_t len, struct onionmap_result *res)
+{
+	struct dns_reader r;
+	struct dns_question q;
+	uint32_t ttl = TTL_MAX;
+	res->n = 0;
+	res->ttl = TTL_NEGATIVE;
+	if (dns_reader_init(&r, pkt, len) < 0 || r.h.qdcount != 1 || dns_read_question(&r, &q) < 0) {
+		stats_bump(STAT_DISCOVERY_MALFORMED);
+		res->ttl = TTL_FAILURE;
+		return;
+	}
+	if (DNS_RCODE(r.h.flags) != DNS_RCODE_NOERROR && DNS_RCODE(r.h.flags) != DNS_RCODE_NXDOMAIN)
+		res->ttl = TTL_FAILURE;
+	for (unsigned i = 0; i < r.h.ancount; i++) {
+		struct dns_rr rr;
+		struct onion_mx mx;
+		char target[DNS_NAME_MAX];
+		if (dns_read_rr(&r, &rr) < 0) {
+			stats_bump(STAT_DISCOVERY_MALFORMED);
+			break;
+		}
+		if (rr.type != DNS_TYPE_SRV || strcmp(rr.name, qname) != 0 || res->n == ONIONMAP_MAX_MX)
+			continue;
+		if (dns_rdata_u16(&r, &rr, 0, &mx.priority) < 0 || dns_rdata_u16(&r, &rr, 2, &mx.weight) < 0 ||
+		    dns_rdata_u16(&r, &rr, 4, &mx.port) < 0 || dns_rdata_name(&r, &rr, 6, target, sizeof(target)) < 0) {
+			stats_bump(STAT_DISCOVERY_MALFORMED);
+			continue;
+		}
+		if (onion_canonical(target, mx.host) < 0) {
+			log_info("discovery: %s names '%s', not a v3 onion: ignored", qname, target);
+			continue;
+		}
+		res->mx[res->n++] = mx;
+		if (rr.ttl < ttl)
+			ttl = rr.ttl;
+	}
+	if (res->n > 0)
+		res->ttl = ttl < TTL_MIN ? TTL_MIN : ttl;
+	qsort(res->mx, res->n, sizeof(res->mx[0]), by_priority);
+}
+
+static void deliver(struct cache_entry *e)
+{
+	struct onionmap_query *q = e->waiters;
+	e->waiters = NULL;
+	e->res.policy = config_mx_policy(e->map->cfg, e->domain);
+	while (q != NULL) {
+		struct onionmap_query *next = q->next;
+		q->cb(&e->res, q->arg);
+		free(q);
+		q = next;
+	}
+}
+
+static void srv_done(void *arg, int rcode, void *packet, int packet_len, int sec, char *why_bogus, int ratelimited)
+{
+	struct cache_entry *e = arg;
+	enum dnssec_mode mode = e->map->cfg->dnssec;
+	char qname[300];
+	(void)ratelimited;
+	snprintf(qname, sizeof(qname), "_onion-mx._tcp.%s", e->domain);
+	e->pending = false;
+	if (packet == NULL || packet_len <= 0) {
+		log_info("discovery: %s failed (rcode %d)", qname, rcode);
+		e->res.n = 0;
+		e->res.ttl = TTL_FAILURE;
+	} else {
+		read_srv(qname, packet, (size_t)packet_len, &e->res);
+	}
+	if (e->res.n > 0 && sec == UB_SEC_BOGUS && mode != DNSSEC_OFF) {
+		log_warn("discovery: %s is DNSSEC-bogus (%s): not used", qname, why_bogus ? why_bogus : "no reason");
+		stats_bump(STAT_DISCOVERY_BOGUS);
+		e->res.n = 0;
+		e->res.ttl = TTL_FAILURE;
+	} else if (e->res.n > 0 && sec != UB_SEC_SECURE && mode == DNSSEC_REQUIRE) {
+		log_notice("discovery: %s is not DNSSEC-signed and dnssec is require: not used", qname);
+		stats_bump(STAT_DISCOVERY_INSECURE);
+		e->res.n = 0;
+	}
+	if (e->res.n > 0)
+		log_info("discovery: %s has %zu onion MX host%s, first %s (%s)", qname, e->res.n, e->res.n > 1 ? "s" : "",
+			 e->res.mx[0].host, sec == UB_SEC_SECURE ? "DNSSEC-secure" : "unsigned");
+	e->expires = time(NULL) + e->res.ttl;
+	deliver(e);
+}
+
+static void answer_now(const struct onionmap *m, const char *domain, struct onionmap_result *res, onionmap_cb *cb,
+		       void *arg)
+{
+	res->policy = config_mx_policy(m->cfg, domain);
+	cb(res, arg);
+}
+
+static struct onionmap_query *add_waiter(struct cache_entry *e, onionmap_cb *cb, void *arg)
+{
+	struct onionmap_query *q = calloc(1, sizeof(*q));
+	if (q == NULL)
+		return NULL;
+	q->entry = e;
+	q->cb = cb;
+	q->arg = arg;
+	q->next = e->waiters;
+	e->waiters = q;
+	return q;
+}
+
+struct onionmap_query *onionmap_lookup(struct onionmap *m, const char *domain, onionmap_cb *cb, void *arg)
+{
+	struct onionmap_result none = { .n = 0, .ttl = TTL_NEGATIVE };
+	const struct map_entry *me = m->file ? mapfile_lookup(m->file, domain) : NULL;
+	if (me != NULL) {
+		struct onionmap_result res = { .n = 1, .ttl = m->cfg->onion_ttl };
+		res.mx[0] = (struct onion_mx){ .priority = 0, .weight = 0, .port = me->port };
+		memcpy(res.mx[0].host, me->onion, sizeof(me->onion));
+		answer_now(m, domain, &res, cb, arg);
+		return NULL;
+	}
+	if (!m->cfg->srv_discovery || m->ub == NULL || onion_is_onion_domain(domain) || strchr(domain, '\\') ||
+	    strlen(domain) > 253 - 15 || domain[0] == '\0') {
+		answer_now(m, domain, &none, cb, arg);
+		return NULL;
+	}
+	struct cache_entry *e = cache_find(m, domain);
+	if (e != NULL && e->pending)
+		return add_waiter(e, cb, arg);
+	if (e != NULL && e->expires > time(NULL)) {
+		lru_unlink(m, e);
+		lru_front(m, e);
+		answer_now(m, domain, &e->res, cb, arg);
+		return NULL;
+	}
+	if (e == NULL && (e = cache_add(m, domain)) == NULL) {
+		answer_now(m, domain, &none, cb, arg);
+		return NULL;
+	}
+	char qname[300];
+	snprintf(qname, sizeof(qname), "_onion-mx._tcp.%s", domain);
+	struct onionmap_query *q = add_waiter(e, cb, arg);
+	if (q == NULL) {
+		answer_now(m, domain, &none, cb, arg);
+		return NULL;
+	}
+	e->pending = true;
+	stats_bump(STAT_DISCOVERY_LOOKUPS);
+	int err = ub_resolve_event(m->ub, qname, DNS_TYPE_SRV, DNS_CLASS_IN, e, srv_done, &e->async_id);
+	if (err != 0) {
+		log_warn("discovery: cannot resolve %s: %s", qname, ub_strerror(err));
+		srv_done(e, DNS_RCODE_SERVFAIL, NULL, 0, 0, NULL, 0);
+		return NULL;
+	}
+	return e->pending ? q : NULL; /* an answer from libunbound's cache comes before it returns */
+}
+
+void onionmap_cancel(struct onionmap_query *q)
+{
+	struct onionmap_query **pp = &q->entry->waiters;
+	while (*pp != NULL && *pp != q)
+		pp = &(*pp)->next;
+	if (*pp == q)
+		*pp = q->next;
+	free(q);
+}
+
+static int setup_unbound(struct onionmap *m, struct event_base *base, const struct config *cfg, char *err)
+{
+	m->ub = ub_ctx_create_event(base);
+	if (m->ub == NULL) {
+		snprintf(err, MAPFILE_ERR_MAX, "cannot create the libunbound context");
+		return -1;
+	}
+	for (size_t i = 0; i < cfg->n_dns_upstream; i++) {
+		char addr[INET6_ADDRSTRLEN], spec[INET6_ADDRSTRLEN + 8];
+		const struct sockaddr_storage *ss = &cfg->dns_upstream[i].ss;
+		int port;
+		if (ss->ss_family == AF_INET) {
+			const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
+			inet_ntop(AF_INET, &sin->sin_addr, addr, sizeof(addr));
+			port = ntohs(sin->sin_port);
+		} else {
+			const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
+			inet_ntop(AF_INET6, &sin6->sin6_addr, addr, sizeof(addr));
+			port = ntohs(sin6->sin6_port);
+		}
+		snprintf(spec, sizeof(spec), "%s@%d", addr, port);
+		if (ub_ctx_set_fwd(m->ub, spec) != 0) {
+			snprintf(err, MAPFILE_ERR_MAX, "libunbound refuses upstream %s", spec);
+			return -1;
+		}
+	}
+	if (cfg->dnssec != DNSSEC_OFF) {
+		int rc = ub_ctx_add_ta_file(m->ub, cfg->trust_anchor);
+		if (rc != 0) {
+			snprintf(err, MAPFILE_ERR_MAX, "%s: cannot read the trust anchor: %s", cfg->trust_anchor,
+				 ub_strerror(rc));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+struct onionmap *onionmap_new(struct event_base *base, const struct config *cfg, char err[MAPFILE_ERR_MAX])
+{
+	struct onionmap *m = calloc(1, sizeof(*m));
+	err[0] = '\0';
+	if (m == NULL) {
+		snprintf(err, MAPFILE_ERR_MAX, "out of memory");
+		return NULL;
+	}
+	m->cfg = cfg;
+	if (cfg->onion_map != NULL && (m->file = mapfile_load(cfg->onion_map, err)) == NULL)
+		goto bad;
+	if (cfg->srv_discovery && cfg->n_dns_upstream > 0 && setup_unbound(m, base, cfg, err) < 0)
+		goto bad;
+	return m;
+bad:
+	onionmap_free(m);
+	return NULL;
+}
+
+void onionmap_reconfigure(struct onionmap *m, const struct config *cfg, struct mapfile *fresh)
+{
+	m->cfg = cfg;
+	mapfile_free(m->file);
+	m->file = fresh;
+}
+
+void onionmap_free(struct onionmap *m)
+{
+	if (m == NULL)
+		return;
+	if (m->ub != NULL)
+		ub_ctx_delete(m->ub);
+	while (m->lru_head != NULL) {
+		struct cache_entry *e = m->lru_head;
+		while (e->waiters != NULL) {
+			struct onionmap_query *q = e->waiters;
+			e->waiters = q->next;
+			free(q);
+		}
+		cache_drop(m, e);
+	}
+	mapfile_free(m->file);
+	free(m);
+}

@@ -1,0 +1,44 @@
+/* onionmap: which mail domains have onion MX hosts: the map file, SRV _onion-mx._tcp discovery
+ * through libunbound on the daemon's loop (DNSSEC policy), a TTL cache, and MX policy. */
+#ifndef OG_ONIONMAP_H
+#define OG_ONIONMAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+
+#include "config.h"
+#include "mapfile.h"
+#include "onion.h"
+
+#define ONIONMAP_MAX_MX 8
+
+struct onion_mx {
+	char host[ONION_NAME_LEN + 1];
+	uint16_t priority, weight, port;
+};
+
+struct onionmap_result {
+	size_t n;                 /* 0: the domain has no onion MX */
+	struct onion_mx mx[ONIONMAP_MAX_MX];
+	enum mx_policy policy;
+	uint32_t ttl;
+};
+
+struct onionmap;
+struct onionmap_query;
+
+typedef void onionmap_cb(const struct onionmap_result *res, void *arg);
+
+/* Loads cfg's map file (NULL and err when it is bad) and prepares SRV discovery. */
+struct onionmap *onionmap_new(struct event_base *base, const struct config *cfg, char err[MAPFILE_ERR_MAX]);
+void onionmap_free(struct onionmap *m);
+/* Swaps in a new map file (already parsed) and policy from a reloaded config; the SRV cache stays. */
+void onionmap_reconfigure(struct onionmap *m, const struct config *cfg, struct mapfile *fresh);
+/* Answers from the map or the cache at once (returns NULL after calling cb), or starts a
+ * discovery and calls cb later (returns a handle for onionmap_cancel). */
+struct onionmap_query *onionmap_lookup(struct onionmap *m, const char *domain, onionmap_cb *cb, void *arg);
+void onionmap_cancel(struct onionmap_query *q);
+
+#endif
