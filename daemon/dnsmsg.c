@@ -173,6 +173,8 @@ void dns_writer_init(struct dns_writer *w, uint8_t *buf, size_t cap)
 
 static void put(struct dns_writer *w, const void *p, size_t n)
 {
+	if (n == 0)
+		return;
 	if (w->overflow || w->len + n > w->cap) {
 		w->overflow = true;
 		return;

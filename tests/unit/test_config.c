@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -92,6 +93,65 @@ static void test_errors(void **state)
 	expect_error("# ok\nlog-level err extra\n", "test.conf:2: log-level takes 1 argument, not 2");
 }
 
+static void test_dns_directives(void **state)
+{
+	char err[CONFIG_ERR_MAX];
+	(void)state;
+	struct config *cfg = parse("dns-listen 192.0.2.1\n"
+				   "dns-listen ::1 5353\n"
+				   "dns-upstream 198.51.100.53\n"
+				   "client-network 192.0.2.0/24\n"
+				   "client-network fd00::/8\n"
+				   "pool-ipv4 10.64.0.0/16\n"
+				   "pool-ipv6 fd00:1::/64\n"
+				   "pool-key 000102030405060708090a0b0c0d0e0f\n"
+				   "pool-max 1000\n"
+				   "onion-ttl 30\n"
+				   "onion-map /etc/oniongate/onionmx.map\n"
+				   "srv-discovery off\n"
+				   "dnssec require\n"
+				   "trust-anchor /etc/oniongate/test.key\n"
+				   "mx-policy onion-first\n"
+				   "domain Example.ORG. onion-only\n",
+				   err);
+	assert_non_null(cfg);
+	assert_int_equal(cfg->n_dns_listen, 2);
+	assert_int_equal(cfg->dns_listen[1].ss.ss_family, AF_INET6);
+	assert_int_equal(cfg->n_client_nets, 2);
+	assert_int_equal(cfg->pool_v4.prefix, 16);
+	assert_true(cfg->pool_key_set);
+	assert_int_equal(cfg->pool_key[15], 15);
+	assert_int_equal(cfg->pool_max, 1000);
+	assert_int_equal(cfg->onion_ttl, 30);
+	assert_false(cfg->srv_discovery);
+	assert_int_equal(cfg->dnssec, DNSSEC_REQUIRE);
+	assert_int_equal(config_mx_policy(cfg, "example.org"), MX_POLICY_ONION_ONLY);
+	assert_int_equal(config_mx_policy(cfg, "other.test"), MX_POLICY_ONION_FIRST);
+	assert_true(config_client_allowed(cfg, AF_INET, (const uint8_t[]){ 192, 0, 2, 77 }));
+	assert_false(config_client_allowed(cfg, AF_INET, (const uint8_t[]){ 192, 0, 3, 1 }));
+	assert_true(config_client_allowed(cfg, AF_INET6, (const uint8_t[16]){ 0xfd, 0x12 }));
+	config_free(cfg);
+
+	expect_error("dns-listen 192.0.2.1\nclient-network 192.0.2.0/24\n",
+		     "test.conf:1: dns-listen needs a dns-upstream to pass other queries to");
+	expect_error("dns-upstream 192.0.2.9\n\ndns-listen 192.0.2.1\n",
+		     "test.conf:3: dns-listen needs at least one client-network");
+	expect_error("dns-listen example.org\n", "test.conf:1: 'example.org' is not an IPv4 or IPv6 address");
+	expect_error("dns-listen 192.0.2.1 99999\n", "test.conf:1: port must be a number from 1 to 65535, not '99999'");
+	expect_error("client-network 192.0.2.1/24\n", "test.conf:1: '192.0.2.1/24' has host bits set");
+	expect_error("client-network 192.0.2.0\n", "test.conf:1: '192.0.2.0' is not a network (address/prefix)");
+	expect_error("pool-ipv4 fd00::/64\n", "test.conf:1: pool-ipv4 must be an IPv4 network from /8 to /29, not 'fd00::/64'");
+	expect_error("pool-ipv4 10.0.0.0/28\npool-max 14\n",
+		     "test.conf:2: pool-max 14 must be smaller than the 14 addresses of pool-ipv4");
+	expect_error("pool-key 00zz\n", "test.conf:1: pool-key must be 32 hex digits");
+	expect_error("dnssec maybe\n", "test.conf:1: dnssec must be require, prefer or off, not 'maybe'");
+	expect_error("domain a.test onion-last\n",
+		     "test.conf:1: the MX policy must be onion-only or onion-first, not 'onion-last'");
+	expect_error("domain a.test onion-only\ndomain A.test. onion-first\n",
+		     "test.conf:2: duplicate domain a.test (first given at line 1)");
+	expect_error("onion-ttl -1\n", "test.conf:1: onion-ttl must be a number from 0 to 86400, not '-1'");
+}
+
 static void test_nul_byte(void **state)
 {
 	char err[CONFIG_ERR_MAX];
@@ -133,6 +193,7 @@ int main(void)
 		cmocka_unit_test(test_defaults),   cmocka_unit_test(test_full),
 		cmocka_unit_test(test_errors),     cmocka_unit_test(test_nul_byte),
 		cmocka_unit_test(test_too_many_words), cmocka_unit_test(test_load_file),
+		cmocka_unit_test(test_dns_directives),
 	};
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }
