@@ -121,6 +121,17 @@ static void begin_reply(struct dns_writer *w, const struct req *r, enum dns_rcod
 	dns_write_raw(w, r->pkt + 12, r->q.question_end - 12);
 }
 
+/* An answer too long for this client: the question alone, with TC, so it asks over TCP. */
+static void reply_truncated(struct req *r)
+{
+	uint8_t buf[DNS_MSG_MAX];
+	struct dns_writer w;
+	dns_writer_init(&w, buf, sizeof(buf));
+	begin_reply(&w, r, DNS_RCODE_NOERROR);
+	dns_set_u16(&w, 2, (uint16_t)(dns_reply_header(&r->q, DNS_RCODE_NOERROR).flags | DNS_FLAG_TC));
+	send_to_client(r, buf, w.len);
+}
+
 static void finish_reply(struct dns_writer *w, struct req *r, uint16_t an, uint16_t ar)
 {
 	if (r->q.edns) {
@@ -128,13 +139,7 @@ static void finish_reply(struct dns_writer *w, struct req *r, uint16_t an, uint1
 		ar++;
 	}
 	if (w->overflow) {
-		/* Too long for this client: the question alone, with TC, so it asks over TCP. */
-		struct dns_writer tw;
-		uint8_t *buf = w->buf;
-		dns_writer_init(&tw, buf, w->cap);
-		begin_reply(&tw, r, DNS_RCODE_NOERROR);
-		dns_set_u16(&tw, 2, (uint16_t)(dns_reply_header(&r->q, 0).flags | DNS_FLAG_TC));
-		send_to_client(r, buf, tw.len);
+		reply_truncated(r);
 		return;
 	}
 	dns_set_u16(w, 6, an);
@@ -445,7 +450,7 @@ static void deliver_upstream(struct req *r, uint8_t *msg, size_t len)
 	msg[0] = (uint8_t)(r->q.h.id >> 8);
 	msg[1] = (uint8_t)r->q.h.id;
 	if (len > reply_limit(r)) {
-		reply_rcode(r, DNS_RCODE_NOERROR);
+		reply_truncated(r);
 		return;
 	}
 	send_to_client(r, msg, len);

@@ -199,6 +199,7 @@ static void srv_done(void *arg, int rcode, void *packet, int packet_len, int sec
 	char qname[300];
 	(void)ratelimited;
 	snprintf(qname, sizeof(qname), "_onion-mx._tcp.%s", e->domain);
+	log_debug("discovery: %s answered: rcode %d, %d bytes, security %d", qname, rcode, packet_len, sec);
 	e->pending = false;
 	if (packet == NULL || packet_len <= 0) {
 		log_info("discovery: %s failed (rcode %d)", qname, rcode);
@@ -334,6 +335,13 @@ static int setup_unbound(struct onionmap *m, struct event_base *base, const stru
 				 ub_strerror(rc));
 			return -1;
 		}
+	}
+	/* Discovery asks the upstream, as every passed-through query does: libunbound's built-in
+	 * answer for the special-use name test. (RFC 6761) would hide what the upstream serves.
+	 * Last, as adding a zone finalizes the context. */
+	if (ub_ctx_zone_add(m->ub, "test.", "transparent") != 0) {
+		snprintf(err, MAPFILE_ERR_MAX, "libunbound refuses the local zone settings");
+		return -1;
 	}
 	return 0;
 }

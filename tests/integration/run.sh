@@ -6,6 +6,7 @@ set -uo pipefail
 . "$(dirname "$0")/../lib/common.sh"
 . "$OG_TOP/tests/lib/privnet.sh"
 . "$OG_TOP/tests/lib/gateway.sh"
+. "$OG_TOP/tests/lib/zones.sh"
 
 if [ "$(id -u)" != 0 ]; then
 	echo "integration tests need root (network namespaces)" >&2
@@ -13,19 +14,39 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 og_init integration
-WAN_NS="$OG_RUN_ID-wan"
+# lan (192.0.2.10, and 203.0.113.10 outside the client networks) -- gw -- wan (198.51.100.0/24)
+LAN_NS="$OG_RUN_ID-lan"
 GW_NS="$OG_RUN_ID-gw"
+WAN_NS="$OG_RUN_ID-wan"
 WAN_ADDR=198.51.100.1
 GW_WAN_ADDR=198.51.100.2
-og_netns_add "$WAN_NS"
+WAN_DNS_ADDR=198.51.100.53
+GW_LAN_ADDR=192.0.2.1
+LAN_ADDR=192.0.2.10
+LAN_OUTSIDER_ADDR=203.0.113.10
+og_netns_add "$LAN_NS"
 og_netns_add "$GW_NS"
-og_link "$WAN_NS" "$WAN_ADDR/24" "$GW_NS" "$GW_WAN_ADDR/24" >/dev/null
+og_netns_add "$WAN_NS"
+read -r WAN_IF GW_WAN_IF < <(og_link "$WAN_NS" "$WAN_ADDR/24" "$GW_NS" "$GW_WAN_ADDR/24")
+read -r LAN_IF GW_LAN_IF < <(og_link "$LAN_NS" "$LAN_ADDR/24" "$GW_NS" "$GW_LAN_ADDR/24")
+ip -n "$WAN_NS" addr add "$WAN_DNS_ADDR/24" dev "$WAN_IF"
+ip -n "$LAN_NS" addr add "$LAN_OUTSIDER_ADDR/24" dev "$LAN_IF"
+ip -n "$GW_NS" route add 203.0.113.0/24 dev "$GW_LAN_IF"
+
+# Every DNS packet on the gateway's upstream link, for the leak checks at the end.
+og_spawn "$GW_NS" "$OG_TMP/tcpdump.log" tcpdump -i "$GW_WAN_IF" -n -U -Z root -w "$OG_TMP/upstream.pcap" port 53
+UPSTREAM_CAPTURE_PID=$OG_SPAWNED
 
 # The onion MX of the tests: Postfix's smtp-sink, reachable only as a v3 onion service.
 og_spawn "$WAN_NS" "$OG_TMP/smtp-sink.log" smtp-sink -u nobody -h mx.onion.test 127.0.0.1:2525 100
 privnet_start "$WAN_NS" "$WAN_ADDR" "$OG_TMP/privnet" "${PRIVNET_DELAY_MS:-0}" 3 \
-	mx=127.0.0.1:2525:25 || { og_fail "private Tor network starts"; og_summary; exit 1; }
-og_pass "private Tor network starts (3 authorities, 3 relays, 1 onion service)"
+	mx=127.0.0.1:2525:25 mx2=127.0.0.1:2525:25 || { og_fail "private Tor network starts"; og_summary; exit 1; }
+og_pass "private Tor network starts (3 authorities, 3 relays, 2 onion services)"
+if zones_start "$WAN_NS" "$WAN_DNS_ADDR" "$OG_TMP/zones" "$(privnet_onion mx)" "$(privnet_onion mx2)"; then
+	og_pass "authoritative test zones served (signed, unsigned, broken signature)"
+else
+	og_fail "authoritative test zones served"
+fi
 
 for t in "$OG_TOP"/tests/integration/test_*.sh; do
 	echo "== $(basename "$t")"

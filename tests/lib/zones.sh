@@ -1,0 +1,97 @@
+# zones.sh: the test DNS world: an authoritative nsd with test zones that publish
+# _onion-mx._tcp SRV records: signed (with a trust anchor), unsigned, and one whose SRV
+# signature is broken. Source after common.sh.
+#
+#   zones_start NS ADDR DIR ONION_A ONION_B    writes DIR/trust-anchors, starts nsd on ADDR:53
+
+zones_write() {
+	local dir=$1 zone=$2 body=$3
+	cat > "$dir/$zone.zone" <<EOT
+\$ORIGIN $zone.
+\$TTL 300
+@ IN SOA ns.$zone. hostmaster.$zone. 1 3600 900 604800 300
+@ IN NS ns.$zone.
+ns IN A $ZONES_ADDR
+$body
+EOT
+}
+
+# Signs a zone with one key (a KSK used for everything) and appends its DNSKEY to the anchors.
+zones_sign() {
+	local dir=$1 zone=$2 key
+	key=$(cd "$dir" && ldns-keygen -a ECDSAP256SHA256 -k "$zone") || return 1
+	(cd "$dir" && ldns-signzone -n "$zone.zone" "$key") || return 1
+	grep -v '^;' "$dir/$key.key" >> "$dir/trust-anchors"
+}
+
+# Breaks the RRSIG over the _onion-mx SRV set: one base64 character of the signature changes.
+zones_break_srv_signature() {
+	local file=$1
+	awk '/^_onion-mx\._tcp\.[^ \t]*[ \t].*RRSIG[ \t]+SRV/ && !done {
+		n = split($0, f, /[ \t]+/); sig = f[n];
+		c = substr(sig, 10, 1); r = (c == "A") ? "B" : "A";
+		f[n] = substr(sig, 1, 9) r substr(sig, 11);
+		line = f[1]; for (i = 2; i <= n; i++) line = line "\t" f[i]; print line; done = 1; next }
+		{ print }' "$file" > "$file.tmp" && mv "$file.tmp" "$file"
+	grep -q 'RRSIG' "$file"
+}
+
+zones_start() {
+	local ns=$1 dir=$3 a=$4 b=$5 big i
+	ZONES_ADDR=$2
+	mkdir -p "$dir"
+	: > "$dir/trust-anchors"
+	zones_write "$dir" signed.test "@ IN MX 10 mx.signed.test.
+mx IN A 198.51.100.25
+_onion-mx._tcp IN SRV 10 0 25 $a."
+	zones_write "$dir" broken.test "@ IN MX 10 mx.broken.test.
+mx IN A 198.51.100.26
+_onion-mx._tcp IN SRV 10 0 25 $a."
+	zones_write "$dir" unsigned.test "@ IN MX 10 mx.unsigned.test.
+mx IN A 198.51.100.27
+_onion-mx._tcp IN SRV 10 0 25 $b."
+	zones_write "$dir" unsigned2.test "@ IN MX 10 mx.unsigned2.test.
+mx IN A 198.51.100.28
+_onion-mx._tcp IN SRV 10 0 25 $b."
+	zones_write "$dir" first.test "@ IN MX 5 mx.first.test.
+@ IN MX 20 mx2.first.test.
+mx IN A 198.51.100.29
+_onion-mx._tcp IN SRV 10 0 25 $a.
+_onion-mx._tcp IN SRV 20 0 25 $b."
+	big=""
+	for ((i = 0; i < 12; i++)); do big="$big \"padding-$i-0123456789abcdefghijklmnopqrstuvwxyz0123456789\""; done
+	zones_write "$dir" plain.test "@ IN MX 10 mx.plain.test.
+mx IN A 198.51.100.30
+www IN A 198.51.100.80
+big IN TXT$big"
+	zones_sign "$dir" signed.test || return 1
+	zones_sign "$dir" broken.test || return 1
+	zones_break_srv_signature "$dir/broken.test.zone.signed" || return 1
+	{
+		cat <<EOT
+server:
+	ip-address: $ZONES_ADDR
+	port: 53
+	username: ""
+	chroot: ""
+	zonesdir: "$dir"
+	pidfile: "$dir/nsd.pid"
+	database: ""
+	zonelistfile: "$dir/zone.list"
+	xfrdfile: "$dir/xfrd.state"
+	xfrdir: "$dir"
+	logfile: "$dir/nsd.log"
+	verbosity: 1
+remote-control:
+	control-enable: no
+EOT
+		for z in signed.test broken.test; do printf 'zone:\n\tname: %s\n\tzonefile: %s.zone.signed\n' "$z" "$z"; done
+		for z in unsigned.test unsigned2.test first.test plain.test; do
+			printf 'zone:\n\tname: %s\n\tzonefile: %s.zone\n' "$z" "$z"
+		done
+	} > "$dir/nsd.conf"
+	nsd-checkconf "$dir/nsd.conf" || return 1
+	og_spawn "$ns" "$dir/nsd.stdout" nsd -d -c "$dir/nsd.conf"
+	ZONES_PID=$OG_SPAWNED
+	og_wait_for 10 ip netns exec "$ns" dig +short +time=1 +tries=1 @"$ZONES_ADDR" ns.plain.test A >/dev/null
+}
