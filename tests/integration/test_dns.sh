@@ -5,7 +5,15 @@
 dns_dir="$OG_TMP/dns"
 MX_ONION=$(privnet_onion mx)
 MX2_ONION=$(privnet_onion mx2)
+mkdir -p "$dns_dir"
+cat > "$dns_dir/onionmx.map" <<EOT
+# onionmx tor_transport format
+mapped.test smtptor:[$MX_ONION]
+ported.test smtptor:[$MX2_ONION]:2525
+old.test smtptor:[expyuzz4wqqyqhjn.onion]
+EOT
 gw_config "$dns_dir" \
+	"onion-map $dns_dir/onionmx.map" \
 	"dns-listen $GW_LAN_ADDR" \
 	"dns-upstream $WAN_DNS_ADDR" \
 	"client-network 192.0.2.0/24" \
@@ -62,6 +70,17 @@ kill -USR1 "$GW_PID"
 og_wait_for 5 gw_log_has "$dns_dir" "stats: dns_malformed="
 malformed=$(sed -n 's/.*stats: dns_malformed=\([0-9]*\).*/\1/p' "$dns_dir/oniongated.log" | tail -1)
 og_check "malformed packets are counted (dns_malformed=$malformed)" test "${malformed:-0}" -ge 2
+
+og_check "the map file's v2 line is reported as file:line:" \
+	gw_log_has "$dns_dir" "$dns_dir/onionmx.map:4: v2 onion address skipped"
+og_check "MX of a domain in the map file: its onion host" test "$(dig_lan +short mapped.test MX)" = "0 $MX_ONION."
+cp "$dns_dir/onionmx.map" "$dns_dir/onionmx.map.good"
+echo "broken.test smtptor:[not-an-onion.onion]" >> "$dns_dir/onionmx.map"
+kill -HUP "$GW_PID"
+og_check "SIGHUP with a broken map file is refused with file:line:" og_wait_for 10 gw_log_has "$dns_dir" \
+	"reload refused, keeping the running configuration: $dns_dir/onionmx.map:5: 'not-an-onion.onion' is not a valid v3"
+og_check "the old map keeps serving" test "$(dig_lan +short mapped.test MX)" = "0 $MX_ONION."
+cp "$dns_dir/onionmx.map.good" "$dns_dir/onionmx.map"
 
 sed -i 's/^dnssec prefer$/dnssec require/' "$dns_dir/oniongate.conf"
 kill -HUP "$GW_PID"

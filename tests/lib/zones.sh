@@ -82,6 +82,7 @@ server:
 	xfrdir: "$dir"
 	logfile: "$dir/nsd.log"
 	verbosity: 1
+	rrl-ratelimit: 0
 remote-control:
 	control-enable: no
 EOT
