@@ -16,7 +16,7 @@ SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 
 # Modules that need no Tor: unit-tested and fuzzed alone.
 CORE_SRCS := daemon/config.c daemon/ctlreply.c daemon/log.c daemon/stats.c daemon/dnsmsg.c daemon/onion.c \
-	daemon/pool.c daemon/mapfile.c
+	daemon/pool.c daemon/mapfile.c daemon/textfile.c
 CORE_LIBS := -lcrypto
 DAEMON_SRCS := $(CORE_SRCS) daemon/onionmap.c daemon/dns.c daemon/control.c daemon/tor.c daemon/main.c
 HDRS := $(wildcard daemon/*.h)

@@ -13,6 +13,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "textfile.h"
+
 #define CONFIG_MAX_BYTES (1024 * 1024)
 #define CONFIG_MAX_TOKENS 64
 
@@ -546,68 +548,39 @@ static struct config *config_defaults(const char *name)
 	return cfg;
 }
 
+static int parse_one(char *line, int lineno, void *arg)
+{
+	struct parse_state *ps = arg;
+	ps->line = lineno;
+	if (line == NULL)
+		return fail(ps, "NUL byte in line");
+	return parse_line(ps, line);
+}
+
 struct config *config_parse(const char *name, const char *text, size_t len, char err[CONFIG_ERR_MAX])
 {
 	struct parse_state ps = { .name = name, .line = 0, .err = err };
-	char *buf = NULL;
-
 	err[0] = '\0';
 	ps.cfg = config_defaults(name);
-	if (ps.cfg == NULL || (buf = malloc(len + 1)) == NULL) {
+	if (ps.cfg == NULL) {
 		snprintf(err, CONFIG_ERR_MAX, "%s: out of memory", name);
-		goto bad;
+		return NULL;
 	}
-	memcpy(buf, text, len);
-	buf[len] = '\0';
-
-	char *line = buf, *end = buf + len;
-	while (line < end) {
-		char *nl = memchr(line, '\n', (size_t)(end - line));
-		char *stop = nl ? nl : end;
-		ps.line++;
-		if (memchr(line, '\0', (size_t)(stop - line)) != NULL) {
-			fail(&ps, "NUL byte in line");
-			goto bad;
-		}
-		*stop = '\0';
-		if (parse_line(&ps, line) < 0)
-			goto bad;
-		line = stop + 1;
+	if (textfile_lines(text, len, parse_one, &ps) != 0 || check_whole(&ps) < 0) {
+		if (err[0] == '\0')
+			snprintf(err, CONFIG_ERR_MAX, "%s: out of memory", name);
+		config_free(ps.cfg);
+		return NULL;
 	}
-	if (check_whole(&ps) < 0)
-		goto bad;
-	free(buf);
 	return ps.cfg;
-bad:
-	free(buf);
-	config_free(ps.cfg);
-	return NULL;
 }
 
 struct config *config_load(const char *path, char err[CONFIG_ERR_MAX])
 {
-	FILE *f = fopen(path, "rb");
-	char *text;
 	size_t len;
-
-	if (f == NULL) {
-		snprintf(err, CONFIG_ERR_MAX, "%s: %s", path, strerror(errno));
+	char *text = textfile_read(path, CONFIG_MAX_BYTES, &len, err, CONFIG_ERR_MAX);
+	if (text == NULL)
 		return NULL;
-	}
-	text = malloc(CONFIG_MAX_BYTES + 1);
-	if (text == NULL) {
-		fclose(f);
-		snprintf(err, CONFIG_ERR_MAX, "%s: out of memory", path);
-		return NULL;
-	}
-	len = fread(text, 1, CONFIG_MAX_BYTES + 1, f);
-	if (ferror(f) || len > CONFIG_MAX_BYTES) {
-		snprintf(err, CONFIG_ERR_MAX, "%s: %s", path, ferror(f) ? strerror(errno) : "larger than 1 MiB");
-		fclose(f);
-		free(text);
-		return NULL;
-	}
-	fclose(f);
 	struct config *cfg = config_parse(path, text, len, err);
 	free(text);
 	return cfg;

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "textfile.h"
+
 #define MAPFILE_MAX_BYTES (16 * 1024 * 1024)
 #define V2_LABEL_LEN 16
 
@@ -165,72 +167,56 @@ static int by_domain(const void *a, const void *b)
 	return strcmp(((const struct map_entry *)a)->domain, ((const struct map_entry *)b)->domain);
 }
 
+static int parse_one(char *line, int lineno, void *arg)
+{
+	struct mparse *ps = arg;
+	ps->line = lineno;
+	if (line == NULL)
+		return fail(ps, "NUL byte in line");
+	return parse_line(ps, line);
+}
+
+static int check_duplicates(struct mparse *ps)
+{
+	for (size_t i = 1; i < ps->m->n; i++) {
+		const struct map_entry *a = &ps->m->entries[i - 1], *b = &ps->m->entries[i];
+		if (strcmp(a->domain, b->domain) != 0)
+			continue;
+		ps->line = a->line > b->line ? a->line : b->line;
+		return fail(ps, "duplicate domain '%s' (first given at line %d)", a->domain,
+			    a->line < b->line ? a->line : b->line);
+	}
+	return 0;
+}
+
 struct mapfile *mapfile_parse(const char *name, const char *text, size_t len, char err[MAPFILE_ERR_MAX])
 {
 	struct mparse ps = { .name = name, .err = err };
-	char *buf = malloc(len + 1);
 	err[0] = '\0';
 	ps.m = calloc(1, sizeof(*ps.m));
-	if (buf == NULL || ps.m == NULL) {
+	if (ps.m == NULL) {
 		snprintf(err, MAPFILE_ERR_MAX, "%s: out of memory", name);
+		return NULL;
+	}
+	if (textfile_lines(text, len, parse_one, &ps) != 0)
 		goto bad;
-	}
-	memcpy(buf, text, len);
-	buf[len] = '\0';
-	for (char *line = buf, *end = buf + len; line < end;) {
-		char *nl = memchr(line, '\n', (size_t)(end - line));
-		char *stop = nl ? nl : end;
-		ps.line++;
-		if (memchr(line, '\0', (size_t)(stop - line)) != NULL) {
-			fail(&ps, "NUL byte in line");
-			goto bad;
-		}
-		*stop = '\0';
-		if (parse_line(&ps, line) < 0)
-			goto bad;
-		line = stop + 1;
-	}
 	qsort(ps.m->entries, ps.m->n, sizeof(struct map_entry), by_domain);
-	for (size_t i = 1; i < ps.m->n; i++) {
-		if (strcmp(ps.m->entries[i].domain, ps.m->entries[i - 1].domain) == 0) {
-			const struct map_entry *a = &ps.m->entries[i - 1], *b = &ps.m->entries[i];
-			ps.line = a->line > b->line ? a->line : b->line;
-			fail(&ps, "duplicate domain '%s' (first given at line %d)", a->domain,
-			     a->line < b->line ? a->line : b->line);
-			goto bad;
-		}
-	}
-	free(buf);
+	if (check_duplicates(&ps) < 0)
+		goto bad;
 	return ps.m;
 bad:
-	free(buf);
+	if (err[0] == '\0')
+		snprintf(err, MAPFILE_ERR_MAX, "%s: out of memory", name);
 	mapfile_free(ps.m);
 	return NULL;
 }
 
 struct mapfile *mapfile_load(const char *path, char err[MAPFILE_ERR_MAX])
 {
-	FILE *f = fopen(path, "rb");
-	char *text;
 	size_t len;
-	if (f == NULL) {
-		snprintf(err, MAPFILE_ERR_MAX, "%s: %s", path, strerror(errno));
+	char *text = textfile_read(path, MAPFILE_MAX_BYTES, &len, err, MAPFILE_ERR_MAX);
+	if (text == NULL)
 		return NULL;
-	}
-	text = malloc(MAPFILE_MAX_BYTES + 1);
-	if (text == NULL) {
-		fclose(f);
-		snprintf(err, MAPFILE_ERR_MAX, "%s: out of memory", path);
-		return NULL;
-	}
-	len = fread(text, 1, MAPFILE_MAX_BYTES + 1, f);
-	if (ferror(f) || len > MAPFILE_MAX_BYTES) {
-		snprintf(err, MAPFILE_ERR_MAX, "%s: %s", path, ferror(f) ? strerror(errno) : "larger than 16 MiB");
-		fclose(f);
-		free(text);
-		return NULL;
-	}
-	fclose(f);
 	struct mapfile *m = mapfile_parse(path, text, len, err);
 	free(text);
 	return m;
