@@ -11,18 +11,19 @@ CC       ?= gcc
 WARN     := -std=c11 -Wall -Wextra -Werror
 CFLAGS   ?= -O2 -g
 CPPFLAGS := -D_GNU_SOURCE -DONIONGATE_VERSION='"$(VERSION)"' -Idaemon -I$(TOR_SRC)/src/feature/api
-TOR_LIBS := $(LIBTOR) -lunbound -levent -levent_pthreads -lssl -lcrypto -lz -lcap -lm -lpthread
+TOR_LIBS := $(LIBTOR) -lnftnl -lmnl -lunbound -levent -levent_pthreads -lssl -lcrypto -lz -lcap -lm -lpthread
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 # Modules that need no Tor: unit-tested and fuzzed alone.
 CORE_SRCS := daemon/config.c daemon/ctlreply.c daemon/log.c daemon/stats.c daemon/dnsmsg.c daemon/onion.c \
-	daemon/pool.c daemon/mapfile.c daemon/textfile.c
+	daemon/pool.c daemon/mapfile.c daemon/textfile.c daemon/socks5.c
 CORE_LIBS := -lcrypto
-DAEMON_SRCS := $(CORE_SRCS) daemon/onionmap.c daemon/dns.c daemon/control.c daemon/tor.c daemon/main.c
+DAEMON_SRCS := $(CORE_SRCS) daemon/onionmap.c daemon/dns.c daemon/nft.c daemon/proxy.c daemon/control.c \
+	daemon/tor.c daemon/main.c
 HDRS := $(wildcard daemon/*.h)
-UNIT_TESTS := config ctlreply dnsmsg onion pool mapfile
-FUZZ_TARGETS := config ctlreply dnsmsg mapfile
-TOOLS := delayrelay socksbanner
+UNIT_TESTS := config ctlreply dnsmsg onion pool mapfile socks5
+FUZZ_TARGETS := config ctlreply dnsmsg mapfile socks5
+TOOLS := delayrelay socksbanner echod
 
 .PHONY: all deps libtor check unit unit-asan integration fuzz demo clean distclean
 

@@ -25,6 +25,7 @@ struct parse_state {
 	int seen_run_dir, seen_data_dir, seen_log_level, seen_log_target;
 	int seen_pool_v4, seen_pool_v6, seen_pool_key, seen_pool_max, seen_onion_ttl, seen_onion_map;
 	int seen_srv, seen_dnssec, seen_trust_anchor, seen_mx_policy;
+	int seen_tport, seen_max_streams, seen_idle, seen_connect, seen_nft, seen_ports, seen_dns_redirect;
 	char *err;
 };
 
@@ -414,6 +415,109 @@ static int apply_domain(struct parse_state *ps, char **args, int nargs)
 	return 0;
 }
 
+static int apply_number(struct parse_state *ps, int *seen, const char *keyword, const char *word, unsigned long min,
+			unsigned long max, unsigned long *out)
+{
+	if (once(ps, seen, keyword) < 0)
+		return -1;
+	return parse_uint(ps, keyword, word, min, max, out);
+}
+
+static int apply_transparent_port(struct parse_state *ps, char **args, int nargs)
+{
+	unsigned long v;
+	(void)nargs;
+	if (apply_number(ps, &ps->seen_tport, "transparent-port", args[0], 1, 65535, &v) < 0)
+		return -1;
+	ps->cfg->transparent_port = (uint16_t)v;
+	return 0;
+}
+
+static int apply_max_streams(struct parse_state *ps, char **args, int nargs)
+{
+	unsigned long v;
+	(void)nargs;
+	if (apply_number(ps, &ps->seen_max_streams, "proxy-max-streams", args[0], 1, 100000, &v) < 0)
+		return -1;
+	ps->cfg->proxy_max_streams = v;
+	return 0;
+}
+
+static int apply_idle(struct parse_state *ps, char **args, int nargs)
+{
+	unsigned long v;
+	(void)nargs;
+	if (apply_number(ps, &ps->seen_idle, "proxy-idle-timeout", args[0], 1, 86400, &v) < 0)
+		return -1;
+	ps->cfg->proxy_idle_timeout = (unsigned)v;
+	return 0;
+}
+
+static int apply_connect(struct parse_state *ps, char **args, int nargs)
+{
+	unsigned long v;
+	(void)nargs;
+	if (apply_number(ps, &ps->seen_connect, "proxy-connect-timeout", args[0], 1, 3600, &v) < 0)
+		return -1;
+	ps->cfg->proxy_connect_timeout = (unsigned)v;
+	return 0;
+}
+
+static int on_off(struct parse_state *ps, int *seen, const char *keyword, const char *word, bool *out)
+{
+	if (once(ps, seen, keyword) < 0)
+		return -1;
+	if (strcmp(word, "on") != 0 && strcmp(word, "off") != 0)
+		return fail(ps, "%s must be on or off, not '%s'", keyword, word);
+	*out = strcmp(word, "on") == 0;
+	return 0;
+}
+
+static int apply_nft(struct parse_state *ps, char **args, int nargs)
+{
+	(void)nargs;
+	return on_off(ps, &ps->seen_nft, "nft", args[0], &ps->cfg->nft);
+}
+
+static int apply_dns_redirect(struct parse_state *ps, char **args, int nargs)
+{
+	(void)nargs;
+	return on_off(ps, &ps->seen_dns_redirect, "nft-dns-redirect", args[0], &ps->cfg->nft_dns_redirect);
+}
+
+static int apply_redirect_ports(struct parse_state *ps, char **args, int nargs)
+{
+	struct config *cfg = ps->cfg;
+	if (once(ps, &ps->seen_ports, "redirect-ports") < 0)
+		return -1;
+	cfg->redirect_ports = calloc((size_t)nargs, sizeof(uint16_t));
+	if (cfg->redirect_ports == NULL)
+		return fail(ps, "out of memory");
+	for (int i = 0; i < nargs; i++) {
+		unsigned long v;
+		if (parse_uint(ps, "a port", args[i], 1, 65535, &v) < 0)
+			return -1;
+		cfg->redirect_ports[cfg->n_redirect_ports++] = (uint16_t)v;
+	}
+	return 0;
+}
+
+static int apply_lan_interface(struct parse_state *ps, char **args, int nargs)
+{
+	struct config *cfg = ps->cfg;
+	(void)nargs;
+	if (strlen(args[0]) >= 16)
+		return fail(ps, "'%s' is longer than an interface name can be", args[0]);
+	char **grown = realloc(cfg->lan_interfaces, (cfg->n_lan_interfaces + 1) * sizeof(*grown));
+	if (grown == NULL)
+		return fail(ps, "out of memory");
+	cfg->lan_interfaces = grown;
+	if ((grown[cfg->n_lan_interfaces] = strdup(args[0])) == NULL)
+		return fail(ps, "out of memory");
+	cfg->n_lan_interfaces++;
+	return 0;
+}
+
 static const struct directive directives[] = {
 	{ "run-dir", 1, 1, apply_run_dir },
 	{ "data-dir", 1, 1, apply_data_dir },
@@ -434,6 +538,14 @@ static const struct directive directives[] = {
 	{ "trust-anchor", 1, 1, apply_trust_anchor },
 	{ "mx-policy", 1, 1, apply_mx_policy },
 	{ "domain", 2, 2, apply_domain },
+	{ "transparent-port", 1, 1, apply_transparent_port },
+	{ "proxy-max-streams", 1, 1, apply_max_streams },
+	{ "proxy-idle-timeout", 1, 1, apply_idle },
+	{ "proxy-connect-timeout", 1, 1, apply_connect },
+	{ "nft", 1, 1, apply_nft },
+	{ "nft-dns-redirect", 1, 1, apply_dns_redirect },
+	{ "redirect-ports", 1, CONFIG_MAX_TOKENS - 1, apply_redirect_ports },
+	{ "lan-interface", 1, 1, apply_lan_interface },
 };
 
 /* Splits one line into words in place: blanks separate, "..." quotes (with \" and \\),
@@ -514,6 +626,10 @@ static int check_whole(struct parse_state *ps)
 		if (cfg->n_client_nets == 0)
 			return fail(ps, "dns-listen needs at least one client-network");
 	}
+	if (cfg->nft_dns_redirect && cfg->n_dns_listen == 0) {
+		ps->line = ps->seen_dns_redirect;
+		return fail(ps, "nft-dns-redirect needs a dns-listen to redirect to");
+	}
 	uint64_t v4_hosts = (1ULL << (32 - cfg->pool_v4.prefix)) - 2;
 	if (cfg->pool_max >= v4_hosts) {
 		ps->line = ps->seen_pool_max ? ps->seen_pool_max : ps->seen_pool_v4;
@@ -541,6 +657,10 @@ static struct config *config_defaults(const char *name)
 	cfg->dnssec = DNSSEC_PREFER;
 	cfg->trust_anchor = strdup("/usr/share/dns/root.key");
 	cfg->mx_policy = MX_POLICY_ONION_ONLY;
+	cfg->proxy_max_streams = 256;
+	cfg->proxy_idle_timeout = 600;
+	cfg->proxy_connect_timeout = 120;
+	cfg->nft = true;
 	if (cfg->path == NULL || cfg->run_dir == NULL || cfg->data_dir == NULL || cfg->trust_anchor == NULL) {
 		config_free(cfg);
 		return NULL;
@@ -598,6 +718,10 @@ void config_free(struct config *cfg)
 	for (size_t i = 0; i < cfg->n_domains; i++)
 		free(cfg->domains[i].domain);
 	free(cfg->domains);
+	for (size_t i = 0; i < cfg->n_lan_interfaces; i++)
+		free(cfg->lan_interfaces[i]);
+	free(cfg->lan_interfaces);
+	free(cfg->redirect_ports);
 	free(cfg->dns_listen);
 	free(cfg->dns_upstream);
 	free(cfg->client_nets);

@@ -68,6 +68,17 @@ struct config {
 	enum mx_policy mx_policy;
 	struct config_domain *domains;
 	size_t n_domains;
+
+	uint16_t transparent_port;     /* 0: no transparent proxy */
+	size_t proxy_max_streams;
+	unsigned proxy_idle_timeout;
+	unsigned proxy_connect_timeout;
+	bool nft;                      /* install the inet oniongate table */
+	uint16_t *redirect_ports;      /* none: every TCP port */
+	size_t n_redirect_ports;
+	bool nft_dns_redirect;
+	char **lan_interfaces;
+	size_t n_lan_interfaces;
 };
 
 /* The MX policy for domain: its own domain line, else the global mx-policy. */

@@ -20,8 +20,10 @@
 #include "dns.h"
 #include "log.h"
 #include "mapfile.h"
+#include "nft.h"
 #include "onionmap.h"
 #include "pool.h"
+#include "proxy.h"
 #include "stats.h"
 #include "tor.h"
 
@@ -35,6 +37,8 @@ struct daemon {
 	struct pool *pool;
 	struct onionmap *onionmap;
 	struct dns *dns;
+	struct proxy *proxy;
+	bool nft_installed;
 	struct event *signals[4];
 	struct event *grace;
 	bool force_stderr;
@@ -139,6 +143,8 @@ static void reload(struct daemon *d)
 		mapfile_free(map);
 	if (d->dns != NULL)
 		dns_reconfigure(d->dns, fresh);
+	if (d->proxy != NULL)
+		proxy_reconfigure(d->proxy, fresh);
 	config_free(d->cfg);
 	d->cfg = fresh;
 	log_notice("configuration reloaded from %s (listeners, pools and tor-option change on restart)", fresh->path);
@@ -225,6 +231,28 @@ static int add_signals(struct daemon *d)
 	return 0;
 }
 
+static int start_proxy(struct daemon *d)
+{
+	if (d->cfg->transparent_port == 0)
+		return 0;
+	d->proxy = proxy_new(d->base, d->cfg, d->pool, d->control, tor_socks_path(d->tor));
+	if (d->proxy == NULL)
+		return -1;
+	if (!d->cfg->nft)
+		return 0;
+	int rules = nft_install(d->cfg);
+	if (rules < 0)
+		return -1;
+	d->nft_installed = true;
+	int seen = nft_rule_count();
+	if (seen != rules) {
+		log_err("nft: table inet %s holds %d rules, %d were installed", NFT_TABLE_NAME, seen, rules);
+		return -1;
+	}
+	log_notice("nft: table inet %s installed (%d rules)", NFT_TABLE_NAME, rules);
+	return 0;
+}
+
 static int start(struct daemon *d)
 {
 	int control_fd = -1;
@@ -247,12 +275,20 @@ static int start(struct daemon *d)
 		close(control_fd);
 		d->stopping = true;
 		d->exit_code = 1;
+		return 0;
+	}
+	if (start_proxy(d) < 0) {
+		d->exit_code = 1;
+		begin_shutdown(d, "start-up failed");
 	}
 	return 0;
 }
 
 static void teardown(struct daemon *d)
 {
+	if (d->nft_installed && nft_remove() == 0)
+		log_notice("nft: table inet %s removed", NFT_TABLE_NAME);
+	proxy_free(d->proxy);
 	dns_free(d->dns);
 	onionmap_free(d->onionmap);
 	pool_free(d->pool);

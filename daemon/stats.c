@@ -22,6 +22,11 @@ static const char *const names[STAT_COUNT] = {
 	[STAT_DISCOVERY_BOGUS] = "discovery_bogus",
 	[STAT_DISCOVERY_INSECURE] = "discovery_insecure_refused",
 	[STAT_DISCOVERY_MALFORMED] = "discovery_malformed",
+	[STAT_PROXY_STREAMS] = "proxy_streams",
+	[STAT_PROXY_REFUSED] = "proxy_refused",
+	[STAT_PROXY_SOCKS_ERRORS] = "proxy_socks_errors",
+	[STAT_PROXY_BYTES_UP] = "proxy_bytes_up",
+	[STAT_PROXY_BYTES_DOWN] = "proxy_bytes_down",
 };
 
 static uint64_t counters[STAT_COUNT];
@@ -29,6 +34,11 @@ static uint64_t counters[STAT_COUNT];
 void stats_bump(enum stat_counter c)
 {
 	counters[c]++;
+}
+
+void stats_add(enum stat_counter c, uint64_t n)
+{
+	counters[c] += n;
 }
 
 uint64_t stats_get(enum stat_counter c)

@@ -21,10 +21,16 @@ enum stat_counter {
 	STAT_DISCOVERY_BOGUS,
 	STAT_DISCOVERY_INSECURE,
 	STAT_DISCOVERY_MALFORMED,
+	STAT_PROXY_STREAMS,
+	STAT_PROXY_REFUSED,
+	STAT_PROXY_SOCKS_ERRORS,
+	STAT_PROXY_BYTES_UP,
+	STAT_PROXY_BYTES_DOWN,
 	STAT_COUNT
 };
 
 void stats_bump(enum stat_counter c);
+void stats_add(enum stat_counter c, uint64_t n);
 uint64_t stats_get(enum stat_counter c);
 void stats_log(void);
 

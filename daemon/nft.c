@@ -1,0 +1,349 @@
+/* nft: the daemon's own nftables table "inet oniongate" through libnftnl/libmnl: LAN TCP to
+ * the pools redirected to the transparent port, optional DNS redirect, anything else to the
+ * pools dropped. Installed whole (replacing a stale one), checked, and removed at exit. */
+#include "nft.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <libmnl/libmnl.h>
+#include <libnftnl/chain.h>
+#include <libnftnl/common.h>
+#include <libnftnl/expr.h>
+#include <libnftnl/rule.h>
+#include <libnftnl/table.h>
+
+#include "log.h"
+
+#define BATCH_BYTES (256 * 1024)
+
+struct batch {
+	struct mnl_nlmsg_batch *b;
+	char *buf;
+	uint32_t seq;
+	int acks;
+};
+
+static int batch_begin(struct batch *bt)
+{
+	bt->buf = malloc(BATCH_BYTES);
+	if (bt->buf == NULL)
+		return -1;
+	bt->seq = (uint32_t)time(NULL);
+	bt->acks = 0;
+	bt->b = mnl_nlmsg_batch_start(bt->buf, BATCH_BYTES);
+	nftnl_batch_begin(mnl_nlmsg_batch_current(bt->b), bt->seq++);
+	mnl_nlmsg_batch_next(bt->b);
+	return 0;
+}
+
+static struct nlmsghdr *batch_msg(struct batch *bt, int type)
+{
+	bt->acks++;
+	uint16_t flags = NLM_F_ACK;
+	if (type != NFT_MSG_DELTABLE)
+		flags |= NLM_F_CREATE;
+	if (type == NFT_MSG_NEWRULE)
+		flags |= NLM_F_APPEND;
+	return nftnl_nlmsg_build_hdr(mnl_nlmsg_batch_current(bt->b), (uint16_t)type, NFPROTO_INET, flags, bt->seq++);
+}
+
+static void batch_next(struct batch *bt)
+{
+	mnl_nlmsg_batch_next(bt->b);
+}
+
+/* Sends the batch and reads one ack per message; 0 when every one succeeded. */
+static int batch_send(struct batch *bt)
+{
+	struct mnl_socket *nl = mnl_socket_open(NETLINK_NETFILTER);
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	int rc = -1, acked = 0;
+	nftnl_batch_end(mnl_nlmsg_batch_current(bt->b), bt->seq++);
+	mnl_nlmsg_batch_next(bt->b);
+	if (nl == NULL || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0 ||
+	    mnl_socket_sendto(nl, mnl_nlmsg_batch_head(bt->b), mnl_nlmsg_batch_size(bt->b)) < 0)
+		goto out;
+	while (acked < bt->acks) {
+		ssize_t n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
+		if (n <= 0)
+			goto out;
+		for (struct nlmsghdr *h = (struct nlmsghdr *)buf; mnl_nlmsg_ok(h, (int)n); h = mnl_nlmsg_next(h, (int *)&n)) {
+			if (h->nlmsg_type != NLMSG_ERROR)
+				continue;
+			const struct nlmsgerr *e = mnl_nlmsg_get_payload(h);
+			if (e->error != 0) {
+				errno = -e->error;
+				goto out;
+			}
+			acked++;
+		}
+	}
+	rc = 0;
+out:
+	if (nl != NULL)
+		mnl_socket_close(nl);
+	mnl_nlmsg_batch_stop(bt->b);
+	free(bt->buf);
+	return rc;
+}
+
+static void add_table(struct batch *bt, int type)
+{
+	struct nftnl_table *t = nftnl_table_alloc();
+	nftnl_table_set_u32(t, NFTNL_TABLE_FAMILY, NFPROTO_INET);
+	nftnl_table_set_str(t, NFTNL_TABLE_NAME, NFT_TABLE_NAME);
+	nftnl_table_nlmsg_build_payload(batch_msg(bt, type), t);
+	batch_next(bt);
+	nftnl_table_free(t);
+}
+
+static void add_chain(struct batch *bt, const char *name, const char *type, int hook, int prio)
+{
+	struct nftnl_chain *c = nftnl_chain_alloc();
+	nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, NFT_TABLE_NAME);
+	nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, name);
+	nftnl_chain_set_str(c, NFTNL_CHAIN_TYPE, type);
+	nftnl_chain_set_u32(c, NFTNL_CHAIN_HOOKNUM, (uint32_t)hook);
+	nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, prio);
+	nftnl_chain_set_u32(c, NFTNL_CHAIN_POLICY, NF_ACCEPT);
+	nftnl_chain_nlmsg_build_payload(batch_msg(bt, NFT_MSG_NEWCHAIN), c);
+	batch_next(bt);
+	nftnl_chain_free(c);
+}
+
+static void expr_meta(struct nftnl_rule *r, uint32_t key)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("meta");
+	nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, key);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, NFT_REG_1);
+	nftnl_rule_add_expr(r, e);
+}
+
+static void expr_cmp(struct nftnl_rule *r, const void *data, uint32_t len)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("cmp");
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, NFT_CMP_EQ);
+	nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, data, len);
+	nftnl_rule_add_expr(r, e);
+}
+
+static void expr_payload(struct nftnl_rule *r, uint32_t base, uint32_t offset, uint32_t len)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("payload");
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, base);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, offset);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, len);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, NFT_REG_1);
+	nftnl_rule_add_expr(r, e);
+}
+
+/* reg1 = reg1 & mask, then compared with the network address. */
+static void expr_prefix(struct nftnl_rule *r, const uint8_t *net, int prefix, uint32_t len)
+{
+	uint8_t mask[16] = { 0 }, zero[16] = { 0 }, masked[16];
+	for (int bit = 0; bit < prefix; bit++)
+		mask[bit / 8] |= (uint8_t)(0x80 >> (bit % 8));
+	for (uint32_t i = 0; i < len; i++)
+		masked[i] = net[i] & mask[i];
+	struct nftnl_expr *e = nftnl_expr_alloc("bitwise");
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, len);
+	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, mask, len);
+	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, zero, len);
+	nftnl_rule_add_expr(r, e);
+	expr_cmp(r, masked, len);
+}
+
+static void match_iifname(struct nftnl_rule *r, const char *ifname)
+{
+	char name[16] = { 0 };
+	strncpy(name, ifname, sizeof(name) - 1);
+	expr_meta(r, NFT_META_IIFNAME);
+	expr_cmp(r, name, (uint32_t)strlen(name) + 1);
+}
+
+static void match_pool(struct nftnl_rule *r, const struct config_net *pool)
+{
+	uint8_t proto = pool->family == AF_INET ? NFPROTO_IPV4 : NFPROTO_IPV6;
+	expr_meta(r, NFT_META_NFPROTO);
+	expr_cmp(r, &proto, 1);
+	if (pool->family == AF_INET) {
+		expr_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 16, 4);
+		expr_prefix(r, pool->addr, pool->prefix, 4);
+	} else {
+		expr_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 24, 16);
+		expr_prefix(r, pool->addr, pool->prefix, 16);
+	}
+}
+
+static void match_l4(struct nftnl_rule *r, uint8_t proto, int dport)
+{
+	expr_meta(r, NFT_META_L4PROTO);
+	expr_cmp(r, &proto, 1);
+	if (dport > 0) {
+		uint16_t p = htons((uint16_t)dport);
+		expr_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2);
+		expr_cmp(r, &p, 2);
+	}
+}
+
+static void redirect_to(struct nftnl_rule *r, uint16_t port)
+{
+	uint16_t p = htons(port);
+	struct nftnl_expr *e = nftnl_expr_alloc("immediate");
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_1);
+	nftnl_expr_set(e, NFTNL_EXPR_IMM_DATA, &p, 2);
+	nftnl_rule_add_expr(r, e);
+	e = nftnl_expr_alloc("redir");
+	nftnl_expr_set_u32(e, NFTNL_EXPR_REDIR_REG_PROTO_MIN, NFT_REG_1);
+	nftnl_rule_add_expr(r, e);
+}
+
+static void drop(struct nftnl_rule *r)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("immediate");
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, NF_DROP);
+	nftnl_rule_add_expr(r, e);
+}
+
+static struct nftnl_rule *rule_new(const char *chain)
+{
+	struct nftnl_rule *r = nftnl_rule_alloc();
+	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, NFPROTO_INET);
+	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, NFT_TABLE_NAME);
+	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, chain);
+	return r;
+}
+
+static void rule_add(struct batch *bt, struct nftnl_rule *r, int *count)
+{
+	nftnl_rule_nlmsg_build_payload(batch_msg(bt, NFT_MSG_NEWRULE), r);
+	batch_next(bt);
+	nftnl_rule_free(r);
+	(*count)++;
+}
+
+/* One rule per (LAN interface, port, pool): small sets, no anonymous set objects needed. */
+static void add_redirects(struct batch *bt, const struct config *cfg, int *count)
+{
+	const struct config_net *pools[2] = { &cfg->pool_v4, &cfg->pool_v6 };
+	size_t n_if = cfg->n_lan_interfaces ? cfg->n_lan_interfaces : 1;
+	size_t n_ports = cfg->n_redirect_ports ? cfg->n_redirect_ports : 1;
+	for (size_t i = 0; i < n_if; i++) {
+		for (int p = 0; p < 2; p++) {
+			for (size_t k = 0; k < n_ports; k++) {
+				struct nftnl_rule *r = rule_new("prerouting");
+				if (cfg->n_lan_interfaces)
+					match_iifname(r, cfg->lan_interfaces[i]);
+				match_pool(r, pools[p]);
+				match_l4(r, IPPROTO_TCP, cfg->n_redirect_ports ? cfg->redirect_ports[k] : 0);
+				redirect_to(r, cfg->transparent_port);
+				rule_add(bt, r, count);
+			}
+		}
+		if (!cfg->nft_dns_redirect)
+			continue;
+		uint16_t dns_port = ntohs(((const struct sockaddr_in *)&cfg->dns_listen[0].ss)->sin_port);
+		const uint8_t protos[2] = { IPPROTO_UDP, IPPROTO_TCP };
+		for (int k = 0; k < 2; k++) {
+			struct nftnl_rule *r = rule_new("prerouting");
+			if (cfg->n_lan_interfaces)
+				match_iifname(r, cfg->lan_interfaces[i]);
+			match_l4(r, protos[k], 53);
+			redirect_to(r, dns_port);
+			rule_add(bt, r, count);
+		}
+	}
+	for (const char *const *chain = (const char *const[]){ "forward", "output", NULL }; *chain; chain++) {
+		for (int p = 0; p < 2; p++) {
+			struct nftnl_rule *r = rule_new(*chain);
+			match_pool(r, pools[p]);
+			drop(r);
+			rule_add(bt, r, count);
+		}
+	}
+}
+
+int nft_install(const struct config *cfg)
+{
+	struct batch bt;
+	int count = 0;
+	if (batch_begin(&bt) < 0)
+		return -1;
+	/* Add, delete, add: a table left by a crash goes, and the delete never fails. */
+	add_table(&bt, NFT_MSG_NEWTABLE);
+	add_table(&bt, NFT_MSG_DELTABLE);
+	add_table(&bt, NFT_MSG_NEWTABLE);
+	add_chain(&bt, "prerouting", "nat", NF_INET_PRE_ROUTING, -100);
+	add_chain(&bt, "forward", "filter", NF_INET_FORWARD, 0);
+	add_chain(&bt, "output", "filter", NF_INET_LOCAL_OUT, 0);
+	add_redirects(&bt, cfg, &count);
+	if (batch_send(&bt) < 0) {
+		log_err("nft: cannot install table inet %s: %s", NFT_TABLE_NAME, strerror(errno));
+		return -1;
+	}
+	return count;
+}
+
+static int count_rule(const struct nlmsghdr *h, void *arg)
+{
+	(void)h;
+	(*(int *)arg)++;
+	return MNL_CB_OK;
+}
+
+int nft_rule_count(void)
+{
+	struct mnl_socket *nl = mnl_socket_open(NETLINK_NETFILTER);
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	uint32_t seq = (uint32_t)time(NULL), portid;
+	int count = 0, rc = -1;
+	if (nl == NULL || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0)
+		goto out;
+	portid = mnl_socket_get_portid(nl);
+	struct nlmsghdr *h = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETRULE, NFPROTO_INET, NLM_F_DUMP, seq);
+	struct nftnl_rule *r = nftnl_rule_alloc();
+	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, NFT_TABLE_NAME);
+	nftnl_rule_nlmsg_build_payload(h, r);
+	nftnl_rule_free(r);
+	if (mnl_socket_sendto(nl, h, h->nlmsg_len) < 0)
+		goto out;
+	for (;;) {
+		ssize_t n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
+		if (n <= 0)
+			goto out;
+		int cb = mnl_cb_run(buf, (size_t)n, seq, portid, count_rule, &count);
+		if (cb < 0)
+			goto out;
+		if (cb == MNL_CB_STOP)
+			break;
+	}
+	rc = count;
+out:
+	if (nl != NULL)
+		mnl_socket_close(nl);
+	return rc;
+}
+
+int nft_remove(void)
+{
+	struct batch bt;
+	if (batch_begin(&bt) < 0)
+		return -1;
+	add_table(&bt, NFT_MSG_DELTABLE);
+	if (batch_send(&bt) < 0) {
+		log_warn("nft: cannot remove table inet %s: %s", NFT_TABLE_NAME, strerror(errno));
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,432 @@
+/* proxy: the transparent listener: the original destination of each redirected LAN connection,
+ * the pool's onion name for it, SOCKS5 to the embedded Tor, and the relay with back-pressure;
+ * an SMTP client that cannot be served gets a 421 line so its mail defers. */
+#include "proxy.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <linux/netfilter_ipv4.h>
+#include <linux/netfilter_ipv6/ip6_tables.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/listener.h>
+
+#include "log.h"
+#include "socks5.h"
+#include "stats.h"
+
+#define HIGH_WATER (256 * 1024)
+
+enum stream_state { STREAM_SOCKS, STREAM_RELAY, STREAM_REFUSING };
+
+struct stream {
+	struct proxy *p;
+	enum stream_state state;
+	struct bufferevent *lan, *tor;
+	struct socks5 s5;
+	const struct pool_entry *entry;
+	char dst[INET6_ADDRSTRLEN + 8];
+	uint16_t port;
+	uint64_t up, down;
+	bool lan_eof, tor_eof;
+	time_t started, last_active;
+	struct event *timer;
+	struct stream *prev, *next;
+};
+
+struct proxy {
+	struct event_base *base;
+	const struct config *cfg;
+	struct pool *pool;
+	const struct control *control;
+	struct sockaddr_un socks;
+	struct evconnlistener *listeners[2];
+	struct stream *streams;
+	size_t n_streams;
+};
+
+static void stream_free(struct stream *s)
+{
+	struct proxy *p = s->p;
+	if (s->state == STREAM_RELAY)
+		log_info("stream %s -> %s:%u closed: %llu bytes up, %llu down, %lld s", s->dst,
+			 s->entry ? s->entry->name : "?", s->port, (unsigned long long)s->up, (unsigned long long)s->down,
+			 (long long)(time(NULL) - s->started));
+	if (s->entry != NULL)
+		pool_release(p->pool, s->entry);
+	if (s->lan)
+		bufferevent_free(s->lan);
+	if (s->tor)
+		bufferevent_free(s->tor);
+	if (s->timer)
+		event_free(s->timer);
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		p->streams = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	p->n_streams--;
+	free(s);
+}
+
+static bool is_smtp_port(uint16_t port)
+{
+	return port == 25 || port == 587;
+}
+
+static void refused_written(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	stream_free(arg);
+}
+
+static void refused_event(struct bufferevent *bev, short what, void *arg)
+{
+	(void)bev;
+	(void)what;
+	stream_free(arg);
+}
+
+/* Ends the stream: SMTP ports first get "421 <status> <name>: <reason>" (the mail defers). */
+static void refuse(struct stream *s, const char *status, const char *reason)
+{
+	const char *name = s->entry ? s->entry->name : s->dst;
+	stats_bump(STAT_PROXY_REFUSED);
+	log_notice("stream %s -> %s:%u refused: %s", s->dst, name, s->port, reason);
+	if (s->tor) {
+		bufferevent_free(s->tor);
+		s->tor = NULL;
+	}
+	if (!is_smtp_port(s->port) || s->lan == NULL) {
+		stream_free(s);
+		return;
+	}
+	s->state = STREAM_REFUSING;
+	evtimer_del(s->timer);
+	bufferevent_disable(s->lan, EV_READ);
+	bufferevent_setcb(s->lan, NULL, refused_written, refused_event, s);
+	evbuffer_add_printf(bufferevent_get_output(s->lan), "421 %s %s: %s\r\n", status, name, reason);
+	bufferevent_enable(s->lan, EV_WRITE);
+}
+
+/* ---- relay ---- */
+
+static struct bufferevent *peer_of(struct stream *s, struct bufferevent *bev)
+{
+	return bev == s->lan ? s->tor : s->lan;
+}
+
+static void shut_if_drained(struct stream *s, struct bufferevent *to, bool from_eof)
+{
+	if (from_eof && evbuffer_get_length(bufferevent_get_output(to)) == 0)
+		shutdown(bufferevent_getfd(to), SHUT_WR);
+	if (s->lan_eof && s->tor_eof && evbuffer_get_length(bufferevent_get_output(s->lan)) == 0 &&
+	    evbuffer_get_length(bufferevent_get_output(s->tor)) == 0)
+		stream_free(s);
+}
+
+static void relay_read(struct bufferevent *bev, void *arg)
+{
+	struct stream *s = arg;
+	struct bufferevent *to = peer_of(s, bev);
+	struct evbuffer *in = bufferevent_get_input(bev);
+	size_t n = evbuffer_get_length(in);
+	if (bev == s->lan) {
+		s->up += n;
+		stats_add(STAT_PROXY_BYTES_UP, n);
+	} else {
+		s->down += n;
+		stats_add(STAT_PROXY_BYTES_DOWN, n);
+	}
+	s->last_active = time(NULL);
+	evbuffer_add_buffer(bufferevent_get_output(to), in);
+	if (evbuffer_get_length(bufferevent_get_output(to)) >= HIGH_WATER)
+		bufferevent_disable(bev, EV_READ);
+}
+
+static void relay_written(struct bufferevent *bev, void *arg)
+{
+	struct stream *s = arg;
+	struct bufferevent *from = peer_of(s, bev);
+	bool from_eof = from == s->lan ? s->lan_eof : s->tor_eof;
+	if (!from_eof)
+		bufferevent_enable(from, EV_READ);
+	shut_if_drained(s, bev, from_eof);
+}
+
+static void relay_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct stream *s = arg;
+	if (what & BEV_EVENT_EOF) {
+		struct bufferevent *to = peer_of(s, bev);
+		if (bev == s->lan)
+			s->lan_eof = true;
+		else
+			s->tor_eof = true;
+		bufferevent_disable(bev, EV_READ);
+		shut_if_drained(s, to, true);
+		return;
+	}
+	stream_free(s);
+}
+
+static void idle_check(evutil_socket_t fd, short what, void *arg)
+{
+	struct stream *s = arg;
+	time_t idle = s->p->cfg->proxy_idle_timeout;
+	struct timeval tv = { idle, 0 };
+	(void)fd;
+	(void)what;
+	if (time(NULL) - s->last_active >= idle) {
+		log_info("stream %s -> %s:%u idle for %lld s", s->dst, s->entry->name, s->port, (long long)idle);
+		stream_free(s);
+		return;
+	}
+	evtimer_add(s->timer, &tv);
+}
+
+static void start_relay(struct stream *s, const uint8_t *rest, size_t restlen)
+{
+	struct timeval tv = { s->p->cfg->proxy_idle_timeout, 0 };
+	s->state = STREAM_RELAY;
+	s->last_active = time(NULL);
+	stats_bump(STAT_PROXY_STREAMS);
+	log_info("stream %s -> %s:%u open after %lld s", s->dst, s->entry->name, s->port,
+		 (long long)(time(NULL) - s->started));
+	evtimer_del(s->timer);
+	evtimer_assign(s->timer, s->p->base, idle_check, s);
+	evtimer_add(s->timer, &tv);
+	bufferevent_setcb(s->lan, relay_read, relay_written, relay_event, s);
+	bufferevent_setcb(s->tor, relay_read, relay_written, relay_event, s);
+	bufferevent_setwatermark(s->lan, EV_WRITE, HIGH_WATER / 2, 0);
+	bufferevent_setwatermark(s->tor, EV_WRITE, HIGH_WATER / 2, 0);
+	if (restlen > 0) {
+		s->down += restlen;
+		stats_add(STAT_PROXY_BYTES_DOWN, restlen);
+		bufferevent_write(s->lan, rest, restlen);
+	}
+	bufferevent_enable(s->lan, EV_READ | EV_WRITE);
+	bufferevent_enable(s->tor, EV_READ | EV_WRITE);
+	if (evbuffer_get_length(bufferevent_get_input(s->tor)) > 0)
+		relay_read(s->tor, s);
+}
+
+/* ---- SOCKS5 to the embedded Tor ---- */
+
+static void socks_send(struct stream *s)
+{
+	uint8_t buf[600];
+	size_t n = socks5_request(&s->s5, buf, sizeof(buf));
+	bufferevent_write(s->tor, buf, n);
+}
+
+static void socks_read(struct bufferevent *bev, void *arg)
+{
+	struct stream *s = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	size_t len = evbuffer_get_length(in), used;
+	uint8_t *data = evbuffer_pullup(in, (ssize_t)len);
+	switch (socks5_input(&s->s5, data, len, &used)) {
+	case SOCKS5_NEED_MORE:
+		evbuffer_drain(in, used);
+		return;
+	case SOCKS5_SEND:
+		evbuffer_drain(in, used);
+		socks_send(s);
+		if (evbuffer_get_length(in) > 0)
+			socks_read(bev, s);
+		return;
+	case SOCKS5_CONNECTED:
+		evbuffer_drain(in, used);
+		start_relay(s, NULL, 0);
+		return;
+	case SOCKS5_ERROR:
+		stats_bump(STAT_PROXY_SOCKS_ERRORS);
+		refuse(s, socks5_smtp_status(s->s5.reply), socks5_reason(s->s5.reply));
+		return;
+	}
+}
+
+static void socks_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct stream *s = arg;
+	(void)bev;
+	if (what & BEV_EVENT_CONNECTED) {
+		socks_send(s);
+		bufferevent_enable(s->tor, EV_READ);
+		return;
+	}
+	refuse(s, "4.4.2", "the embedded Tor closed its SOCKS socket");
+}
+
+static void connect_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct stream *s = arg;
+	(void)fd;
+	(void)what;
+	refuse(s, "4.4.1", "timed out reaching the onion service");
+}
+
+/* ---- accepting ---- */
+
+static int original_destination(int fd, int family, uint8_t addr[16], uint16_t *port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	if (family == AF_INET) {
+		if (getsockopt(fd, SOL_IP, SO_ORIGINAL_DST, &ss, &len) < 0)
+			return -1;
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+		memcpy(addr, &sin->sin_addr, 4);
+		*port = ntohs(sin->sin_port);
+		return 4;
+	}
+	if (getsockopt(fd, SOL_IPV6, IP6T_SO_ORIGINAL_DST, &ss, &len) < 0)
+		return -1;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+	memcpy(addr, &sin6->sin6_addr, 16);
+	*port = ntohs(sin6->sin6_port);
+	return 16;
+}
+
+static const struct pool_entry *destination_entry(struct proxy *p, int alen, const uint8_t *addr)
+{
+	if (alen == 4)
+		return pool_contains_ip4(p->pool, addr) ? pool_lookup_ip4(p->pool, addr) : NULL;
+	if (alen == 16 && IN6_IS_ADDR_V4MAPPED((const struct in6_addr *)addr))
+		return pool_contains_ip4(p->pool, addr + 12) ? pool_lookup_ip4(p->pool, addr + 12) : NULL;
+	return pool_contains_ip6(p->pool, addr) ? pool_lookup_ip6(p->pool, addr) : NULL;
+}
+
+static void begin(struct stream *s)
+{
+	struct proxy *p = s->p;
+	struct timeval tv = { p->cfg->proxy_connect_timeout, 0 };
+	char progress[64];
+	if (p->n_streams > p->cfg->proxy_max_streams) {
+		refuse(s, "4.4.2", "too many streams through the gateway");
+		return;
+	}
+	if (s->entry == NULL) {
+		refuse(s, "4.4.1", "no onion name is known for this address");
+		return;
+	}
+	if (!control_ready(p->control)) {
+		snprintf(progress, sizeof(progress), "Tor is not ready (bootstrap %d%%)", control_progress(p->control));
+		refuse(s, "4.4.1", progress);
+		return;
+	}
+	/* Credentials per destination: streams to one onion share a circuit, others never do. */
+	socks5_init(&s->s5, s->entry->name, s->port, s->entry->name, "oniongate");
+	s->tor = bufferevent_socket_new(p->base, -1, BEV_OPT_CLOSE_ON_FREE);
+	if (s->tor == NULL) {
+		refuse(s, "4.4.2", "out of memory");
+		return;
+	}
+	bufferevent_setcb(s->tor, socks_read, NULL, socks_event, s);
+	evtimer_add(s->timer, &tv);
+	if (bufferevent_socket_connect(s->tor, (struct sockaddr *)&p->socks, sizeof(p->socks)) < 0)
+		refuse(s, "4.4.2", "cannot reach the embedded Tor's SOCKS socket");
+}
+
+static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
+{
+	struct proxy *p = arg;
+	struct stream *s = calloc(1, sizeof(*s));
+	uint8_t addr[16];
+	int one = 1, alen;
+	(void)l;
+	(void)salen;
+	if (s == NULL) {
+		close(fd);
+		return;
+	}
+	s->p = p;
+	s->started = time(NULL);
+	s->next = p->streams;
+	if (p->streams)
+		p->streams->prev = s;
+	p->streams = s;
+	p->n_streams++;
+	s->lan = bufferevent_socket_new(p->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	s->timer = evtimer_new(p->base, connect_timeout, s);
+	if (s->lan == NULL || s->timer == NULL) {
+		if (s->lan == NULL)
+			close(fd);
+		stream_free(s);
+		return;
+	}
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	alen = original_destination(fd, sa->sa_family, addr, &s->port);
+	if (alen < 0) {
+		snprintf(s->dst, sizeof(s->dst), "(not redirected)");
+		refuse(s, "4.4.1", "not a redirected connection");
+		return;
+	}
+	inet_ntop(alen == 4 ? AF_INET : AF_INET6, addr, s->dst, sizeof(s->dst));
+	s->entry = destination_entry(p, alen, addr);
+	if (s->entry != NULL)
+		pool_hold(p->pool, s->entry);
+	begin(s);
+}
+
+struct proxy *proxy_new(struct event_base *base, const struct config *cfg, struct pool *pool,
+			const struct control *control, const char *socks_path)
+{
+	struct proxy *p = calloc(1, sizeof(*p));
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(cfg->transparent_port) };
+	struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6, .sin6_port = htons(cfg->transparent_port),
+				     .sin6_addr = IN6ADDR_ANY_INIT };
+	if (p == NULL)
+		return NULL;
+	p->base = base;
+	p->cfg = cfg;
+	p->pool = pool;
+	p->control = control;
+	p->socks.sun_family = AF_UNIX;
+	snprintf(p->socks.sun_path, sizeof(p->socks.sun_path), "%s", socks_path);
+	p->listeners[0] = evconnlistener_new_bind(base, accept_cb, p,
+						  LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, 128,
+						  (struct sockaddr *)&sin, sizeof(sin));
+	p->listeners[1] = evconnlistener_new_bind(
+		base, accept_cb, p, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_BIND_IPV6ONLY,
+		128, (struct sockaddr *)&sin6, sizeof(sin6));
+	if (p->listeners[0] == NULL) {
+		log_err("proxy: cannot listen on port %u: %s", cfg->transparent_port, strerror(errno));
+		proxy_free(p);
+		return NULL;
+	}
+	if (p->listeners[1] == NULL)
+		log_notice("proxy: no IPv6 listener on port %u: %s", cfg->transparent_port, strerror(errno));
+	log_notice("proxy: transparent port %u", cfg->transparent_port);
+	return p;
+}
+
+void proxy_reconfigure(struct proxy *p, const struct config *cfg)
+{
+	p->cfg = cfg;
+}
+
+void proxy_free(struct proxy *p)
+{
+	if (p == NULL)
+		return;
+	while (p->streams != NULL)
+		stream_free(p->streams);
+	for (int i = 0; i < 2; i++)
+		if (p->listeners[i] != NULL)
+			evconnlistener_free(p->listeners[i]);
+	free(p);
+}

@@ -1,0 +1,21 @@
+/* proxy: the transparent listener: the original destination of each redirected LAN connection,
+ * the pool's onion name for it, SOCKS5 to the embedded Tor, and the relay with back-pressure;
+ * an SMTP client that cannot be served gets a 421 line so its mail defers. */
+#ifndef OG_PROXY_H
+#define OG_PROXY_H
+
+#include <event2/event.h>
+
+#include "config.h"
+#include "control.h"
+#include "pool.h"
+
+struct proxy;
+
+struct proxy *proxy_new(struct event_base *base, const struct config *cfg, struct pool *pool,
+			const struct control *control, const char *socks_path);
+/* A reloaded config: limits and timeouts change; the listeners stay as bound. */
+void proxy_reconfigure(struct proxy *p, const struct config *cfg);
+void proxy_free(struct proxy *p);
+
+#endif
