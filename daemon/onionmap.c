@@ -3,12 +3,14 @@
 #include "onionmap.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <unbound-event.h>
 #include <unbound.h>
@@ -329,6 +331,11 @@ static int setup_unbound(struct onionmap *m, struct event_base *base, const stru
 		}
 	}
 	if (cfg->dnssec != DNSSEC_OFF) {
+		if (access(cfg->trust_anchor, R_OK) < 0) {
+			snprintf(err, MAPFILE_ERR_MAX, "%s: cannot read the trust anchor: %s", cfg->trust_anchor,
+				 strerror(errno));
+			return -1;
+		}
 		int rc = ub_ctx_add_ta_file(m->ub, cfg->trust_anchor);
 		if (rc != 0) {
 			snprintf(err, MAPFILE_ERR_MAX, "%s: cannot read the trust anchor: %s", cfg->trust_anchor,

@@ -1,0 +1,67 @@
+# test_proxy: the transparent relay: the nft table as installed, listed and removed; a LAN
+# host reaching onions by their fake addresses (banner, 1 MiB each way); 421 lines for an
+# unknown address and for a Tor that is not bootstrapped; a crash leaves the table, a restart
+# replaces it.
+
+px_dir="$OG_TMP/proxy"
+px_conf=(
+	"dns-listen $GW_LAN_ADDR" "dns-upstream $WAN_DNS_ADDR" "client-network 192.0.2.0/24"
+	"pool-key 00112233445566778899aabbccddeeff" "transparent-port 9040" "lan-interface $GW_LAN_IF"
+	"trust-anchor $OG_TMP/zones/trust-anchors"
+)
+gw_config "$px_dir" "${px_conf[@]}"
+gw_start "$px_dir"
+og_check "the nft table is installed" og_wait_for 20 gw_log_has "$px_dir" "nft: table inet oniongate installed (6 rules)"
+og_wait_for 60 gw_log_has "$px_dir" "tor ready"
+
+nft_json() { ip netns exec "$GW_NS" nft -j list ruleset; }
+og_check "the gateway has exactly one table: inet oniongate" \
+	test "$(nft_json | jq -c '[.nftables[] | select(.table) | .table | [.family, .name]]')" = '[["inet","oniongate"]]'
+og_check "its chains: prerouting (nat), forward and output (filter)" \
+	test "$(nft_json | jq -c '[.nftables[] | select(.chain) | .chain | [.name, .type, .hook]] | sort')" \
+	= '[["forward","filter","forward"],["output","filter","output"],["prerouting","nat","prerouting"]]'
+og_check "two redirects to :9040 (IPv4 and IPv6 pool), only from the LAN interface" \
+	test "$(nft_json | jq -c "[.nftables[] | select(.rule and .rule.chain == \"prerouting\") | .rule.expr |
+		[(.[] | select(.match.left.meta.key == \"iifname\") | .match.right),
+		 (.[] | select(.match.left.payload.field == \"daddr\") | .match.right.prefix.addr),
+		 (.[] | select(.redirect) | .redirect.port)]] | sort")" \
+	= "[[\"$GW_LAN_IF\",\"10.192.0.0\",9040],[\"$GW_LAN_IF\",\"fd6f:6e69:6f6e::\",9040]]"
+og_check "the pools are dropped in forward and output" \
+	test "$(nft_json | jq -c '[.nftables[] | select(.rule and .rule.chain != "prerouting") | .rule |
+		[.chain, (.expr[] | select(.match) | .match.right.prefix.addr // empty), (.expr[-1] | keys[0])]] | sort')" \
+	= '[["forward","10.192.0.0","drop"],["forward","fd6f:6e69:6f6e::","drop"],["output","10.192.0.0","drop"],["output","fd6f:6e69:6f6e::","drop"]]'
+
+lan_line() { ip netns exec "$LAN_NS" timeout "${3:-60}" bash -c "exec 3<>/dev/tcp/$1/$2 && head -1 <&3" 2>/dev/null | tr -d '\r'; }
+mx_addr=$(ip netns exec "$LAN_NS" dig +short @"$GW_LAN_ADDR" "$(privnet_onion mx)" A)
+og_check "a LAN connect to the onion's fake address :25 gets the onion MX's banner" \
+	test "$(lan_line "$mx_addr" 25)" = "220 mx.onion.test ESMTP"
+
+echo_addr=$(ip netns exec "$LAN_NS" dig +short @"$GW_LAN_ADDR" "$(privnet_onion echo)" A)
+head -c 1048576 /dev/urandom > "$OG_TMP/mib.in"
+ip netns exec "$LAN_NS" timeout 120 bash -c "exec 3<>/dev/tcp/$echo_addr/7777 || exit 1
+	cat '$OG_TMP/mib.in' >&3 &
+	head -c 1048576 <&3 > '$OG_TMP/mib.out'
+	wait"
+og_check "1 MiB each way through the relay arrives intact" \
+	test "$(sha256sum < "$OG_TMP/mib.in")" = "$(sha256sum < "$OG_TMP/mib.out")"
+og_check "the stream line counts 1048576 bytes each way" \
+	og_wait_for 10 gw_log_has "$px_dir" "7777 closed: 1048576 bytes up, 1048576 down"
+
+og_check "an unknown pool address on port 25 gets a 421 line" \
+	test "$(lan_line 10.200.0.1 25 10)" = "421 4.4.1 10.200.0.1: no onion name is known for this address"
+og_check "an unknown pool address on another port is closed without a word" test -z "$(lan_line 10.200.0.1 80 10)"
+
+kill -KILL "$GW_PID"
+wait "$GW_PID" 2>/dev/null
+og_check "a crashed daemon leaves its table" ip netns exec "$GW_NS" nft list table inet oniongate >/dev/null
+gw_config "$px_dir" "${px_conf[@]}" "tor-option DisableNetwork 1"
+gw_start "$px_dir"
+og_check "the next start replaces it (6 rules, not 12)" og_wait_for 20 gw_log_has "$px_dir" "nft: table inet oniongate installed (6 rules)"
+og_check "the kernel holds 6 rules" test "$(nft_json | jq '[.nftables[] | select(.rule)] | length')" = 6
+mx_addr2=$(ip netns exec "$LAN_NS" dig +short @"$GW_LAN_ADDR" "$(privnet_onion mx)" A)
+og_check "the restarted daemon gives the onion the same fake address" test "$mx_addr2" = "$mx_addr"
+og_check "with Tor not bootstrapped a LAN connect gets a 421 line" \
+	bash -c "[[ '$(lan_line "$mx_addr" 25 10)' == '421 4.4.1 $(privnet_onion mx): Tor is not ready (bootstrap '* ]]"
+gw_stop "$px_dir"
+og_check "the relay gateway stops with exit 0" test $? = 0
+og_check "no table is left after a clean exit" test "$(nft_json | jq '[.nftables[] | select(.table)] | length')" = 0
