@@ -25,6 +25,7 @@ struct parse_state {
 	int seen_run_dir, seen_data_dir, seen_log_level, seen_log_target;
 	int seen_pool_v4, seen_pool_v6, seen_pool_key, seen_pool_max, seen_onion_ttl, seen_onion_map;
 	int seen_srv, seen_dnssec, seen_trust_anchor, seen_mx_policy;
+	int seen_warm, seen_warm_hold;
 	int seen_tport, seen_max_streams, seen_idle, seen_connect, seen_nft, seen_ports, seen_dns_redirect;
 	char *err;
 };
@@ -473,6 +474,22 @@ static int on_off(struct parse_state *ps, int *seen, const char *keyword, const 
 	return 0;
 }
 
+static int apply_warm_up(struct parse_state *ps, char **args, int nargs)
+{
+	(void)nargs;
+	return on_off(ps, &ps->seen_warm, "warm-up", args[0], &ps->cfg->warm_up);
+}
+
+static int apply_warm_hold(struct parse_state *ps, char **args, int nargs)
+{
+	unsigned long v;
+	(void)nargs;
+	if (apply_number(ps, &ps->seen_warm_hold, "warm-up-hold", args[0], 1, 600, &v) < 0)
+		return -1;
+	ps->cfg->warm_up_hold = (unsigned)v;
+	return 0;
+}
+
 static int apply_nft(struct parse_state *ps, char **args, int nargs)
 {
 	(void)nargs;
@@ -542,6 +559,8 @@ static const struct directive directives[] = {
 	{ "proxy-max-streams", 1, 1, apply_max_streams },
 	{ "proxy-idle-timeout", 1, 1, apply_idle },
 	{ "proxy-connect-timeout", 1, 1, apply_connect },
+	{ "warm-up", 1, 1, apply_warm_up },
+	{ "warm-up-hold", 1, 1, apply_warm_hold },
 	{ "nft", 1, 1, apply_nft },
 	{ "nft-dns-redirect", 1, 1, apply_dns_redirect },
 	{ "redirect-ports", 1, CONFIG_MAX_TOKENS - 1, apply_redirect_ports },
@@ -661,6 +680,8 @@ static struct config *config_defaults(const char *name)
 	cfg->proxy_idle_timeout = 600;
 	cfg->proxy_connect_timeout = 120;
 	cfg->nft = true;
+	cfg->warm_up = true;
+	cfg->warm_up_hold = 30;
 	if (cfg->path == NULL || cfg->run_dir == NULL || cfg->data_dir == NULL || cfg->trust_anchor == NULL) {
 		config_free(cfg);
 		return NULL;

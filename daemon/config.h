@@ -73,6 +73,8 @@ struct config {
 	size_t proxy_max_streams;
 	unsigned proxy_idle_timeout;
 	unsigned proxy_connect_timeout;
+	bool warm_up;
+	unsigned warm_up_hold;
 	bool nft;                      /* install the inet oniongate table */
 	uint16_t *redirect_ports;      /* none: every TCP port */
 	size_t n_redirect_ports;

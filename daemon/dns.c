@@ -85,6 +85,8 @@ struct dns {
 	struct tcp_client *clients;
 	size_t n_clients;
 	struct req *live;
+	dns_warm_fn *warm;
+	void *warm_arg;
 };
 
 static void req_free(struct req *r);
@@ -172,6 +174,12 @@ static void reply_formerr(int fd, const struct sockaddr_storage *peer, socklen_t
 
 /* ---- answers of our own ---- */
 
+static void warm(struct dns *d, const struct pool_entry *e, uint16_t port)
+{
+	if (d->warm != NULL)
+		d->warm(d->warm_arg, e, port);
+}
+
 static void write_addresses(struct dns_writer *w, const char *owner, const struct pool_entry *e, uint32_t ttl,
 			    uint16_t *count, bool v4, bool v6)
 {
@@ -214,6 +222,7 @@ static void answer_onion_name(struct req *r)
 		dns_write_mx(&w, NULL, ttl, 10, canon);
 		an++;
 		write_addresses(&w, canon, e, ttl, &ar, true, true);
+		warm(r->d, e, 25);
 		break;
 	default: break;
 	}
@@ -319,6 +328,8 @@ static void answer_onion_mx(struct req *r, const struct dns_reader *up)
 	for (size_t i = 0; i < res->n; i++)
 		write_addresses(&w, res->mx[i].host, hosts[i], r->d->cfg->onion_ttl, &ar, true, true);
 	finish_reply(&w, r, an, ar);
+	for (size_t i = 0; i < res->n; i++)
+		warm(r->d, hosts[i], 25);
 }
 
 /* ---- forwarding ---- */
@@ -869,6 +880,12 @@ fail:
 void dns_reconfigure(struct dns *d, const struct config *cfg)
 {
 	d->cfg = cfg;
+}
+
+void dns_set_warmer(struct dns *d, dns_warm_fn *fn, void *arg)
+{
+	d->warm = fn;
+	d->warm_arg = arg;
 }
 
 void dns_free(struct dns *d)

@@ -15,6 +15,9 @@ struct dns;
 struct dns *dns_new(struct event_base *base, const struct config *cfg, struct pool *pool, struct onionmap *map);
 /* A reloaded config: client networks, upstreams and TTLs change; listeners stay as bound. */
 void dns_reconfigure(struct dns *d, const struct config *cfg);
+/* Told of every onion MX host the DNS hands out, so a stream to it can be opened early. */
+typedef void dns_warm_fn(void *arg, const struct pool_entry *e, uint16_t port);
+void dns_set_warmer(struct dns *d, dns_warm_fn *fn, void *arg);
 void dns_free(struct dns *d);
 
 #endif

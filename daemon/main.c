@@ -231,13 +231,20 @@ static int add_signals(struct daemon *d)
 	return 0;
 }
 
+static void warm_stream(void *arg, const struct pool_entry *e, uint16_t port)
+{
+	proxy_warm(arg, e, port);
+}
+
 static int start_proxy(struct daemon *d)
 {
 	if (d->cfg->transparent_port == 0)
 		return 0;
-	d->proxy = proxy_new(d->base, d->cfg, d->pool, d->control, tor_socks_path(d->tor));
+	d->proxy = proxy_new(d->base, d->cfg, d->pool, d->control, d->onionmap, tor_socks_path(d->tor));
 	if (d->proxy == NULL)
 		return -1;
+	if (d->dns != NULL)
+		dns_set_warmer(d->dns, warm_stream, d->proxy);
 	if (!d->cfg->nft)
 		return 0;
 	int rules = nft_install(d->cfg);
@@ -286,6 +293,8 @@ static int start(struct daemon *d)
 
 static void teardown(struct daemon *d)
 {
+	if (d->dns != NULL)
+		dns_set_warmer(d->dns, NULL, NULL);
 	if (d->nft_installed && nft_remove() == 0)
 		log_notice("nft: table inet %s removed", NFT_TABLE_NAME);
 	proxy_free(d->proxy);

@@ -397,3 +397,11 @@ void onionmap_free(struct onionmap *m)
 	mapfile_free(m->file);
 	free(m);
 }
+
+size_t onionmap_each_mapped(const struct onionmap *m, size_t max, void (*fn)(const char *onion, void *arg), void *arg)
+{
+	size_t n = 0;
+	for (size_t i = 0; m->file != NULL && i < m->file->n && n < max; i++, n++)
+		fn(m->file->entries[i].onion, arg);
+	return n;
+}

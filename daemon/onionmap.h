@@ -40,5 +40,7 @@ void onionmap_reconfigure(struct onionmap *m, const struct config *cfg, struct m
  * discovery and calls cb later (returns a handle for onionmap_cancel). */
 struct onionmap_query *onionmap_lookup(struct onionmap *m, const char *domain, onionmap_cb *cb, void *arg);
 void onionmap_cancel(struct onionmap_query *q);
+/* Calls fn for each onion of the map file, at most max of them; returns how many. */
+size_t onionmap_each_mapped(const struct onionmap *m, size_t max, void (*fn)(const char *onion, void *arg), void *arg);
 
 #endif

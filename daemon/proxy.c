@@ -23,12 +23,22 @@
 #include <event2/listener.h>
 
 #include "log.h"
+#include "onion.h"
 #include "socks5.h"
 #include "stats.h"
 
 #define HIGH_WATER (256 * 1024)
 
-enum stream_state { STREAM_SOCKS, STREAM_RELAY, STREAM_REFUSING };
+/* A warm-up stream is one opened before any LAN connection wants it (lan == NULL): SOCKS,
+ * then WARM until a LAN connection adopts it, or QUITTING when nobody did in time. */
+enum stream_state { STREAM_SOCKS, STREAM_WARM, STREAM_RELAY, STREAM_REFUSING, STREAM_QUITTING };
+
+#define WARM_MAX 16
+#define WARM_BUFFER (16 * 1024)
+#define QUIT_SECONDS 5
+#define HSFETCH_FIRST_SECONDS 5
+#define HSFETCH_EVERY_SECONDS 900
+#define HSFETCH_MAX 64
 
 struct stream {
 	struct proxy *p;
@@ -40,6 +50,7 @@ struct stream {
 	uint16_t port;
 	uint64_t up, down;
 	bool lan_eof, tor_eof;
+	bool warm;              /* opened by warm-up and not adopted yet */
 	time_t started, last_active;
 	struct event *timer;
 	struct stream *prev, *next;
@@ -49,11 +60,14 @@ struct proxy {
 	struct event_base *base;
 	const struct config *cfg;
 	struct pool *pool;
-	const struct control *control;
+	struct control *control;
 	struct sockaddr_un socks;
 	struct evconnlistener *listeners[2];
 	struct stream *streams;
 	size_t n_streams;
+	size_t n_warm;
+	struct onionmap *map;
+	struct event *hsfetch;
 };
 
 static void stream_free(struct stream *s)
@@ -78,6 +92,8 @@ static void stream_free(struct stream *s)
 	if (s->next)
 		s->next->prev = s->prev;
 	p->n_streams--;
+	if (s->warm)
+		p->n_warm--;
 	free(s);
 }
 
@@ -197,7 +213,7 @@ static void idle_check(evutil_socket_t fd, short what, void *arg)
 	evtimer_add(s->timer, &tv);
 }
 
-static void start_relay(struct stream *s, const uint8_t *rest, size_t restlen)
+static void start_relay(struct stream *s)
 {
 	struct timeval tv = { s->p->cfg->proxy_idle_timeout, 0 };
 	s->state = STREAM_RELAY;
@@ -212,15 +228,109 @@ static void start_relay(struct stream *s, const uint8_t *rest, size_t restlen)
 	bufferevent_setcb(s->tor, relay_read, relay_written, relay_event, s);
 	bufferevent_setwatermark(s->lan, EV_WRITE, HIGH_WATER / 2, 0);
 	bufferevent_setwatermark(s->tor, EV_WRITE, HIGH_WATER / 2, 0);
-	if (restlen > 0) {
-		s->down += restlen;
-		stats_add(STAT_PROXY_BYTES_DOWN, restlen);
-		bufferevent_write(s->lan, rest, restlen);
-	}
 	bufferevent_enable(s->lan, EV_READ | EV_WRITE);
 	bufferevent_enable(s->tor, EV_READ | EV_WRITE);
 	if (evbuffer_get_length(bufferevent_get_input(s->tor)) > 0)
 		relay_read(s->tor, s);
+}
+
+/* ---- warm-up: streams opened when the DNS hands out an onion MX ---- */
+
+static void quit_read(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	stream_free(arg);
+}
+
+static void quit_event(struct bufferevent *bev, short what, void *arg)
+{
+	(void)bev;
+	(void)what;
+	stream_free(arg);
+}
+
+static void quit_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	stream_free(arg);
+}
+
+/* Nobody came for it: an SMTP peer gets its banner read and a QUIT; others just a close. */
+static void warm_expired(evutil_socket_t fd, short what, void *arg)
+{
+	struct stream *s = arg;
+	struct timeval tv = { QUIT_SECONDS, 0 };
+	(void)fd;
+	(void)what;
+	log_info("warm stream to %s:%u unclaimed: ending it", s->entry->name, s->port);
+	if (!is_smtp_port(s->port)) {
+		stream_free(s);
+		return;
+	}
+	s->state = STREAM_QUITTING;
+	evbuffer_drain(bufferevent_get_input(s->tor), evbuffer_get_length(bufferevent_get_input(s->tor)));
+	bufferevent_setcb(s->tor, quit_read, NULL, quit_event, s);
+	bufferevent_enable(s->tor, EV_READ);
+	bufferevent_write(s->tor, "QUIT\r\n", 6);
+	evtimer_assign(s->timer, s->p->base, quit_timeout, s);
+	evtimer_add(s->timer, &tv);
+}
+
+static void warm_read(struct bufferevent *bev, void *arg)
+{
+	(void)arg;
+	if (evbuffer_get_length(bufferevent_get_input(bev)) >= WARM_BUFFER)
+		bufferevent_disable(bev, EV_READ);
+}
+
+static void warm_event(struct bufferevent *bev, short what, void *arg)
+{
+	(void)bev;
+	(void)what;
+	stream_free(arg);
+}
+
+static void hold_warm(struct stream *s)
+{
+	struct timeval tv = { s->p->cfg->warm_up_hold, 0 };
+	s->state = STREAM_WARM;
+	log_info("warm stream to %s:%u ready after %lld s", s->entry->name, s->port, (long long)(time(NULL) - s->started));
+	bufferevent_setcb(s->tor, warm_read, NULL, warm_event, s);
+	bufferevent_enable(s->tor, EV_READ);
+	evtimer_del(s->timer);
+	evtimer_assign(s->timer, s->p->base, warm_expired, s);
+	evtimer_add(s->timer, &tv);
+}
+
+static struct stream *find_warm(struct proxy *p, const struct pool_entry *e, uint16_t port)
+{
+	for (struct stream *s = p->streams; s != NULL; s = s->next)
+		if (s->warm && s->entry == e && s->port == port &&
+		    (s->state == STREAM_SOCKS || s->state == STREAM_WARM))
+			return s;
+	return NULL;
+}
+
+/* A LAN connection takes over the warm stream to its destination, ready or still under way. */
+static bool adopt_warm(struct stream *s)
+{
+	struct stream *w = find_warm(s->p, s->entry, s->port);
+	if (w == NULL)
+		return false;
+	stats_bump(STAT_PROXY_WARM_USED);
+	w->lan = s->lan;
+	s->lan = NULL;
+	w->warm = false;
+	s->p->n_warm--;
+	memcpy(w->dst, s->dst, sizeof(w->dst));
+	log_info("stream %s -> %s:%u takes the warm stream (%s)", w->dst, w->entry->name, w->port,
+		 w->state == STREAM_WARM ? "ready" : "still connecting");
+	w->started = time(NULL);
+	if (w->state == STREAM_WARM)
+		start_relay(w);
+	stream_free(s);
+	return true;
 }
 
 /* ---- SOCKS5 to the embedded Tor ---- */
@@ -250,7 +360,10 @@ static void socks_read(struct bufferevent *bev, void *arg)
 		return;
 	case SOCKS5_CONNECTED:
 		evbuffer_drain(in, used);
-		start_relay(s, NULL, 0);
+		if (s->lan == NULL)
+			hold_warm(s);
+		else
+			start_relay(s);
 		return;
 	case SOCKS5_ERROR:
 		stats_bump(STAT_PROXY_SOCKS_ERRORS);
@@ -310,10 +423,11 @@ static const struct pool_entry *destination_entry(struct proxy *p, int alen, con
 	return pool_contains_ip6(p->pool, addr) ? pool_lookup_ip6(p->pool, addr) : NULL;
 }
 
+static void begin_socks(struct stream *s);
+
 static void begin(struct stream *s)
 {
 	struct proxy *p = s->p;
-	struct timeval tv = { p->cfg->proxy_connect_timeout, 0 };
 	char progress[64];
 	if (p->n_streams > p->cfg->proxy_max_streams) {
 		refuse(s, "4.4.2", "too many streams through the gateway");
@@ -328,6 +442,15 @@ static void begin(struct stream *s)
 		refuse(s, "4.4.1", progress);
 		return;
 	}
+	if (adopt_warm(s))
+		return;
+	begin_socks(s);
+}
+
+static void begin_socks(struct stream *s)
+{
+	struct proxy *p = s->p;
+	struct timeval tv = { p->cfg->proxy_connect_timeout, 0 };
 	/* Credentials per destination: streams to one onion share a circuit, others never do. */
 	socks5_init(&s->s5, s->entry->name, s->port, s->entry->name, "oniongate");
 	s->tor = bufferevent_socket_new(p->base, -1, BEV_OPT_CLOSE_ON_FREE);
@@ -341,10 +464,48 @@ static void begin(struct stream *s)
 		refuse(s, "4.4.2", "cannot reach the embedded Tor's SOCKS socket");
 }
 
+static struct stream *stream_new(struct proxy *p)
+{
+	struct stream *s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return NULL;
+	s->p = p;
+	s->started = time(NULL);
+	s->next = p->streams;
+	if (p->streams)
+		p->streams->prev = s;
+	p->streams = s;
+	p->n_streams++;
+	s->timer = evtimer_new(p->base, connect_timeout, s);
+	if (s->timer == NULL) {
+		stream_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+void proxy_warm(struct proxy *p, const struct pool_entry *e, uint16_t port)
+{
+	struct stream *s;
+	if (!p->cfg->warm_up || !control_ready(p->control) || p->n_warm >= WARM_MAX || find_warm(p, e, port) != NULL)
+		return;
+	if ((s = stream_new(p)) == NULL)
+		return;
+	s->entry = e;
+	s->port = port;
+	s->warm = true;
+	p->n_warm++;
+	pool_hold(p->pool, e);
+	snprintf(s->dst, sizeof(s->dst), "warm-up");
+	stats_bump(STAT_PROXY_WARM_OPENED);
+	log_info("warming a stream to %s:%u", e->name, port);
+	begin_socks(s);
+}
+
 static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
 {
 	struct proxy *p = arg;
-	struct stream *s = calloc(1, sizeof(*s));
+	struct stream *s = stream_new(p);
 	uint8_t addr[16];
 	int one = 1, alen;
 	(void)l;
@@ -353,18 +514,9 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 		close(fd);
 		return;
 	}
-	s->p = p;
-	s->started = time(NULL);
-	s->next = p->streams;
-	if (p->streams)
-		p->streams->prev = s;
-	p->streams = s;
-	p->n_streams++;
 	s->lan = bufferevent_socket_new(p->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	s->timer = evtimer_new(p->base, connect_timeout, s);
-	if (s->lan == NULL || s->timer == NULL) {
-		if (s->lan == NULL)
-			close(fd);
+	if (s->lan == NULL) {
+		close(fd);
 		stream_free(s);
 		return;
 	}
@@ -382,9 +534,33 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	begin(s);
 }
 
-struct proxy *proxy_new(struct event_base *base, const struct config *cfg, struct pool *pool,
-			const struct control *control, const char *socks_path)
+static void fetch_one(const char *onion, void *arg)
 {
+	struct proxy *p = arg;
+	char cmd[80];
+	snprintf(cmd, sizeof(cmd), "HSFETCH %.56s", onion);
+	control_command(p->control, cmd, NULL, NULL);
+}
+
+/* Keeps the descriptors of the map file's onions fresh, without contacting any MX. */
+static void hsfetch_round(evutil_socket_t fd, short what, void *arg)
+{
+	struct proxy *p = arg;
+	struct timeval tv = { HSFETCH_EVERY_SECONDS, 0 };
+	(void)fd;
+	(void)what;
+	if (!control_ready(p->control))
+		tv.tv_sec = HSFETCH_FIRST_SECONDS;
+	else if (p->cfg->warm_up)
+		log_info("warm-up: fetched the descriptors of %zu mapped onions",
+			 onionmap_each_mapped(p->map, HSFETCH_MAX, fetch_one, p));
+	evtimer_add(p->hsfetch, &tv);
+}
+
+struct proxy *proxy_new(struct event_base *base, const struct config *cfg, struct pool *pool, struct control *control,
+			struct onionmap *map, const char *socks_path)
+{
+	struct timeval first = { HSFETCH_FIRST_SECONDS, 0 };
 	struct proxy *p = calloc(1, sizeof(*p));
 	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(cfg->transparent_port) };
 	struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6, .sin6_port = htons(cfg->transparent_port),
@@ -395,6 +571,13 @@ struct proxy *proxy_new(struct event_base *base, const struct config *cfg, struc
 	p->cfg = cfg;
 	p->pool = pool;
 	p->control = control;
+	p->map = map;
+	p->hsfetch = evtimer_new(base, hsfetch_round, p);
+	if (p->hsfetch == NULL) {
+		free(p);
+		return NULL;
+	}
+	evtimer_add(p->hsfetch, &first);
 	p->socks.sun_family = AF_UNIX;
 	snprintf(p->socks.sun_path, sizeof(p->socks.sun_path), "%s", socks_path);
 	p->listeners[0] = evconnlistener_new_bind(base, accept_cb, p,
@@ -425,6 +608,7 @@ void proxy_free(struct proxy *p)
 		return;
 	while (p->streams != NULL)
 		stream_free(p->streams);
+	event_free(p->hsfetch);
 	for (int i = 0; i < 2; i++)
 		if (p->listeners[i] != NULL)
 			evconnlistener_free(p->listeners[i]);

@@ -8,12 +8,16 @@
 
 #include "config.h"
 #include "control.h"
+#include "onionmap.h"
 #include "pool.h"
 
 struct proxy;
 
-struct proxy *proxy_new(struct event_base *base, const struct config *cfg, struct pool *pool,
-			const struct control *control, const char *socks_path);
+struct proxy *proxy_new(struct event_base *base, const struct config *cfg, struct pool *pool, struct control *control,
+			struct onionmap *map, const char *socks_path);
+/* The DNS has just handed out this onion as an MX: open a stream to it now, for the LAN
+ * connection that will follow (warm-up; bounded in count and time). */
+void proxy_warm(struct proxy *p, const struct pool_entry *e, uint16_t port);
 /* A reloaded config: limits and timeouts change; the listeners stay as bound. */
 void proxy_reconfigure(struct proxy *p, const struct config *cfg);
 void proxy_free(struct proxy *p);

@@ -27,6 +27,8 @@ static const char *const names[STAT_COUNT] = {
 	[STAT_PROXY_SOCKS_ERRORS] = "proxy_socks_errors",
 	[STAT_PROXY_BYTES_UP] = "proxy_bytes_up",
 	[STAT_PROXY_BYTES_DOWN] = "proxy_bytes_down",
+	[STAT_PROXY_WARM_OPENED] = "proxy_warm_opened",
+	[STAT_PROXY_WARM_USED] = "proxy_warm_used",
 };
 
 static uint64_t counters[STAT_COUNT];

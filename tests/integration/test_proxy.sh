@@ -65,3 +65,36 @@ og_check "with Tor not bootstrapped a LAN connect gets a 421 line" \
 gw_stop "$px_dir"
 og_check "the relay gateway stops with exit 0" test $? = 0
 og_check "no table is left after a clean exit" test "$(nft_json | jq '[.nftables[] | select(.table)] | length')" = 0
+
+# Warm-up: the MX answer starts the stream, the MTA's connect a moment later takes it over.
+# Each run has a fresh Tor state, so both pay for a first rendezvous with the onion.
+mx_connect_ms() {
+	local dir=$1 onion=$2 addr t0 t1
+	ip netns exec "$LAN_NS" dig +short @"$GW_LAN_ADDR" "$onion" MX >/dev/null
+	addr=$(ip netns exec "$LAN_NS" dig +short @"$GW_LAN_ADDR" "$onion" A)
+	t0=$(date +%s%N)
+	WARM_BANNER=$(lan_line "$addr" 25 60)
+	t1=$(date +%s%N)
+	WARM_MS=$(((t1 - t0) / 1000000))
+}
+for mode in off on; do
+	wdir="$OG_TMP/warm-$mode"
+	gw_config "$wdir" "${px_conf[@]}" "warm-up $mode" "warm-up-hold 3" "nft-dns-redirect on"
+	gw_start "$wdir"
+	og_wait_for 60 gw_log_has "$wdir" "tor ready"
+	mx_connect_ms "$wdir" "$(privnet_onion mx2)"
+	echo "warm-up $mode: connect to banner in $WARM_MS ms"
+	og_check "warm-up $mode: the banner arrives" test "$WARM_BANNER" = "220 mx.onion.test ESMTP"
+	if [ "$mode" = on ]; then
+		og_check "warm-up on: the LAN connection took over the warm stream" gw_log_has "$wdir" "takes the warm stream"
+		ip netns exec "$LAN_NS" dig +short @"$GW_LAN_ADDR" "$(privnet_onion mx)" MX >/dev/null
+		og_check "an unclaimed warm stream is ended politely (banner read, QUIT)" \
+			og_wait_for 15 gw_log_has "$wdir" "warm stream to $(privnet_onion mx):25 unclaimed: ending it"
+	else
+		og_check "warm-up off: no warm stream" bash -c "! grep -q 'warming a stream' '$wdir/oniongated.log'"
+		og_check "nft-dns-redirect: 8 rules" gw_log_has "$wdir" "nft: table inet oniongate installed (8 rules)"
+		og_check "nft-dns-redirect: a LAN query to any resolver is answered by the gateway" \
+			in_pool_v4 "$(ip netns exec "$LAN_NS" dig +short +time=2 +tries=1 @198.51.100.99 "$(privnet_onion mx)" A)"
+	fi
+	gw_stop "$wdir"
+done
