@@ -534,12 +534,19 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	begin(s);
 }
 
+static void fetched(const struct ctl_reply *r, void *arg)
+{
+	(void)arg;
+	if (r != NULL && r->code != 250)
+		log_warn("warm-up: HSFETCH refused: %d %s", r->code, r->lines[0].text);
+}
+
 static void fetch_one(const char *onion, void *arg)
 {
 	struct proxy *p = arg;
 	char cmd[80];
 	snprintf(cmd, sizeof(cmd), "HSFETCH %.56s", onion);
-	control_command(p->control, cmd, NULL, NULL);
+	control_command(p->control, cmd, fetched, NULL);
 }
 
 /* Keeps the descriptors of the map file's onions fresh, without contacting any MX. */

@@ -31,6 +31,12 @@ og_check "the pools are dropped in forward and output" \
 		[.chain, (.expr[] | select(.match) | .match.right.prefix.addr // empty), (.expr[-1] | keys[0])]] | sort')" \
 	= '[["forward","10.192.0.0","drop"],["forward","fd6f:6e69:6f6e::","drop"],["output","10.192.0.0","drop"],["output","fd6f:6e69:6f6e::","drop"]]'
 
+og_netns_add "$OG_RUN_ID-nftfile"
+sed "s/lan0/$GW_LAN_IF/" "$OG_TOP/nft/oniongate.nft" > "$OG_TMP/oniongate.nft"
+ip netns exec "$OG_RUN_ID-nftfile" nft -f "$OG_TMP/oniongate.nft"
+og_check "nft/oniongate.nft holds the same table the daemon installs" \
+	test "$(ip netns exec "$OG_RUN_ID-nftfile" nft list table inet oniongate)" = "$(ip netns exec "$GW_NS" nft list table inet oniongate)"
+
 lan_line() { ip netns exec "$LAN_NS" timeout "${3:-60}" bash -c "exec 3<>/dev/tcp/$1/$2 && head -1 <&3" 2>/dev/null | tr -d '\r'; }
 mx_addr=$(ip netns exec "$LAN_NS" dig +short @"$GW_LAN_ADDR" "$(privnet_onion mx)" A)
 og_check "a LAN connect to the onion's fake address :25 gets the onion MX's banner" \
@@ -79,7 +85,9 @@ mx_connect_ms() {
 }
 for mode in off on; do
 	wdir="$OG_TMP/warm-$mode"
-	gw_config "$wdir" "${px_conf[@]}" "warm-up $mode" "warm-up-hold 3" "nft-dns-redirect on"
+	mkdir -p "$wdir"
+	echo "mapped.test smtptor:[$(privnet_onion mx)]" > "$wdir/onionmx.map"
+	gw_config "$wdir" "${px_conf[@]}" "warm-up $mode" "warm-up-hold 3" "nft-dns-redirect on" "onion-map $wdir/onionmx.map"
 	gw_start "$wdir"
 	og_wait_for 60 gw_log_has "$wdir" "tor ready"
 	mx_connect_ms "$wdir" "$(privnet_onion mx2)"
@@ -87,6 +95,9 @@ for mode in off on; do
 	og_check "warm-up $mode: the banner arrives" test "$WARM_BANNER" = "220 mx.onion.test ESMTP"
 	if [ "$mode" = on ]; then
 		og_check "warm-up on: the LAN connection took over the warm stream" gw_log_has "$wdir" "takes the warm stream"
+		og_check "warm-up on: the mapped onion's descriptor is fetched ahead (HSFETCH)" \
+			og_wait_for 15 gw_log_has "$wdir" "warm-up: fetched the descriptors of 1 mapped onions"
+		og_check "HSFETCH was accepted" bash -c "! grep -q 'HSFETCH refused' '$wdir/oniongated.log'"
 		ip netns exec "$LAN_NS" dig +short @"$GW_LAN_ADDR" "$(privnet_onion mx)" MX >/dev/null
 		og_check "an unclaimed warm stream is ended politely (banner read, QUIT)" \
 			og_wait_for 15 gw_log_has "$wdir" "warm stream to $(privnet_onion mx):25 unclaimed: ending it"
