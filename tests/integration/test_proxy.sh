@@ -10,7 +10,7 @@ px_conf=(
 	"trust-anchor $OG_TMP/zones/trust-anchors"
 )
 gw_config "$px_dir" "${px_conf[@]}"
-gw_start "$px_dir"
+gw_start "$px_dir" "$OG_TOP/build/asan/oniongated"
 og_check "the nft table is installed" og_wait_for 20 gw_log_has "$px_dir" "nft: table inet oniongate installed (6 rules)"
 og_wait_for 60 gw_log_has "$px_dir" "tor ready"
 
@@ -57,6 +57,12 @@ og_check "an unknown pool address on port 25 gets a 421 line" \
 	test "$(lan_line 10.200.0.1 25 10)" = "421 4.4.1 10.200.0.1: no onion name is known for this address"
 og_check "an unknown pool address on another port is closed without a word" test -z "$(lan_line 10.200.0.1 80 10)"
 
+gw_stop "$px_dir"
+og_check "the relay gateway (ASan+UBSan build) stops with exit 0" test $? = 0
+og_check "its table is gone after the clean exit" test "$(nft_json | jq '[.nftables[] | select(.table)] | length')" = 0
+
+gw_start "$px_dir"
+og_wait_for 20 gw_log_has "$px_dir" "nft: table inet oniongate installed"
 kill -KILL "$GW_PID"
 wait "$GW_PID" 2>/dev/null
 og_check "a crashed daemon leaves its table" ip netns exec "$GW_NS" nft list table inet oniongate >/dev/null
