@@ -1,43 +1,85 @@
 #!/usr/bin/env bash
-# The demo: a private Tor network and an onion MX in one namespace, oniongated in another;
-# shows the embedded Tor bootstrapping and the onion MX's banner read through it; tears down.
+# The demo: an unmodified Debian Postfix on a LAN delivers to an onion MX through oniongated.
+# lan (Postfix, swaks) -- gw (oniongated, nft) -- wan (private Tor network, nsd, the onion MX:
+# a second Postfix reachable only as a v3 onion service). Prints the path; tears everything down.
 set -uo pipefail
 
 . "$(dirname "$0")/lib/common.sh"
 . "$OG_TOP/tests/lib/privnet.sh"
 . "$OG_TOP/tests/lib/gateway.sh"
+. "$OG_TOP/tests/lib/zones.sh"
+. "$OG_TOP/tests/lib/mail.sh"
 
 [ "$(id -u)" = 0 ] || { echo "the demo needs root (network namespaces)" >&2; exit 1; }
 og_init demo
-WAN_NS="$OG_RUN_ID-wan"
-GW_NS="$OG_RUN_ID-gw"
-og_netns_add "$WAN_NS"
+t_start=$(date +%s.%N)
+LAN_NS="$OG_RUN_ID-lan" GW_NS="$OG_RUN_ID-gw" WAN_NS="$OG_RUN_ID-wan"
+og_netns_add "$LAN_NS"
 og_netns_add "$GW_NS"
-og_link "$WAN_NS" 198.51.100.1/24 "$GW_NS" 198.51.100.2/24 >/dev/null
-echo "== namespaces: $GW_NS (oniongated) <-> $WAN_NS (private Tor network, onion MX)"
+og_netns_add "$WAN_NS"
+read -r WAN_IF GW_WAN_IF < <(og_link "$WAN_NS" 198.51.100.1/24 "$GW_NS" 198.51.100.2/24)
+read -r LAN_IF GW_LAN_IF < <(og_link "$LAN_NS" 192.0.2.10/24 "$GW_NS" 192.0.2.1/24)
+ip -n "$WAN_NS" addr add 198.51.100.53/24 dev "$WAN_IF"
+ip -n "$LAN_NS" addr add fd00:0:0:1::10/64 dev "$LAN_IF" nodad
+ip -n "$GW_NS" addr add fd00:0:0:1::1/64 dev "$GW_LAN_IF" nodad
+ip -n "$LAN_NS" route add default via 192.0.2.1
+ip -n "$LAN_NS" -6 route add default via fd00:0:0:1::1
+echo "== namespaces: $LAN_NS (Postfix) -- $GW_NS (oniongated) -- $WAN_NS (Tor network, DNS, onion MX)"
 
-og_spawn "$WAN_NS" "$OG_TMP/smtp-sink.log" smtp-sink -u nobody -h mx.onion.test 127.0.0.1:2525 100
-privnet_start "$WAN_NS" 198.51.100.1 "$OG_TMP/privnet" "${DELAY_MS:-0}" 3 mx=127.0.0.1:2525:25 || exit 1
+privnet_start "$WAN_NS" 198.51.100.1 "$OG_TMP/privnet" "${DELAY_MS:-0}" 3 mx=127.0.0.1:25:25 || exit 1
 onion=$(privnet_onion mx)
-echo "== onion MX: $onion (smtp-sink behind a v3 onion service)"
+zones_start "$WAN_NS" 198.51.100.53 "$OG_TMP/zones" "$onion" "$onion" "$onion" || exit 1
+mkdir -p "$OG_TMP/mailbox"
+chown nobody "$OG_TMP/mailbox"
+mail_start mx "$WAN_NS" "$OG_TMP/pf-mx" 127.0.0.1 "myhostname = mx.onion.test" "inet_interfaces = 127.0.0.1" \
+	"mydestination = localhost" "virtual_mailbox_domains = example.test mapped.test $onion" \
+	"virtual_mailbox_base = $OG_TMP/mailbox" "virtual_mailbox_maps = static:user/" \
+	"virtual_uid_maps = static:65534" "virtual_gid_maps = static:65534" || exit 1
+echo "== onion MX: Postfix at $onion (example.test by SRV, mapped.test by map file)"
 
 dir="$OG_TMP/gw"
-gw_config "$dir"
-t0=$(date +%s.%N)
+mkdir -p "$dir"
+echo "mapped.test smtptor:[$onion]" > "$dir/onionmx.map"
+gw_config "$dir" "dns-listen 192.0.2.1" "dns-upstream 198.51.100.53" "client-network 192.0.2.0/24" \
+	"client-network fd00:0:0:1::/64" "transparent-port 9040" "lan-interface $GW_LAN_IF" \
+	"onion-map $dir/onionmx.map" "trust-anchor $OG_TMP/zones/trust-anchors"
 gw_start "$dir" || exit 1
 og_wait_for 90 gw_log_has "$dir" "tor ready" || { echo "oniongated did not bootstrap"; exit 1; }
-echo "== oniongated (embedded $("$OG_TOP/daemon/oniongated" -V | sed 's/.*(//; s/)//')) bootstrapped in $(privnet_since "$t0") s:"
-grep -E "Bootstrapped 100%|tor ready" "$dir/oniongated.log" | sed 's/^/   /'
 privnet_wait_ready 60 || exit 1
-banner=$(gw_banner "$dir" "$onion" 25 60) || { echo "no banner through the onion"; exit 1; }
-echo "== path: socksbanner -> $dir/run/tor/socks -> embedded Tor -> rendezvous -> $onion:25"
-echo "   banner: $(echo "$banner" | head -1)   ($(echo "$banner" | tail -1) for the connect)"
-echo "== oniongated RSS: $(gw_rss_kb) kB"
+echo "== oniongated ($("$OG_TOP/daemon/oniongated" -V)): Tor ready, nft table installed"
+
+mail_start lan "$LAN_NS" "$OG_TMP/pf-lan" 192.0.2.1 "myhostname = mail.lan.test" "mydestination = localhost" \
+	"mynetworks = 127.0.0.0/8 192.0.2.0/24 [fd00:0:0:1::]/64" || exit 1
+echo "== LAN Postfix: stock master.cf, no transport map, no torsocks, resolver 192.0.2.1"
+
+t_submit=$(date +%s.%N)
+for rcpt in user@example.test user@mapped.test "user@$onion"; do
+	ip netns exec "$LAN_NS" swaks --silent 2 --server 127.0.0.1 --from alice@lan.test --to "$rcpt" \
+		--header "Subject: oniongate demo to $rcpt" || { echo "swaks could not submit to $rcpt"; exit 1; }
+done
+delivered() { [ "$(ls "$OG_TMP/mailbox/user/new" 2>/dev/null | wc -l)" -ge 3 ]; }
+for ((i = 0; i < 24; i++)); do
+	delivered && break
+	sleep 5
+	delivered || mail_flush "$LAN_NS" "$OG_TMP/pf-lan"
+done
+echo "== the LAN Postfix's log:"
+grep -E "status=" "$OG_TMP/pf-lan/maillog" | sed 's/^.*postfix\//   postfix\//'
+echo "== oniongated's streams:"
+grep -E "stream .* (open|closed)" "$dir/oniongated.log" | sed 's/^[^[]*\[[a-z]*\] /   /'
+echo "== the onion MX's mailbox:"
+for m in "$OG_TMP"/mailbox/user/new/*; do
+	[ -f "$m" ] || continue
+	echo "   $(grep -m1 '^Subject:' "$m")"
+	awk '/^Received:/{p=1} p&&/^[^ \t]/&&!/^Received:/{p=0} p' "$m" | sed 's/^/      /'
+done
+n=$(ls "$OG_TMP/mailbox/user/new" 2>/dev/null | wc -l)
+bounced=$(grep -c "status=bounced" "$OG_TMP/pf-lan/maillog")
+printf '== %d of 3 mails delivered, %d bounced, %.0f s from submission, %.0f s in all\n' "$n" "$bounced" \
+	"$(privnet_since "$t_submit")" "$(privnet_since "$t_start")"
 gw_stop "$dir"
-rc=$?
-echo "== oniongated stopped with exit $rc; everything torn down"
-if [ "$rc" = 0 ]; then
-	echo "verdict: OK - oniongated reached an onion MX through its embedded Tor"
+if [ "$n" = 3 ] && [ "$bounced" = 0 ]; then
+	echo "verdict: OK - an unmodified Postfix delivered LAN -> onion MX through oniongated"
 else
 	echo "verdict: FAILED"
 	exit 1

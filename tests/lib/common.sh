@@ -8,6 +8,7 @@ OG_PASSED=0
 OG_FAILED=0
 OG_PIDS=()
 OG_NETNS=()
+OG_ETC_NETNS=()
 
 og_log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
@@ -97,6 +98,9 @@ og_cleanup() {
 	done
 	for ns in "${OG_NETNS[@]}"; do
 		ip netns del "$ns" 2>/dev/null
+	done
+	for ns in "${OG_ETC_NETNS[@]}"; do
+		rm -rf "$ns"
 	done
 	if [ "${OG_KEEP_TMP:-0}" = 1 ] || [ "$rc" != 0 ]; then
 		og_log "scratch dir kept: $OG_TMP"

@@ -2,7 +2,9 @@
 # _onion-mx._tcp SRV records: signed (with a trust anchor), unsigned, and one whose SRV
 # signature is broken. Source after common.sh.
 #
-#   zones_start NS ADDR DIR ONION_A ONION_B    writes DIR/trust-anchors, starts nsd on ADDR:53
+#   zones_start NS ADDR DIR ONION_A ONION_B [ONION_MAIL]
+#       writes DIR/trust-anchors, starts nsd on ADDR:53; with ONION_MAIL, example.test
+#       publishes it as its onion MX (SRV) and mapped.test exists without SRV
 
 zones_write() {
 	local dir=$1 zone=$2 body=$3
@@ -37,7 +39,7 @@ zones_break_srv_signature() {
 }
 
 zones_start() {
-	local ns=$1 dir=$3 a=$4 b=$5 big i
+	local ns=$1 dir=$3 a=$4 b=$5 mail=${6:-$4} big i
 	ZONES_ADDR=$2
 	mkdir -p "$dir"
 	: > "$dir/trust-anchors"
@@ -58,6 +60,11 @@ _onion-mx._tcp IN SRV 10 0 25 $b."
 mx IN A 198.51.100.29
 _onion-mx._tcp IN SRV 10 0 25 $a.
 _onion-mx._tcp IN SRV 20 0 25 $b."
+	zones_write "$dir" example.test "@ IN MX 10 mx.example.test.
+mx IN A 198.51.100.31
+_onion-mx._tcp IN SRV 10 0 25 $mail."
+	zones_write "$dir" mapped.test "@ IN MX 10 mx.mapped.test.
+mx IN A 198.51.100.32"
 	big=""
 	for ((i = 0; i < 12; i++)); do big="$big \"padding-$i-0123456789abcdefghijklmnopqrstuvwxyz0123456789\""; done
 	zones_write "$dir" plain.test "@ IN MX 10 mx.plain.test.
@@ -87,7 +94,7 @@ remote-control:
 	control-enable: no
 EOT
 		for z in signed.test broken.test; do printf 'zone:\n\tname: %s\n\tzonefile: %s.zone.signed\n' "$z" "$z"; done
-		for z in unsigned.test unsigned2.test first.test plain.test; do
+		for z in unsigned.test unsigned2.test first.test plain.test example.test mapped.test; do
 			printf 'zone:\n\tname: %s\n\tzonefile: %s.zone\n' "$z" "$z"
 		done
 	} > "$dir/nsd.conf"

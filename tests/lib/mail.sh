@@ -1,0 +1,51 @@
+# mail.sh: real Postfix instances for the tests, one per namespace, each in its own directory
+# (config, queue, data) with Debian's stock master.cf, run in the foreground (start-fg) with the
+# log on stdout. Source after common.sh.
+#
+#   mail_start NAME NS DIR RESOLVER [main.cf lines...]   MAIL_LOG is DIR/maillog
+#   mail_stop DIR
+
+mail_start() {
+	local name=$1 ns=$2 dir=$3 resolver=$4 f
+	shift 4
+	mkdir -p "$dir/etc" "$dir/spool/etc" "$dir/data"
+	cp /etc/postfix/master.cf "$dir/etc/master.cf"
+	{
+		echo "compatibility_level = 3.6"
+		echo "queue_directory = $dir/spool"
+		echo "data_directory = $dir/data"
+		echo "maillog_file = /dev/stdout"
+		echo "alias_maps ="
+		echo "alias_database ="
+		printf '%s\n' "$@"
+	} > "$dir/etc/main.cf"
+	chown postfix "$dir/data"
+	chmod 711 "$OG_TMP" # Postfix's unprivileged processes must reach their directories
+	# The smtp client runs chrooted in the queue directory: it reads the resolver from there.
+	echo "nameserver $resolver" > "$dir/spool/etc/resolv.conf"
+	for f in services hosts nsswitch.conf host.conf; do
+		[ -e "/etc/$f" ] && cp "/etc/$f" "$dir/spool/etc/$f"
+	done
+	mkdir -p "/etc/netns/$ns"
+	echo "nameserver $resolver" > "/etc/netns/$ns/resolv.conf"
+	OG_ETC_NETNS+=("/etc/netns/$ns")
+	ip netns exec "$ns" postfix -c "$dir/etc" check || { og_log "mail: postfix check failed for $name"; return 1; }
+	og_spawn "$ns" "$dir/maillog" postfix -c "$dir/etc" start-fg
+	echo "$OG_SPAWNED" > "$dir/harness.pid"
+	og_wait_for 20 grep -q "daemon started" "$dir/maillog" || { og_log "mail: $name did not start"; return 1; }
+}
+
+mail_stop() {
+	local dir=$1
+	og_stop "$(cat "$dir/harness.pid")" 15
+}
+
+# mail_flush NS DIR: a queue run now, instead of waiting out Postfix's backoff.
+mail_flush() {
+	ip netns exec "$1" postqueue -c "$2/etc" -f
+}
+
+# mail_queue_count NS DIR: messages waiting in the queue.
+mail_queue_count() {
+	ip netns exec "$1" postqueue -c "$2/etc" -j 2>/dev/null | grep -c '"queue_id"'
+}
