@@ -31,8 +31,12 @@ mail_start() {
 	OG_ETC_NETNS+=("/etc/netns/$ns")
 	ip netns exec "$ns" postfix -c "$dir/etc" check || { og_log "mail: postfix check failed for $name"; return 1; }
 	og_spawn "$ns" "$dir/maillog" postfix -c "$dir/etc" start-fg
-	echo "$OG_SPAWNED" > "$dir/harness.pid"
 	og_wait_for 20 grep -q "daemon started" "$dir/maillog" || { og_log "mail: $name did not start"; return 1; }
+	# start-fg's master runs as its own process: it is the one to end.
+	og_wait_for 5 test -s "$dir/spool/pid/master.pid"
+	MAIL_MASTER_PID=$(tr -d ' \n' < "$dir/spool/pid/master.pid")
+	OG_PIDS+=("$MAIL_MASTER_PID")
+	echo "$MAIL_MASTER_PID" > "$dir/harness.pid"
 }
 
 mail_stop() {
