@@ -7,6 +7,7 @@ set -uo pipefail
 . "$OG_TOP/tests/lib/privnet.sh"
 . "$OG_TOP/tests/lib/gateway.sh"
 . "$OG_TOP/tests/lib/zones.sh"
+. "$OG_TOP/tests/lib/mail.sh"
 
 if [ "$(id -u)" != 0 ]; then
 	echo "integration tests need root (network namespaces)" >&2
@@ -33,6 +34,9 @@ ip -n "$WAN_NS" addr add "$WAN_DNS_ADDR/24" dev "$WAN_IF"
 ip -n "$LAN_NS" addr add "$LAN_OUTSIDER_ADDR/24" dev "$LAN_IF"
 ip -n "$GW_NS" route add 203.0.113.0/24 dev "$GW_LAN_IF"
 ip -n "$LAN_NS" route add default via "$GW_LAN_ADDR"
+ip -n "$LAN_NS" addr add fd00:0:0:1::10/64 dev "$LAN_IF" nodad
+ip -n "$GW_NS" addr add fd00:0:0:1::1/64 dev "$GW_LAN_IF" nodad
+ip -n "$LAN_NS" -6 route add default via fd00:0:0:1::1
 
 # Every DNS packet on the gateway's upstream link, for the leak checks at the end.
 og_spawn "$GW_NS" "$OG_TMP/tcpdump.log" tcpdump -i "$GW_WAN_IF" -n -U -Z root -w "$OG_TMP/upstream.pcap" port 53
@@ -42,10 +46,11 @@ UPSTREAM_CAPTURE_PID=$OG_SPAWNED
 og_spawn "$WAN_NS" "$OG_TMP/smtp-sink.log" smtp-sink -u nobody -h mx.onion.test 127.0.0.1:2525 100
 og_spawn "$WAN_NS" "$OG_TMP/echod.log" "$OG_TOOLS/echod" 127.0.0.1 7777
 privnet_start "$WAN_NS" "$WAN_ADDR" "$OG_TMP/privnet" "${PRIVNET_DELAY_MS:-0}" 3 \
-	mx=127.0.0.1:2525:25 mx2=127.0.0.1:2525:25 echo=127.0.0.1:7777:7777 ||
+	mx=127.0.0.1:2525:25 mx2=127.0.0.1:2525:25 echo=127.0.0.1:7777:7777 pfmx=127.0.0.1:25:25 ||
 	{ og_fail "private Tor network starts"; og_summary; exit 1; }
-og_pass "private Tor network starts (3 authorities, 3 relays, 3 onion services)"
-if zones_start "$WAN_NS" "$WAN_DNS_ADDR" "$OG_TMP/zones" "$(privnet_onion mx)" "$(privnet_onion mx2)"; then
+og_pass "private Tor network starts (3 authorities, 3 relays, 4 onion services)"
+if zones_start "$WAN_NS" "$WAN_DNS_ADDR" "$OG_TMP/zones" "$(privnet_onion mx)" "$(privnet_onion mx2)" \
+	"$(privnet_onion pfmx)"; then
 	og_pass "authoritative test zones served (signed, unsigned, broken signature)"
 else
 	og_fail "authoritative test zones served"

@@ -1,0 +1,67 @@
+# test_mail: an unmodified Debian Postfix on the LAN delivers through oniongated to a Postfix
+# onion MX: by SRV (example.test), by the map file (mapped.test), and to a .onion recipient.
+# Fault: the onion MX down for a while: mails defer with the 421 reason, none bounces, and all
+# arrive once it is back and the queue runs.
+
+pfmx=$(privnet_onion pfmx)
+mail_dir="$OG_TMP/mail"
+mkdir -p "$mail_dir/mailbox"
+chown nobody "$mail_dir/mailbox"
+mx_conf=("myhostname = mx.onion.test" "inet_interfaces = 127.0.0.1" "mydestination = localhost"
+	"virtual_mailbox_domains = example.test mapped.test $pfmx" "virtual_mailbox_base = $mail_dir/mailbox"
+	"virtual_mailbox_maps = static:user/" "virtual_uid_maps = static:65534" "virtual_gid_maps = static:65534")
+og_check "the onion MX's Postfix starts" mail_start mx "$WAN_NS" "$mail_dir/pf-mx" 127.0.0.1 "${mx_conf[@]}"
+
+echo "mapped.test smtptor:[$pfmx]" > "$mail_dir/onionmx.map"
+gw_config "$mail_dir/gw" "dns-listen $GW_LAN_ADDR" "dns-upstream $WAN_DNS_ADDR" "client-network 192.0.2.0/24" \
+	"client-network fd00:0:0:1::/64" "transparent-port 9040" "lan-interface $GW_LAN_IF" \
+	"onion-map $mail_dir/onionmx.map" "trust-anchor $OG_TMP/zones/trust-anchors"
+gw_start "$mail_dir/gw"
+og_wait_for 60 gw_log_has "$mail_dir/gw" "tor ready"
+og_check "the LAN's Postfix starts (stock master.cf, resolver: the gateway)" mail_start lan "$LAN_NS" \
+	"$mail_dir/pf-lan" "$GW_LAN_ADDR" "myhostname = mail.lan.test" "mydestination = localhost" \
+	"mynetworks = 127.0.0.0/8 192.0.2.0/24 [fd00:0:0:1::]/64"
+
+mailbox_count() { ls "$mail_dir/mailbox/user/new" 2>/dev/null | wc -l; }
+submit() {
+	ip netns exec "$LAN_NS" swaks --silent 2 --server 127.0.0.1 --from alice@lan.test --to "$1" \
+		--header "Subject: $2"
+}
+# wait_delivered N SECONDS: flushing the LAN queue every 5 s, until N mails are in the mailbox.
+wait_delivered() {
+	local want=$1 limit=$2 t
+	for ((t = 0; t < limit; t += 5)); do
+		[ "$(mailbox_count)" -ge "$want" ] && return 0
+		sleep 5
+		mail_flush "$LAN_NS" "$mail_dir/pf-lan"
+	done
+	[ "$(mailbox_count)" -ge "$want" ]
+}
+
+t0=$(date +%s.%N)
+for rcpt in user@example.test user@mapped.test "user@$pfmx"; do
+	og_check "swaks submits a mail for $rcpt to the LAN Postfix" submit "$rcpt" "to $rcpt"
+done
+og_check "all 3 mails reach the onion MX's mailbox" wait_delivered 3 60
+echo "mail: 3 mails delivered $(privnet_since "$t0") s after submission"
+og_check "the LAN log shows relay=<onion>[<pool address>]:25 status=sent" \
+	test "$(grep -cE "relay=$pfmx\[10\.[0-9.]+\]:25, .*status=sent" "$mail_dir/pf-lan/maillog")" = 3
+og_check "the mailbox's Received headers show the LAN Postfix handing to the onion MX" \
+	bash -c "grep -l 'by mail.lan.test (Postfix)' '$mail_dir'/mailbox/user/new/* | wc -l | grep -qx 3"
+
+# Fault (a): the onion MX's Postfix stopped; then back.
+mail_stop "$mail_dir/pf-mx"
+t0=$(date +%s.%N)
+submit user@example.test "while the MX is down"
+og_check "with the MX down the mail defers with the gateway's 421 reason" \
+	og_wait_for 60 grep -qE "status=deferred .*421 4\.4\.[12] $pfmx: " "$mail_dir/pf-lan/maillog"
+grep -m1 "status=deferred" "$mail_dir/pf-lan/maillog" | sed 's/.*status=/mail: /'
+og_check "the deferred mail waits in the LAN queue" test "$(mail_queue_count "$LAN_NS" "$mail_dir/pf-lan")" = 1
+mail_start mx "$WAN_NS" "$mail_dir/pf-mx" 127.0.0.1 "${mx_conf[@]}"
+og_check "once the MX is back the queue drains and the mail arrives" wait_delivered 4 90
+echo "mail: the deferred mail arrived $(privnet_since "$t0") s after submission"
+og_check "no mail bounced" test "$(grep -c "status=bounced" "$mail_dir/pf-lan/maillog")" = 0
+mail_stop "$mail_dir/pf-lan"
+mail_stop "$mail_dir/pf-mx"
+gw_stop "$mail_dir/gw"
+og_check "the mail gateway stops with exit 0" test $? = 0
