@@ -8,7 +8,7 @@ mail_dir="$OG_TMP/mail"
 mkdir -p "$mail_dir/mailbox"
 chown nobody "$mail_dir/mailbox"
 mx_conf=("myhostname = mx.onion.test" "inet_interfaces = 127.0.0.1" "mydestination = localhost"
-	"virtual_mailbox_domains = example.test mapped.test $pfmx" "virtual_mailbox_base = $mail_dir/mailbox"
+	"virtual_mailbox_domains = example.test mapped.test fresh.test $pfmx" "virtual_mailbox_base = $mail_dir/mailbox"
 	"virtual_mailbox_maps = static:user/" "virtual_uid_maps = static:65534" "virtual_gid_maps = static:65534")
 og_check "the onion MX's Postfix starts" mail_start mx "$WAN_NS" "$mail_dir/pf-mx" 127.0.0.1 "${mx_conf[@]}"
 
@@ -45,7 +45,7 @@ done
 og_check "all 3 mails reach the onion MX's mailbox" wait_delivered 3 60
 echo "mail: 3 mails delivered $(privnet_since "$t0") s after submission"
 og_check "the LAN log shows relay=<onion>[<pool address>]:25 status=sent" \
-	test "$(grep -cE "relay=$pfmx\[10\.[0-9.]+\]:25, .*status=sent" "$mail_dir/pf-lan/maillog")" = 3
+	test "$(grep -cE "relay=$pfmx\[(10\.[0-9.]+|fd6f:6e69:6f6e:[0-9a-f:]+)\]:25, .*status=sent" "$mail_dir/pf-lan/maillog")" = 3
 og_check "the mailbox's Received headers show the LAN Postfix handing to the onion MX" \
 	bash -c "grep -l 'by mail.lan.test (Postfix)' '$mail_dir'/mailbox/user/new/* | wc -l | grep -qx 3"
 
@@ -60,6 +60,31 @@ og_check "the deferred mail waits in the LAN queue" test "$(mail_queue_count "$L
 mail_start mx "$WAN_NS" "$mail_dir/pf-mx" 127.0.0.1 "${mx_conf[@]}"
 og_check "once the MX is back the queue drains and the mail arrives" wait_delivered 4 90
 echo "mail: the deferred mail arrived $(privnet_since "$t0") s after submission"
+
+# Fault (b): oniongated killed with SIGKILL right after a submission, then started again.
+pool_a() { ip netns exec "$LAN_NS" dig +short @"$GW_LAN_ADDR" "$pfmx" A; }
+addr_before=$(pool_a)
+t0=$(date +%s.%N)
+submit user@example.test "while the gateway restarts"
+kill -KILL "$GW_PID"
+wait "$GW_PID" 2>/dev/null
+gw_start "$mail_dir/gw"
+og_wait_for 60 gw_log_has "$mail_dir/gw" "tor ready"
+og_check "after a SIGKILL and a restart the mail arrives" wait_delivered 5 90
+echo "mail: delivered $(privnet_since "$t0") s after submission across a gateway crash"
+og_check "the onion kept its fake IPv4 address across the restart" \
+	test "$(pool_a)" = "$addr_before"
+
+# Fault (d): the upstream DNS server stopped: a domain not yet known defers, then arrives.
+zones_pause
+t0=$(date +%s.%N)
+submit user@fresh.test "while the DNS is down"
+og_check "with the upstream DNS down the mail defers" \
+	og_wait_for 60 grep -qE "to=<user@fresh.test>.*status=deferred" "$mail_dir/pf-lan/maillog"
+zones_resume
+og_check "once the DNS is back the mail arrives" wait_delivered 6 90
+echo "mail: the DNS-deferred mail arrived $(privnet_since "$t0") s after submission"
+
 og_check "no mail bounced" test "$(grep -c "status=bounced" "$mail_dir/pf-lan/maillog")" = 0
 mail_stop "$mail_dir/pf-lan"
 mail_stop "$mail_dir/pf-mx"

@@ -41,6 +41,7 @@ zones_break_srv_signature() {
 zones_start() {
 	local ns=$1 dir=$3 a=$4 b=$5 mail=${6:-$4} big i
 	ZONES_ADDR=$2
+	ZONES_DIR=$dir
 	mkdir -p "$dir"
 	: > "$dir/trust-anchors"
 	zones_write "$dir" signed.test "@ IN MX 10 mx.signed.test.
@@ -62,6 +63,9 @@ _onion-mx._tcp IN SRV 10 0 25 $a.
 _onion-mx._tcp IN SRV 20 0 25 $b."
 	zones_write "$dir" example.test "@ IN MX 10 mx.example.test.
 mx IN A 198.51.100.31
+_onion-mx._tcp IN SRV 10 0 25 $mail."
+	zones_write "$dir" fresh.test "@ IN MX 10 mx.fresh.test.
+mx IN A 198.51.100.33
 _onion-mx._tcp IN SRV 10 0 25 $mail."
 	zones_write "$dir" mapped.test "@ IN MX 10 mx.mapped.test.
 mx IN A 198.51.100.32"
@@ -94,12 +98,22 @@ remote-control:
 	control-enable: no
 EOT
 		for z in signed.test broken.test; do printf 'zone:\n\tname: %s\n\tzonefile: %s.zone.signed\n' "$z" "$z"; done
-		for z in unsigned.test unsigned2.test first.test plain.test example.test mapped.test; do
+		for z in unsigned.test unsigned2.test first.test plain.test example.test mapped.test fresh.test; do
 			printf 'zone:\n\tname: %s\n\tzonefile: %s.zone\n' "$z" "$z"
 		done
 	} > "$dir/nsd.conf"
 	nsd-checkconf "$dir/nsd.conf" || return 1
-	og_spawn "$ns" "$dir/nsd.stdout" nsd -d -c "$dir/nsd.conf"
+	ZONES_NS=$ns
+	zones_resume
+}
+
+# zones_pause / zones_resume: the authoritative server stopped and started again (fault tests).
+zones_pause() {
+	og_stop "$ZONES_PID"
+}
+
+zones_resume() {
+	og_spawn "$ZONES_NS" "$ZONES_DIR/nsd.stdout" nsd -d -c "$ZONES_DIR/nsd.conf"
 	ZONES_PID=$OG_SPAWNED
-	og_wait_for 10 ip netns exec "$ns" dig +short +time=1 +tries=1 @"$ZONES_ADDR" ns.plain.test A >/dev/null
+	og_wait_for 10 ip netns exec "$ZONES_NS" dig +short +time=1 +tries=1 @"$ZONES_ADDR" ns.plain.test A >/dev/null
 }
