@@ -23,7 +23,7 @@ DAEMON_SRCS := $(CORE_SRCS) daemon/onionmap.c daemon/dns.c daemon/nft.c daemon/p
 HDRS := $(wildcard daemon/*.h)
 UNIT_TESTS := config ctlreply dnsmsg onion pool mapfile socks5
 FUZZ_TARGETS := config ctlreply dnsmsg mapfile socks5
-TOOLS := delayrelay socksbanner echod
+TOOLS := delayrelay socksbanner echod onionname
 
 .PHONY: all deps libtor check unit unit-asan integration fuzz demo clean distclean
 
@@ -48,7 +48,7 @@ tools: $(addprefix $(BUILD)/tools/,$(TOOLS))
 
 $(BUILD)/tools/%: tests/tools/%.c | deps
 	@mkdir -p $(@D)
-	$(CC) $(WARN) $(CFLAGS) -D_GNU_SOURCE -o $@ $< -levent
+	$(CC) $(WARN) $(CFLAGS) -D_GNU_SOURCE -Itests/unit -o $@ $< -levent -lcrypto
 
 # Unit tests: cmocka, once plain and once under ASan+UBSan.
 $(BUILD)/unit/test_%: tests/unit/test_%.c $(CORE_SRCS) $(HDRS) | deps

@@ -41,6 +41,10 @@ ip -n "$LAN_NS" -6 route add default via fd00:0:0:1::1
 # Every DNS packet on the gateway's upstream link, for the leak checks at the end.
 og_spawn "$GW_NS" "$OG_TMP/tcpdump.log" tcpdump -i "$GW_WAN_IF" -n -U -Z root -w "$OG_TMP/upstream.pcap" port 53
 UPSTREAM_CAPTURE_PID=$OG_SPAWNED
+# And every packet to a pool address that reaches it (there must be none).
+og_spawn "$GW_NS" "$OG_TMP/tcpdump-pool.log" tcpdump -i "$GW_WAN_IF" -n -U -Z root -w "$OG_TMP/pool.pcap" \
+	dst net 10.192.0.0/10 or dst net fd6f:6e69:6f6e::/64
+POOL_CAPTURE_PID=$OG_SPAWNED
 
 # The onion MX of the tests: Postfix's smtp-sink, reachable only as a v3 onion service.
 og_spawn "$WAN_NS" "$OG_TMP/smtp-sink.log" smtp-sink -u nobody -h mx.onion.test 127.0.0.1:2525 100
