@@ -25,6 +25,7 @@
 #define FWD_BUCKETS 1024
 #define FWD_MAX 4096
 #define ATTEMPT_SECONDS 2
+#define DISCOVERY_WAIT_SECONDS 5
 #define MAX_ATTEMPTS 3
 #define TCP_CLIENTS_MAX 128
 #define TCP_IDLE_SECONDS 10
@@ -587,10 +588,30 @@ static void upstream_readable(evutil_socket_t fd, short what, void *arg)
 
 /* ---- queries ---- */
 
+static void discovery_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct req *r = arg;
+	(void)fd;
+	(void)what;
+	stats_bump(STAT_DNS_TIMEOUTS);
+	reply_rcode(r, DNS_RCODE_SERVFAIL);
+	req_free(r);
+}
+
 static void on_onionmap(const struct onionmap_result *res, void *arg)
 {
 	struct req *r = arg;
 	r->mq = NULL;
+	if (r->timer != NULL) {
+		event_free(r->timer);
+		r->timer = NULL;
+	}
+	if (res->failed) {
+		/* Unknown whether the domain has an onion MX: the MTA must retry, never go clearnet. */
+		reply_rcode(r, DNS_RCODE_SERVFAIL);
+		req_free(r);
+		return;
+	}
 	if (res->n == 0) {
 		forward(r);
 		return;
@@ -677,8 +698,16 @@ static void handle_query(struct dns *d, enum via via, int fd, const struct socka
 	}
 	if (r->q.q.type == DNS_TYPE_MX && r->q.q.qclass == DNS_CLASS_IN) {
 		struct onionmap_query *mq = onionmap_lookup(d->map, r->q.q.name, on_onionmap, r);
-		if (mq != NULL)
+		if (mq != NULL) {
+			/* A discovery that does not answer in time is a failure: SERVFAIL, the MTA retries. */
+			struct timeval tv = { DISCOVERY_WAIT_SECONDS, 0 };
 			r->mq = mq;
+			r->timer = evtimer_new(d->base, discovery_timeout, r);
+			if (r->timer == NULL || evtimer_add(r->timer, &tv) < 0) {
+				reply_rcode(r, DNS_RCODE_SERVFAIL);
+				req_free(r);
+			}
+		}
 		return;
 	}
 	forward(r);

@@ -145,14 +145,18 @@ static void read_srv(const char *qname, const uint8_t *pkt, size_t len, struct o
 	struct dns_question q;
 	uint32_t ttl = TTL_MAX;
 	res->n = 0;
+	res->failed = false;
 	res->ttl = TTL_NEGATIVE;
 	if (dns_reader_init(&r, pkt, len) < 0 || r.h.qdcount != 1 || dns_read_question(&r, &q) < 0) {
 		stats_bump(STAT_DISCOVERY_MALFORMED);
+		res->failed = true;
 		res->ttl = TTL_FAILURE;
 		return;
 	}
-	if (DNS_RCODE(r.h.flags) != DNS_RCODE_NOERROR && DNS_RCODE(r.h.flags) != DNS_RCODE_NXDOMAIN)
+	if (DNS_RCODE(r.h.flags) != DNS_RCODE_NOERROR && DNS_RCODE(r.h.flags) != DNS_RCODE_NXDOMAIN) {
+		res->failed = true;
 		res->ttl = TTL_FAILURE;
+	}
 	for (unsigned i = 0; i < r.h.ancount; i++) {
 		struct dns_rr rr;
 		struct onion_mx mx;
@@ -206,10 +210,19 @@ static void srv_done(void *arg, int rcode, void *packet, int packet_len, int sec
 	if (packet == NULL || packet_len <= 0) {
 		log_info("discovery: %s failed (rcode %d)", qname, rcode);
 		e->res.n = 0;
+		e->res.failed = true;
 		e->res.ttl = TTL_FAILURE;
 	} else {
 		read_srv(qname, packet, (size_t)packet_len, &e->res);
+		/* libunbound reports a failed resolution in rcode; the packet's header may not say so. */
+		if (rcode != DNS_RCODE_NOERROR && rcode != DNS_RCODE_NXDOMAIN) {
+			e->res.n = 0;
+			e->res.failed = true;
+			e->res.ttl = TTL_FAILURE;
+		}
 	}
+	if (e->res.failed)
+		log_info("discovery: %s failed: MX queries for %s get SERVFAIL for %u s", qname, e->domain, e->res.ttl);
 	if (e->res.n > 0 && sec == UB_SEC_BOGUS && mode != DNSSEC_OFF) {
 		log_warn("discovery: %s is DNSSEC-bogus (%s): not used", qname, why_bogus ? why_bogus : "no reason");
 		stats_bump(STAT_DISCOVERY_BOGUS);

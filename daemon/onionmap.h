@@ -3,6 +3,7 @@
 #ifndef OG_ONIONMAP_H
 #define OG_ONIONMAP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,6 +22,7 @@ struct onion_mx {
 
 struct onionmap_result {
 	size_t n;                 /* 0: the domain has no onion MX */
+	bool failed;              /* the discovery itself failed: nobody knows yet (SERVFAIL) */
 	struct onion_mx mx[ONIONMAP_MAX_MX];
 	enum mx_policy policy;
 	uint32_t ttl;

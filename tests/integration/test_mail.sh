@@ -15,7 +15,7 @@ og_check "the onion MX's Postfix starts" mail_start mx "$WAN_NS" "$mail_dir/pf-m
 echo "mapped.test smtptor:[$pfmx]" > "$mail_dir/onionmx.map"
 gw_config "$mail_dir/gw" "dns-listen $GW_LAN_ADDR" "dns-upstream $WAN_DNS_ADDR" "client-network 192.0.2.0/24" \
 	"client-network fd00:0:0:1::/64" "transparent-port 9040" "lan-interface $GW_LAN_IF" \
-	"onion-map $mail_dir/onionmx.map" "trust-anchor $OG_TMP/zones/trust-anchors"
+	"onion-map $mail_dir/onionmx.map" "trust-anchor $OG_TMP/zones/trust-anchors" "proxy-connect-timeout 20"
 gw_start "$mail_dir/gw"
 og_wait_for 60 gw_log_has "$mail_dir/gw" "tor ready"
 og_check "the LAN's Postfix starts (stock master.cf, resolver: the gateway)" mail_start lan "$LAN_NS" \
@@ -84,6 +84,37 @@ og_check "with the upstream DNS down the mail defers" \
 zones_resume
 og_check "once the DNS is back the mail arrives" wait_delivered 6 90
 echo "mail: the DNS-deferred mail arrived $(privnet_since "$t0") s after submission"
+
+# Fault (c): oniongated started while the Tor network is unreachable (the DNS still is).
+gw_stop "$mail_dir/gw"
+ip netns exec "$GW_NS" nft add table inet test_block
+ip netns exec "$GW_NS" nft add chain inet test_block out "{ type filter hook output priority 0; }"
+ip netns exec "$GW_NS" nft add rule inet test_block out ip daddr "$WAN_ADDR" drop
+rm -rf "$mail_dir/gw/data/tor"
+gw_start "$mail_dir/gw"
+og_wait_for 20 gw_log_has "$mail_dir/gw" "nft: table inet oniongate installed"
+t0=$(date +%s.%N)
+submit "user@$pfmx" "while Tor cannot bootstrap"
+og_check "with Tor unable to bootstrap the mail defers with 421 ... Tor is not ready" \
+	og_wait_for 60 grep -qE "status=deferred .*421 4\.4\.1 $pfmx: Tor is not ready" "$mail_dir/pf-lan/maillog"
+ip netns exec "$GW_NS" nft delete table inet test_block
+og_check "once the network is reachable Tor bootstraps" og_wait_for 120 gw_log_has "$mail_dir/gw" "tor ready"
+og_check "and the mail arrives" wait_delivered 7 90
+echo "mail: the mail deferred for an unbootstrapped Tor arrived $(privnet_since "$t0") s after submission"
+
+# Fault (g): the WAN link down for 60 s while a mail is sent.
+ip -n "$GW_NS" link set "$GW_WAN_IF" down
+t0=$(date +%s.%N)
+submit user@example.test "while the WAN is down"
+og_check "with the WAN down the mail defers (no SRV answer: SERVFAIL, never the clearnet MX)" \
+	og_wait_for 60 grep -qE "to=<user@example.test>.*status=deferred" "$mail_dir/pf-lan/maillog"
+og_check "the LAN Postfix never tried the clearnet MX" bash -c "! grep -q 'mx.example.test\[' '$mail_dir/pf-lan/maillog'"
+sleep $((60 - $(printf '%.0f' "$(privnet_since "$t0")") > 0 ? 60 - $(printf '%.0f' "$(privnet_since "$t0")") : 0))
+ip -n "$GW_NS" link set "$GW_WAN_IF" up
+og_check "once the WAN is back the mail arrives" wait_delivered 8 180
+og_check "and it went to the onion MX, never to the clearnet one" \
+	bash -c "! grep -q 'mx.example.test\[' '$mail_dir/pf-lan/maillog'"
+echo "mail: the mail sent during a 60 s WAN outage arrived $(privnet_since "$t0") s after submission"
 
 og_check "no mail bounced" test "$(grep -c "status=bounced" "$mail_dir/pf-lan/maillog")" = 0
 mail_stop "$mail_dir/pf-lan"
