@@ -85,6 +85,25 @@ zones_resume
 og_check "once the DNS is back the mail arrives" wait_delivered 6 90
 echo "mail: the DNS-deferred mail arrived $(privnet_since "$t0") s after submission"
 
+# Fault (f): SIGHUP with a broken config, then with a broken map: both refused with file:line:,
+# and the running map keeps routing mapped.test to the onion.
+cp "$mail_dir/gw/oniongate.conf" "$mail_dir/gw/oniongate.conf.good"
+echo "pool-max lots" >> "$mail_dir/gw/oniongate.conf"
+kill -HUP "$GW_PID"
+og_check "SIGHUP with a broken config is refused with file:line:" og_wait_for 10 gw_log_has "$mail_dir/gw" \
+	"reload refused, keeping the running configuration: $mail_dir/gw/oniongate.conf:$(wc -l < "$mail_dir/gw/oniongate.conf"): pool-max"
+cp "$mail_dir/gw/oniongate.conf.good" "$mail_dir/gw/oniongate.conf"
+cp "$mail_dir/onionmx.map" "$mail_dir/onionmx.map.good"
+echo "mapped.test smtptor:[not-valid.onion]" >> "$mail_dir/onionmx.map"
+kill -HUP "$GW_PID"
+og_check "SIGHUP with a broken map is refused with file:line:" og_wait_for 10 gw_log_has "$mail_dir/gw" \
+	"reload refused, keeping the running configuration: $mail_dir/onionmx.map:2:"
+t0=$(date +%s.%N)
+submit user@mapped.test "after a refused reload"
+og_check "the old map keeps delivering mapped.test to the onion" wait_delivered 7 60
+echo "mail: delivered $(privnet_since "$t0") s after submission with the old map after a refused reload"
+cp "$mail_dir/onionmx.map.good" "$mail_dir/onionmx.map"
+
 # Fault (c): oniongated started while the Tor network is unreachable (the DNS still is).
 gw_stop "$mail_dir/gw"
 ip netns exec "$GW_NS" nft add table inet test_block
@@ -99,7 +118,7 @@ og_check "with Tor unable to bootstrap the mail defers with 421 ... Tor is not r
 	og_wait_for 60 grep -qE "status=deferred .*421 4\.4\.1 $pfmx: Tor is not ready" "$mail_dir/pf-lan/maillog"
 ip netns exec "$GW_NS" nft delete table inet test_block
 og_check "once the network is reachable Tor bootstraps" og_wait_for 120 gw_log_has "$mail_dir/gw" "tor ready"
-og_check "and the mail arrives" wait_delivered 7 90
+og_check "and the mail arrives" wait_delivered 8 90
 echo "mail: the mail deferred for an unbootstrapped Tor arrived $(privnet_since "$t0") s after submission"
 
 # Fault (g): the WAN link down for 60 s while a mail is sent.
@@ -111,7 +130,7 @@ og_check "with the WAN down the mail defers (no SRV answer: SERVFAIL, never the 
 og_check "the LAN Postfix never tried the clearnet MX" bash -c "! grep -q 'mx.example.test\[' '$mail_dir/pf-lan/maillog'"
 sleep $((60 - $(printf '%.0f' "$(privnet_since "$t0")") > 0 ? 60 - $(printf '%.0f' "$(privnet_since "$t0")") : 0))
 ip -n "$GW_NS" link set "$GW_WAN_IF" up
-og_check "once the WAN is back the mail arrives" wait_delivered 8 180
+og_check "once the WAN is back the mail arrives" wait_delivered 9 180
 og_check "and it went to the onion MX, never to the clearnet one" \
 	bash -c "! grep -q 'mx.example.test\[' '$mail_dir/pf-lan/maillog'"
 echo "mail: the mail sent during a 60 s WAN outage arrived $(privnet_since "$t0") s after submission"

@@ -52,6 +52,9 @@ og_check "1 MiB each way through the relay arrives intact" \
 	test "$(sha256sum < "$OG_TMP/mib.in")" = "$(sha256sum < "$OG_TMP/mib.out")"
 og_check "the stream line counts 1048576 bytes each way" \
 	og_wait_for 10 gw_log_has "$px_dir" "7777 closed: 1048576 bytes up, 1048576 down"
+# The far end closes first (SMTP QUIT): its last line is delivered before the LAN side sees EOF.
+og_check "a close by the onion side reaches the LAN after its last bytes" \
+	test "$(printf 'QUIT\r\n' | ip netns exec "$LAN_NS" timeout 30 nc "$mx_addr" 25 | tr -d '\r' | tail -1 | cut -c1-3)" = 221
 
 og_check "an unknown pool address on port 25 gets a 421 line" \
 	test "$(lan_line 10.200.0.1 25 10)" = "421 4.4.1 10.200.0.1: no onion name is known for this address"
@@ -93,7 +96,10 @@ for mode in off on; do
 	wdir="$OG_TMP/warm-$mode"
 	mkdir -p "$wdir"
 	echo "mapped.test smtptor:[$(privnet_onion mx)]" > "$wdir/onionmx.map"
-	gw_config "$wdir" "${px_conf[@]}" "warm-up $mode" "warm-up-hold 3" "nft-dns-redirect on" "onion-map $wdir/onionmx.map"
+	limits=()
+	[ "$mode" = off ] && limits=("proxy-max-streams 1" "proxy-idle-timeout 3")
+	gw_config "$wdir" "${px_conf[@]}" "warm-up $mode" "warm-up-hold 3" "nft-dns-redirect on" \
+		"onion-map $wdir/onionmx.map" "${limits[@]}"
 	gw_start "$wdir"
 	og_wait_for 60 gw_log_has "$wdir" "tor ready"
 	mx_connect_ms "$wdir" "$(privnet_onion mx2)"
@@ -112,6 +118,18 @@ for mode in off on; do
 		og_check "nft-dns-redirect: 8 rules" gw_log_has "$wdir" "nft: table inet oniongate installed (8 rules)"
 		og_check "nft-dns-redirect: a LAN query to any resolver is answered by the gateway" \
 			in_pool_v4 "$(ip netns exec "$LAN_NS" dig +short +time=2 +tries=1 @198.51.100.99 "$(privnet_onion mx)" A)"
+		# proxy-max-streams 1 and proxy-idle-timeout 3 in this run: a held stream, a second one
+		# refused, then the held one closed once idle.
+		mx_a=$(ip netns exec "$LAN_NS" dig +short @"$GW_LAN_ADDR" "$(privnet_onion mx)" A)
+		ip netns exec "$LAN_NS" timeout 30 bash -c "exec 3<>/dev/tcp/$mx_a/25; head -1 <&3 >/dev/null;
+			t0=\$(date +%s); cat <&3 >/dev/null; echo \$((\$(date +%s) - t0)) > '$wdir/idle.s'" &
+		held=$!
+		sleep 1
+		og_check "proxy-max-streams: a stream beyond the bound gets a 421 line" \
+			test "$(lan_line "$mx_a" 25 10)" = "421 4.4.2 $(privnet_onion mx): too many streams through the gateway"
+		wait "$held"
+		og_check "proxy-idle-timeout: the idle stream is closed after about 3 s" \
+			bash -c "[ \$(cat '$wdir/idle.s') -ge 2 ] && [ \$(cat '$wdir/idle.s') -le 6 ]"
 	fi
 	gw_stop "$wdir"
 done
