@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,23 +19,28 @@
 #define CONFIG_MAX_BYTES (1024 * 1024)
 #define CONFIG_MAX_TOKENS 64
 
+#define MAX_DIRECTIVES 64
+
 struct parse_state {
 	struct config *cfg;
 	const char *name;
 	int line;
-	int seen_run_dir, seen_data_dir, seen_log_level, seen_log_target;
-	int seen_pool_v4, seen_pool_v6, seen_pool_key, seen_pool_max, seen_onion_ttl, seen_onion_map;
-	int seen_srv, seen_dnssec, seen_trust_anchor, seen_mx_policy;
-	int seen_warm, seen_warm_hold;
-	int seen_tport, seen_max_streams, seen_idle, seen_connect, seen_nft, seen_ports, seen_dns_redirect;
+	int seen[MAX_DIRECTIVES]; /* line of each once-only directive, by table index */
 	char *err;
 };
 
+/* A directive: its words, whether it may appear once only, and for the generic appliers the
+ * config field it sets (offset) and a number's bounds. */
 struct directive {
 	const char *keyword;
 	int min_args, max_args;
-	int (*apply)(struct parse_state *, char **args, int nargs);
+	int (*apply)(struct parse_state *, const struct directive *, char **args, int nargs);
+	bool once;
+	size_t offset;
+	unsigned long min, max;
 };
+
+#define FIELD(ps, d, type) ((type *)(void *)((char *)(ps)->cfg + (d)->offset))
 
 /* Tor options the daemon sets itself: a tor-option line may not override them. */
 static const char *const owned_tor_options[] = {
@@ -57,21 +63,13 @@ static int fail(struct parse_state *ps, const char *fmt, ...)
 	return -1;
 }
 
-static int once(struct parse_state *ps, int *seen, const char *keyword)
+static int apply_path(struct parse_state *ps, const struct directive *d, char **args, int nargs)
 {
-	if (*seen)
-		return fail(ps, "duplicate %s (first given at line %d)", keyword, *seen);
-	*seen = ps->line;
-	return 0;
-}
-
-static int set_path(struct parse_state *ps, char **slot, int *seen, const char *keyword, const char *path)
-{
-	if (once(ps, seen, keyword) < 0)
-		return -1;
-	if (path[0] != '/')
-		return fail(ps, "%s must be an absolute path, not '%s'", keyword, path);
-	char *copy = strdup(path);
+	char **slot = FIELD(ps, d, char *);
+	(void)nargs;
+	if (args[0][0] != '/')
+		return fail(ps, "%s must be an absolute path, not '%s'", d->keyword, args[0]);
+	char *copy = strdup(args[0]);
 	if (copy == NULL)
 		return fail(ps, "out of memory");
 	free(*slot);
@@ -79,33 +77,61 @@ static int set_path(struct parse_state *ps, char **slot, int *seen, const char *
 	return 0;
 }
 
-static int apply_run_dir(struct parse_state *ps, char **args, int nargs)
+static int apply_bool(struct parse_state *ps, const struct directive *d, char **args, int nargs)
 {
 	(void)nargs;
-	return set_path(ps, &ps->cfg->run_dir, &ps->seen_run_dir, "run-dir", args[0]);
+	if (strcmp(args[0], "on") != 0 && strcmp(args[0], "off") != 0)
+		return fail(ps, "%s must be on or off, not '%s'", d->keyword, args[0]);
+	*FIELD(ps, d, bool) = strcmp(args[0], "on") == 0;
+	return 0;
 }
 
-static int apply_data_dir(struct parse_state *ps, char **args, int nargs)
-{
-	(void)nargs;
-	return set_path(ps, &ps->cfg->data_dir, &ps->seen_data_dir, "data-dir", args[0]);
-}
+static int parse_uint(struct parse_state *ps, const char *what, const char *word, unsigned long min,
+		      unsigned long max, unsigned long *out);
 
-static int apply_log_level(struct parse_state *ps, char **args, int nargs)
+static int apply_u16(struct parse_state *ps, const struct directive *d, char **args, int nargs)
 {
+	unsigned long v;
 	(void)nargs;
-	if (once(ps, &ps->seen_log_level, "log-level") < 0)
+	if (parse_uint(ps, d->keyword, args[0], d->min, d->max, &v) < 0)
 		return -1;
+	*FIELD(ps, d, uint16_t) = (uint16_t)v;
+	return 0;
+}
+
+static int apply_unsigned(struct parse_state *ps, const struct directive *d, char **args, int nargs)
+{
+	unsigned long v;
+	(void)nargs;
+	if (parse_uint(ps, d->keyword, args[0], d->min, d->max, &v) < 0)
+		return -1;
+	*FIELD(ps, d, unsigned) = (unsigned)v;
+	return 0;
+}
+
+static int apply_size(struct parse_state *ps, const struct directive *d, char **args, int nargs)
+{
+	unsigned long v;
+	(void)nargs;
+	if (parse_uint(ps, d->keyword, args[0], d->min, d->max, &v) < 0)
+		return -1;
+	*FIELD(ps, d, size_t) = v;
+	return 0;
+}
+
+static int apply_log_level(struct parse_state *ps, const struct directive *d, char **args, int nargs)
+{
+	(void)d;
+	(void)nargs;
 	if (log_level_parse(args[0], &ps->cfg->log_level) < 0)
 		return fail(ps, "log-level must be err, warn, notice, info or debug, not '%s'", args[0]);
 	return 0;
 }
 
-static int apply_log_target(struct parse_state *ps, char **args, int nargs)
+static int apply_log_target(struct parse_state *ps, const struct directive *d, char **args, int nargs)
 {
+	(void)d;
 	(void)nargs;
-	if (once(ps, &ps->seen_log_target, "log-target") < 0)
-		return -1;
 	if (strcmp(args[0], "syslog") == 0)
 		ps->cfg->log_target = LOG_TARGET_SYSLOG;
 	else if (strcmp(args[0], "stderr") == 0)
@@ -144,8 +170,9 @@ static char *join_words(char **words, int n)
 	return out;
 }
 
-static int apply_tor_option(struct parse_state *ps, char **args, int nargs)
+static int apply_tor_option(struct parse_state *ps, const struct directive *d, char **args, int nargs)
 {
+	(void)d;
 	struct config *cfg = ps->cfg;
 	if (!valid_tor_option_name(args[0]))
 		return fail(ps, "'%s' is not a Tor option name", args[0]);
@@ -219,13 +246,15 @@ static int push_sockaddr(struct parse_state *ps, char **args, int nargs, struct 
 	return 0;
 }
 
-static int apply_dns_listen(struct parse_state *ps, char **args, int nargs)
+static int apply_dns_listen(struct parse_state *ps, const struct directive *d, char **args, int nargs)
 {
+	(void)d;
 	return push_sockaddr(ps, args, nargs, &ps->cfg->dns_listen, &ps->cfg->n_dns_listen);
 }
 
-static int apply_dns_upstream(struct parse_state *ps, char **args, int nargs)
+static int apply_dns_upstream(struct parse_state *ps, const struct directive *d, char **args, int nargs)
 {
+	(void)d;
 	return push_sockaddr(ps, args, nargs, &ps->cfg->dns_upstream, &ps->cfg->n_dns_upstream);
 }
 
@@ -255,8 +284,9 @@ static int parse_net(struct parse_state *ps, const char *word, struct config_net
 	return 0;
 }
 
-static int apply_client_network(struct parse_state *ps, char **args, int nargs)
+static int apply_client_network(struct parse_state *ps, const struct directive *d, char **args, int nargs)
 {
+	(void)d;
 	struct config *cfg = ps->cfg;
 	struct config_net net;
 	(void)nargs;
@@ -270,31 +300,32 @@ static int apply_client_network(struct parse_state *ps, char **args, int nargs)
 	return 0;
 }
 
-static int apply_pool_ipv4(struct parse_state *ps, char **args, int nargs)
+static int apply_pool_ipv4(struct parse_state *ps, const struct directive *d, char **args, int nargs)
 {
+	(void)d;
 	(void)nargs;
-	if (once(ps, &ps->seen_pool_v4, "pool-ipv4") < 0 || parse_net(ps, args[0], &ps->cfg->pool_v4) < 0)
+	if (parse_net(ps, args[0], &ps->cfg->pool_v4) < 0)
 		return -1;
 	if (ps->cfg->pool_v4.family != AF_INET || ps->cfg->pool_v4.prefix < 8 || ps->cfg->pool_v4.prefix > 29)
 		return fail(ps, "pool-ipv4 must be an IPv4 network from /8 to /29, not '%s'", args[0]);
 	return 0;
 }
 
-static int apply_pool_ipv6(struct parse_state *ps, char **args, int nargs)
+static int apply_pool_ipv6(struct parse_state *ps, const struct directive *d, char **args, int nargs)
 {
+	(void)d;
 	(void)nargs;
-	if (once(ps, &ps->seen_pool_v6, "pool-ipv6") < 0 || parse_net(ps, args[0], &ps->cfg->pool_v6) < 0)
+	if (parse_net(ps, args[0], &ps->cfg->pool_v6) < 0)
 		return -1;
 	if (ps->cfg->pool_v6.family != AF_INET6 || ps->cfg->pool_v6.prefix < 16 || ps->cfg->pool_v6.prefix > 112)
 		return fail(ps, "pool-ipv6 must be an IPv6 network from /16 to /112, not '%s'", args[0]);
 	return 0;
 }
 
-static int apply_pool_key(struct parse_state *ps, char **args, int nargs)
+static int apply_pool_key(struct parse_state *ps, const struct directive *d, char **args, int nargs)
 {
+	(void)d;
 	(void)nargs;
-	if (once(ps, &ps->seen_pool_key, "pool-key") < 0)
-		return -1;
 	if (strlen(args[0]) != 32)
 		return fail(ps, "pool-key must be 32 hex digits");
 	for (int i = 0; i < 16; i++) {
@@ -308,54 +339,15 @@ static int apply_pool_key(struct parse_state *ps, char **args, int nargs)
 	return 0;
 }
 
-static int apply_pool_max(struct parse_state *ps, char **args, int nargs)
-{
-	unsigned long v;
-	(void)nargs;
-	if (once(ps, &ps->seen_pool_max, "pool-max") < 0 || parse_uint(ps, "pool-max", args[0], 1, 1UL << 22, &v) < 0)
-		return -1;
-	ps->cfg->pool_max = v;
-	return 0;
-}
 
-static int apply_onion_ttl(struct parse_state *ps, char **args, int nargs)
-{
-	unsigned long v;
-	(void)nargs;
-	if (once(ps, &ps->seen_onion_ttl, "onion-ttl") < 0 || parse_uint(ps, "onion-ttl", args[0], 0, 86400, &v) < 0)
-		return -1;
-	ps->cfg->onion_ttl = (uint32_t)v;
-	return 0;
-}
 
-static int apply_onion_map(struct parse_state *ps, char **args, int nargs)
-{
-	(void)nargs;
-	return set_path(ps, &ps->cfg->onion_map, &ps->seen_onion_map, "onion-map", args[0]);
-}
 
-static int apply_trust_anchor(struct parse_state *ps, char **args, int nargs)
-{
-	(void)nargs;
-	return set_path(ps, &ps->cfg->trust_anchor, &ps->seen_trust_anchor, "trust-anchor", args[0]);
-}
 
-static int apply_srv_discovery(struct parse_state *ps, char **args, int nargs)
-{
-	(void)nargs;
-	if (once(ps, &ps->seen_srv, "srv-discovery") < 0)
-		return -1;
-	if (strcmp(args[0], "on") != 0 && strcmp(args[0], "off") != 0)
-		return fail(ps, "srv-discovery must be on or off, not '%s'", args[0]);
-	ps->cfg->srv_discovery = strcmp(args[0], "on") == 0;
-	return 0;
-}
 
-static int apply_dnssec(struct parse_state *ps, char **args, int nargs)
+static int apply_dnssec(struct parse_state *ps, const struct directive *d, char **args, int nargs)
 {
+	(void)d;
 	(void)nargs;
-	if (once(ps, &ps->seen_dnssec, "dnssec") < 0)
-		return -1;
 	if (strcmp(args[0], "require") == 0)
 		ps->cfg->dnssec = DNSSEC_REQUIRE;
 	else if (strcmp(args[0], "prefer") == 0)
@@ -378,16 +370,16 @@ static int parse_policy(struct parse_state *ps, const char *word, enum mx_policy
 	return 0;
 }
 
-static int apply_mx_policy(struct parse_state *ps, char **args, int nargs)
+static int apply_mx_policy(struct parse_state *ps, const struct directive *d, char **args, int nargs)
 {
+	(void)d;
 	(void)nargs;
-	if (once(ps, &ps->seen_mx_policy, "mx-policy") < 0)
-		return -1;
 	return parse_policy(ps, args[0], &ps->cfg->mx_policy);
 }
 
-static int apply_domain(struct parse_state *ps, char **args, int nargs)
+static int apply_domain(struct parse_state *ps, const struct directive *d, char **args, int nargs)
 {
+	(void)d;
 	struct config *cfg = ps->cfg;
 	enum mx_policy policy = MX_POLICY_ONION_ONLY;
 	(void)nargs;
@@ -416,97 +408,20 @@ static int apply_domain(struct parse_state *ps, char **args, int nargs)
 	return 0;
 }
 
-static int apply_number(struct parse_state *ps, int *seen, const char *keyword, const char *word, unsigned long min,
-			unsigned long max, unsigned long *out)
-{
-	if (once(ps, seen, keyword) < 0)
-		return -1;
-	return parse_uint(ps, keyword, word, min, max, out);
-}
 
-static int apply_transparent_port(struct parse_state *ps, char **args, int nargs)
-{
-	unsigned long v;
-	(void)nargs;
-	if (apply_number(ps, &ps->seen_tport, "transparent-port", args[0], 1, 65535, &v) < 0)
-		return -1;
-	ps->cfg->transparent_port = (uint16_t)v;
-	return 0;
-}
 
-static int apply_max_streams(struct parse_state *ps, char **args, int nargs)
-{
-	unsigned long v;
-	(void)nargs;
-	if (apply_number(ps, &ps->seen_max_streams, "proxy-max-streams", args[0], 1, 100000, &v) < 0)
-		return -1;
-	ps->cfg->proxy_max_streams = v;
-	return 0;
-}
 
-static int apply_idle(struct parse_state *ps, char **args, int nargs)
-{
-	unsigned long v;
-	(void)nargs;
-	if (apply_number(ps, &ps->seen_idle, "proxy-idle-timeout", args[0], 1, 86400, &v) < 0)
-		return -1;
-	ps->cfg->proxy_idle_timeout = (unsigned)v;
-	return 0;
-}
 
-static int apply_connect(struct parse_state *ps, char **args, int nargs)
-{
-	unsigned long v;
-	(void)nargs;
-	if (apply_number(ps, &ps->seen_connect, "proxy-connect-timeout", args[0], 1, 3600, &v) < 0)
-		return -1;
-	ps->cfg->proxy_connect_timeout = (unsigned)v;
-	return 0;
-}
 
-static int on_off(struct parse_state *ps, int *seen, const char *keyword, const char *word, bool *out)
-{
-	if (once(ps, seen, keyword) < 0)
-		return -1;
-	if (strcmp(word, "on") != 0 && strcmp(word, "off") != 0)
-		return fail(ps, "%s must be on or off, not '%s'", keyword, word);
-	*out = strcmp(word, "on") == 0;
-	return 0;
-}
 
-static int apply_warm_up(struct parse_state *ps, char **args, int nargs)
-{
-	(void)nargs;
-	return on_off(ps, &ps->seen_warm, "warm-up", args[0], &ps->cfg->warm_up);
-}
 
-static int apply_warm_hold(struct parse_state *ps, char **args, int nargs)
-{
-	unsigned long v;
-	(void)nargs;
-	if (apply_number(ps, &ps->seen_warm_hold, "warm-up-hold", args[0], 1, 600, &v) < 0)
-		return -1;
-	ps->cfg->warm_up_hold = (unsigned)v;
-	return 0;
-}
 
-static int apply_nft(struct parse_state *ps, char **args, int nargs)
-{
-	(void)nargs;
-	return on_off(ps, &ps->seen_nft, "nft", args[0], &ps->cfg->nft);
-}
 
-static int apply_dns_redirect(struct parse_state *ps, char **args, int nargs)
-{
-	(void)nargs;
-	return on_off(ps, &ps->seen_dns_redirect, "nft-dns-redirect", args[0], &ps->cfg->nft_dns_redirect);
-}
 
-static int apply_redirect_ports(struct parse_state *ps, char **args, int nargs)
+static int apply_redirect_ports(struct parse_state *ps, const struct directive *d, char **args, int nargs)
 {
 	struct config *cfg = ps->cfg;
-	if (once(ps, &ps->seen_ports, "redirect-ports") < 0)
-		return -1;
+	(void)d;
 	cfg->redirect_ports = calloc((size_t)nargs, sizeof(uint16_t));
 	if (cfg->redirect_ports == NULL)
 		return fail(ps, "out of memory");
@@ -519,8 +434,9 @@ static int apply_redirect_ports(struct parse_state *ps, char **args, int nargs)
 	return 0;
 }
 
-static int apply_lan_interface(struct parse_state *ps, char **args, int nargs)
+static int apply_lan_interface(struct parse_state *ps, const struct directive *d, char **args, int nargs)
 {
+	(void)d;
 	struct config *cfg = ps->cfg;
 	(void)nargs;
 	if (strlen(args[0]) >= 16)
@@ -535,37 +451,54 @@ static int apply_lan_interface(struct parse_state *ps, char **args, int nargs)
 	return 0;
 }
 
+#define ONCE(kw, fn) { kw, 1, 1, fn, true, 0, 0, 0 }
+#define PATH(kw, field) { kw, 1, 1, apply_path, true, offsetof(struct config, field), 0, 0 }
+#define BOOL(kw, field) { kw, 1, 1, apply_bool, true, offsetof(struct config, field), 0, 0 }
+#define NUM(kw, fn, field, lo, hi) { kw, 1, 1, fn, true, offsetof(struct config, field), lo, hi }
+#define MANY(kw, lo, hi, fn) { kw, lo, hi, fn, false, 0, 0, 0 }
+
 static const struct directive directives[] = {
-	{ "run-dir", 1, 1, apply_run_dir },
-	{ "data-dir", 1, 1, apply_data_dir },
-	{ "log-level", 1, 1, apply_log_level },
-	{ "log-target", 1, 1, apply_log_target },
-	{ "tor-option", 2, CONFIG_MAX_TOKENS - 1, apply_tor_option },
-	{ "dns-listen", 1, 2, apply_dns_listen },
-	{ "dns-upstream", 1, 2, apply_dns_upstream },
-	{ "client-network", 1, 1, apply_client_network },
-	{ "pool-ipv4", 1, 1, apply_pool_ipv4 },
-	{ "pool-ipv6", 1, 1, apply_pool_ipv6 },
-	{ "pool-key", 1, 1, apply_pool_key },
-	{ "pool-max", 1, 1, apply_pool_max },
-	{ "onion-ttl", 1, 1, apply_onion_ttl },
-	{ "onion-map", 1, 1, apply_onion_map },
-	{ "srv-discovery", 1, 1, apply_srv_discovery },
-	{ "dnssec", 1, 1, apply_dnssec },
-	{ "trust-anchor", 1, 1, apply_trust_anchor },
-	{ "mx-policy", 1, 1, apply_mx_policy },
-	{ "domain", 2, 2, apply_domain },
-	{ "transparent-port", 1, 1, apply_transparent_port },
-	{ "proxy-max-streams", 1, 1, apply_max_streams },
-	{ "proxy-idle-timeout", 1, 1, apply_idle },
-	{ "proxy-connect-timeout", 1, 1, apply_connect },
-	{ "warm-up", 1, 1, apply_warm_up },
-	{ "warm-up-hold", 1, 1, apply_warm_hold },
-	{ "nft", 1, 1, apply_nft },
-	{ "nft-dns-redirect", 1, 1, apply_dns_redirect },
-	{ "redirect-ports", 1, CONFIG_MAX_TOKENS - 1, apply_redirect_ports },
-	{ "lan-interface", 1, 1, apply_lan_interface },
+	PATH("run-dir", run_dir),
+	PATH("data-dir", data_dir),
+	ONCE("log-level", apply_log_level),
+	ONCE("log-target", apply_log_target),
+	MANY("tor-option", 2, CONFIG_MAX_TOKENS - 1, apply_tor_option),
+	MANY("dns-listen", 1, 2, apply_dns_listen),
+	MANY("dns-upstream", 1, 2, apply_dns_upstream),
+	MANY("client-network", 1, 1, apply_client_network),
+	ONCE("pool-ipv4", apply_pool_ipv4),
+	ONCE("pool-ipv6", apply_pool_ipv6),
+	ONCE("pool-key", apply_pool_key),
+	NUM("pool-max", apply_size, pool_max, 1, 1UL << 22),
+	NUM("onion-ttl", apply_unsigned, onion_ttl, 0, 86400),
+	PATH("onion-map", onion_map),
+	BOOL("srv-discovery", srv_discovery),
+	ONCE("dnssec", apply_dnssec),
+	PATH("trust-anchor", trust_anchor),
+	ONCE("mx-policy", apply_mx_policy),
+	MANY("domain", 2, 2, apply_domain),
+	NUM("transparent-port", apply_u16, transparent_port, 1, 65535),
+	NUM("proxy-max-streams", apply_size, proxy_max_streams, 1, 100000),
+	NUM("proxy-idle-timeout", apply_unsigned, proxy_idle_timeout, 1, 86400),
+	NUM("proxy-connect-timeout", apply_unsigned, proxy_connect_timeout, 1, 3600),
+	BOOL("warm-up", warm_up),
+	NUM("warm-up-hold", apply_unsigned, warm_up_hold, 1, 600),
+	BOOL("nft", nft),
+	BOOL("nft-dns-redirect", nft_dns_redirect),
+	{ "redirect-ports", 1, CONFIG_MAX_TOKENS - 1, apply_redirect_ports, true, 0, 0, 0 },
+	MANY("lan-interface", 1, 1, apply_lan_interface),
 };
+
+_Static_assert(sizeof(directives) / sizeof(directives[0]) <= MAX_DIRECTIVES, "raise MAX_DIRECTIVES");
+
+/* The line a once-only directive was given on, 0 when it was not. */
+static int seen_line(const struct parse_state *ps, const char *keyword)
+{
+	for (size_t i = 0; i < sizeof(directives) / sizeof(directives[0]); i++)
+		if (strcmp(directives[i].keyword, keyword) == 0)
+			return ps->seen[i];
+	return 0;
+}
 
 /* Splits one line into words in place: blanks separate, "..." quotes (with \" and \\),
  * and # starts a comment where a word could start. Returns the word count or -1. */
@@ -629,7 +562,12 @@ static int parse_line(struct parse_state *ps, char *line)
 					    d->min_args == 1 ? "" : "s", nargs);
 			return fail(ps, "%s takes at least %d arguments, not %d", d->keyword, d->min_args, nargs);
 		}
-		return d->apply(ps, words + 1, nargs);
+		if (d->once) {
+			if (ps->seen[i])
+				return fail(ps, "duplicate %s (first given at line %d)", d->keyword, ps->seen[i]);
+			ps->seen[i] = ps->line;
+		}
+		return d->apply(ps, d, words + 1, nargs);
 	}
 	return fail(ps, "unknown directive '%s'", words[0]);
 }
@@ -646,12 +584,12 @@ static int check_whole(struct parse_state *ps)
 			return fail(ps, "dns-listen needs at least one client-network");
 	}
 	if (cfg->nft_dns_redirect && cfg->n_dns_listen == 0) {
-		ps->line = ps->seen_dns_redirect;
+		ps->line = seen_line(ps, "nft-dns-redirect");
 		return fail(ps, "nft-dns-redirect needs a dns-listen to redirect to");
 	}
 	uint64_t v4_hosts = (1ULL << (32 - cfg->pool_v4.prefix)) - 2;
 	if (cfg->pool_max >= v4_hosts) {
-		ps->line = ps->seen_pool_max ? ps->seen_pool_max : ps->seen_pool_v4;
+		ps->line = seen_line(ps, "pool-max") ? seen_line(ps, "pool-max") : seen_line(ps, "pool-ipv4");
 		return fail(ps, "pool-max %zu must be smaller than the %llu addresses of pool-ipv4", cfg->pool_max,
 			    (unsigned long long)v4_hosts);
 	}
