@@ -339,11 +339,6 @@ static int apply_pool_key(struct parse_state *ps, const struct directive *d, cha
 	return 0;
 }
 
-
-
-
-
-
 static int apply_dnssec(struct parse_state *ps, const struct directive *d, char **args, int nargs)
 {
 	(void)d;
@@ -407,16 +402,6 @@ static int apply_domain(struct parse_state *ps, const struct directive *d, char 
 	cfg->n_domains++;
 	return 0;
 }
-
-
-
-
-
-
-
-
-
-
 
 static int apply_redirect_ports(struct parse_state *ps, const struct directive *d, char **args, int nargs)
 {

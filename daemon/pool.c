@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 struct slot {
 	struct pool_entry e; /* first: what callers see */
 	unsigned holds;
