@@ -23,7 +23,7 @@ DAEMON_SRCS := $(CORE_SRCS) daemon/onionmap.c daemon/dns.c daemon/nft.c daemon/p
 HDRS := $(wildcard daemon/*.h)
 UNIT_TESTS := config ctlreply dnsmsg onion pool mapfile socks5
 FUZZ_TARGETS := config ctlreply dnsmsg mapfile socks5
-TOOLS := delayrelay socksbanner echod onionname
+TOOLS := delayrelay socksbanner echod onionname socksd relaybench
 
 .PHONY: all deps libtor check unit unit-asan integration fuzz demo clean distclean
 

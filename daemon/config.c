@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/un.h>
 
 #include "textfile.h"
 
@@ -448,6 +449,7 @@ static const struct directive directives[] = {
 	ONCE("log-level", apply_log_level),
 	ONCE("log-target", apply_log_target),
 	MANY("tor-option", 2, CONFIG_MAX_TOKENS - 1, apply_tor_option),
+	PATH("socks-server", socks_server),
 	MANY("dns-listen", 1, 2, apply_dns_listen),
 	MANY("dns-upstream", 1, 2, apply_dns_upstream),
 	MANY("client-network", 1, 1, apply_client_network),
@@ -572,6 +574,15 @@ static int check_whole(struct parse_state *ps)
 		ps->line = seen_line(ps, "nft-dns-redirect");
 		return fail(ps, "nft-dns-redirect needs a dns-listen to redirect to");
 	}
+	if (cfg->socks_server != NULL && strlen(cfg->socks_server) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+		ps->line = seen_line(ps, "socks-server");
+		return fail(ps, "socks-server path is longer than a unix socket path may be");
+	}
+	if (cfg->socks_server != NULL && cfg->n_tor_options > 0) {
+		ps->line = cfg->tor_options[0].line;
+		return fail(ps, "tor-option has no effect with socks-server (line %d): no embedded Tor is started",
+			    seen_line(ps, "socks-server"));
+	}
 	uint64_t v4_hosts = (1ULL << (32 - cfg->pool_v4.prefix)) - 2;
 	if (cfg->pool_max >= v4_hosts) {
 		ps->line = seen_line(ps, "pool-max") ? seen_line(ps, "pool-max") : seen_line(ps, "pool-ipv4");
@@ -670,6 +681,7 @@ void config_free(struct config *cfg)
 	free(cfg->dns_upstream);
 	free(cfg->client_nets);
 	free(cfg->onion_map);
+	free(cfg->socks_server);
 	free(cfg->trust_anchor);
 	free(cfg->path);
 	free(cfg->run_dir);

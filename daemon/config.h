@@ -49,6 +49,7 @@ struct config {
 	enum log_target log_target;
 	struct tor_option *tor_options;
 	size_t n_tor_options;
+	char *socks_server;            /* NULL: the embedded Tor; else an external SOCKS5 unix socket */
 
 	struct config_sockaddr *dns_listen;
 	size_t n_dns_listen;

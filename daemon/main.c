@@ -101,6 +101,10 @@ static void begin_shutdown(struct daemon *d, const char *why)
 		return;
 	log_notice("%s: shutting down", why);
 	d->stopping = true;
+	if (d->tor == NULL) {
+		event_base_loopexit(d->base, NULL);
+		return;
+	}
 	control_free(d->control);
 	d->control = NULL;
 	d->grace = evtimer_new(d->base, on_grace_expired, d);
@@ -147,7 +151,7 @@ static void reload(struct daemon *d)
 		proxy_reconfigure(d->proxy, fresh);
 	config_free(d->cfg);
 	d->cfg = fresh;
-	log_notice("configuration reloaded from %s (listeners, pools and tor-option change on restart)", fresh->path);
+	log_notice("configuration reloaded from %s (listeners, pools, tor-option and socks-server change on restart)", fresh->path);
 }
 
 /* The pool key: pool-key from the config, else data-dir/pool.key, made once at random. */
@@ -240,7 +244,8 @@ static int start_proxy(struct daemon *d)
 {
 	if (d->cfg->transparent_port == 0)
 		return 0;
-	d->proxy = proxy_new(d->base, d->cfg, d->pool, d->control, d->onionmap, tor_socks_path(d->tor));
+	const char *socks = d->tor != NULL ? tor_socks_path(d->tor) : d->cfg->socks_server;
+	d->proxy = proxy_new(d->base, d->cfg, d->pool, d->control, d->onionmap, socks);
 	if (d->proxy == NULL)
 		return -1;
 	if (d->dns != NULL)
@@ -273,6 +278,10 @@ static int start(struct daemon *d)
 	}
 	if (start_dns(d) < 0)
 		return -1;
+	if (d->cfg->socks_server != NULL) {
+		log_notice("no embedded Tor: streams go to the SOCKS5 server at %s", d->cfg->socks_server);
+		return start_proxy(d);
+	}
 	d->tor = tor_start(d->base, d->cfg, &control_fd, on_tor_exit, d);
 	if (d->tor == NULL)
 		return -1;

@@ -425,6 +425,12 @@ static const struct pool_entry *destination_entry(struct proxy *p, int alen, con
 
 static void begin_socks(struct stream *s);
 
+/* Without an embedded Tor (socks-server), the external SOCKS server is taken as ready. */
+static bool tor_ready(const struct proxy *p)
+{
+	return p->control == NULL || control_ready(p->control);
+}
+
 static void begin(struct stream *s)
 {
 	struct proxy *p = s->p;
@@ -437,7 +443,7 @@ static void begin(struct stream *s)
 		refuse(s, "4.4.1", "no onion name is known for this address");
 		return;
 	}
-	if (!control_ready(p->control)) {
+	if (!tor_ready(p)) {
 		snprintf(progress, sizeof(progress), "Tor is not ready (bootstrap %d%%)", control_progress(p->control));
 		refuse(s, "4.4.1", progress);
 		return;
@@ -461,7 +467,7 @@ static void begin_socks(struct stream *s)
 	bufferevent_setcb(s->tor, socks_read, NULL, socks_event, s);
 	evtimer_add(s->timer, &tv);
 	if (bufferevent_socket_connect(s->tor, (struct sockaddr *)&p->socks, sizeof(p->socks)) < 0)
-		refuse(s, "4.4.2", "cannot reach the embedded Tor's SOCKS socket");
+		refuse(s, "4.4.2", "cannot reach Tor's SOCKS socket");
 }
 
 static struct stream *stream_new(struct proxy *p)
@@ -487,7 +493,7 @@ static struct stream *stream_new(struct proxy *p)
 void proxy_warm(struct proxy *p, const struct pool_entry *e, uint16_t port)
 {
 	struct stream *s;
-	if (!p->cfg->warm_up || !control_ready(p->control) || p->n_warm >= WARM_MAX || find_warm(p, e, port) != NULL)
+	if (!p->cfg->warm_up || !tor_ready(p) || p->n_warm >= WARM_MAX || find_warm(p, e, port) != NULL)
 		return;
 	if ((s = stream_new(p)) == NULL)
 		return;
@@ -584,7 +590,8 @@ struct proxy *proxy_new(struct event_base *base, const struct config *cfg, struc
 		free(p);
 		return NULL;
 	}
-	evtimer_add(p->hsfetch, &first);
+	if (control != NULL)
+		evtimer_add(p->hsfetch, &first);
 	p->socks.sun_family = AF_UNIX;
 	snprintf(p->socks.sun_path, sizeof(p->socks.sun_path), "%s", socks_path);
 	p->listeners[0] = evconnlistener_new_bind(base, accept_cb, p,

@@ -152,6 +152,25 @@ static void test_dns_directives(void **state)
 	expect_error("onion-ttl -1\n", "test.conf:1: onion-ttl must be a number from 0 to 86400, not '-1'");
 }
 
+static void test_socks_server(void **state)
+{
+	char err[CONFIG_ERR_MAX];
+	(void)state;
+	struct config *cfg = parse("", err);
+	assert_non_null(cfg);
+	assert_null(cfg->socks_server);
+	config_free(cfg);
+	cfg = parse("socks-server /run/tor/socks\n", err);
+	assert_non_null(cfg);
+	assert_string_equal(cfg->socks_server, "/run/tor/socks");
+	config_free(cfg);
+	expect_error("socks-server 127.0.0.1:9050\n", "test.conf:1: socks-server must be an absolute path, not '127.0.0.1:9050'");
+	expect_error("socks-server /run/tor/socks\ntor-option TestingTorNetwork 1\n",
+		     "test.conf:2: tor-option has no effect with socks-server (line 1): no embedded Tor is started");
+	expect_error("\nsocks-server /aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
+		     "test.conf:2: socks-server path is longer than a unix socket path may be");
+}
+
 static void test_nul_byte(void **state)
 {
 	char err[CONFIG_ERR_MAX];
@@ -193,7 +212,7 @@ int main(void)
 		cmocka_unit_test(test_defaults),   cmocka_unit_test(test_full),
 		cmocka_unit_test(test_errors),     cmocka_unit_test(test_nul_byte),
 		cmocka_unit_test(test_too_many_words), cmocka_unit_test(test_load_file),
-		cmocka_unit_test(test_dns_directives),
+		cmocka_unit_test(test_dns_directives), cmocka_unit_test(test_socks_server),
 	};
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }
