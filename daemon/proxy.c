@@ -381,7 +381,7 @@ static void socks_event(struct bufferevent *bev, short what, void *arg)
 		bufferevent_enable(s->tor, EV_READ);
 		return;
 	}
-	refuse(s, "4.4.2", "the embedded Tor closed its SOCKS socket");
+	refuse(s, "4.4.2", "no answer on Tor's SOCKS socket");
 }
 
 static void connect_timeout(evutil_socket_t fd, short what, void *arg)

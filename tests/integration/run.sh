@@ -60,7 +60,12 @@ else
 	og_fail "authoritative test zones served"
 fi
 
+in_pool_v4() { [[ $1 =~ ^10\.([0-9]+)\.[0-9]+\.[0-9]+$ ]] && [ "${BASH_REMATCH[1]}" -ge 192 ]; }
+
+# OG_TESTS="dns proxy" runs only those (for development); CI runs them all.
 for t in "$OG_TOP"/tests/integration/test_*.sh; do
+	name=$(basename "$t" .sh)
+	[ -z "${OG_TESTS:-}" ] || [[ " $OG_TESTS " == *" ${name#test_} "* ]] || continue
 	echo "== $(basename "$t")"
 	. "$t"
 done

@@ -28,7 +28,6 @@ og_check "oniongated answers DNS on the LAN" og_wait_for 40 gw_log_has "$dns_dir
 
 dig_lan() { ip netns exec "$LAN_NS" dig +time=3 +tries=2 @"$GW_LAN_ADDR" "$@"; }
 dig_status() { dig_lan "$@" | sed -n 's/.*status: \([A-Z]*\),.*/\1/p'; }
-in_pool_v4() { [[ $1 =~ ^10\.([0-9]+)\.[0-9]+\.[0-9]+$ ]] && [ "${BASH_REMATCH[1]}" -ge 192 ]; }
 
 onion_a=$(dig_lan +short "$MX_ONION" A)
 echo "dns: $MX_ONION A $onion_a"

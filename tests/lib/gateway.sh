@@ -20,7 +20,8 @@ gw_config() {
 gw_start() {
 	local dir=$1 bin=${2:-$OG_TOP/daemon/oniongated}
 	shift 2 2>/dev/null || shift $#
-	if ! grep -q '^tor-option DirAuthority ' "$dir/oniongate.conf"; then
+	# A config with socks-server starts no Tor; any other must name the private authorities.
+	if ! grep -q '^tor-option DirAuthority \|^socks-server ' "$dir/oniongate.conf"; then
 		og_log "gateway: refusing to start oniongated: $dir/oniongate.conf has no DirAuthority line"
 		return 1
 	fi

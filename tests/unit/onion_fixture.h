@@ -1,4 +1,5 @@
-/* A test fixture: a valid v3 onion name made from a seed byte (public key = 32 seed bytes). */
+/* A test fixture: a valid v3 onion name made from a seed byte (public key = 32 seed bytes),
+ * or from a 16-bit number (the seed byte with the number's two bytes in front). */
 #ifndef OG_ONION_FIXTURE_H
 #define OG_ONION_FIXTURE_H
 
@@ -7,13 +8,13 @@
 
 #include <openssl/evp.h>
 
-static inline void make_onion(uint8_t seed, char out[63])
+static inline void make_onion_key(const uint8_t key[32], char out[63])
 {
 	static const char b32[] = "abcdefghijklmnopqrstuvwxyz234567";
 	uint8_t raw[35], digest[32];
 	unsigned int dlen;
 	uint8_t version = 3;
-	memset(raw, seed, 32);
+	memcpy(raw, key, 32);
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	EVP_DigestInit_ex(ctx, EVP_sha3_256(), NULL);
 	EVP_DigestUpdate(ctx, ".onion checksum", 15);
@@ -31,6 +32,22 @@ static inline void make_onion(uint8_t seed, char out[63])
 		out[i] = b32[v];
 	}
 	memcpy(out + 56, ".onion", 7);
+}
+
+static inline void make_onion(uint8_t seed, char out[63])
+{
+	uint8_t key[32];
+	memset(key, seed, sizeof(key));
+	make_onion_key(key, out);
+}
+
+static inline void make_onion_number(uint16_t n, char out[63])
+{
+	uint8_t key[32];
+	memset(key, 0xa5, sizeof(key));
+	key[0] = (uint8_t)(n >> 8);
+	key[1] = (uint8_t)n;
+	make_onion_key(key, out);
 }
 
 #endif
