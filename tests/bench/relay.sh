@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# relay.sh: the relay alone, no Tor: LAN streams redirected to oniongated's transparent port,
+# relayed to a local SOCKS5 peer (socksd) in front of an echo server; beside it redsocks, redirected
+# by its own nft rule to the same SOCKS5 peer, and a direct loopback copy to the echo server.
+set -uo pipefail
+
+. "$(dirname "$0")/../lib/common.sh"
+. "$OG_TOP/tests/lib/gateway.sh"
+. "$OG_TOP/tests/bench/lib.sh"
+
+og_init bench-relay
+LAN_NS="$OG_RUN_ID-rlan" GW_NS="$OG_RUN_ID-rgw"
+og_netns_add "$LAN_NS"
+og_netns_add "$GW_NS"
+read -r LAN_IF GW_LAN_IF < <(og_link "$LAN_NS" 192.0.2.10/24 "$GW_NS" 192.0.2.1/24)
+ip -n "$LAN_NS" route add default via 192.0.2.1
+
+if [ "${QUICK:-0}" = 1 ]; then
+	ONE_MIB=64 MANY_MIB=1 CONNS=500 REPS=1
+else
+	ONE_MIB=256 MANY_MIB=8 CONNS=2000 REPS=3
+fi
+dir="$OG_TMP/gw"
+mkdir -p "$dir"
+og_spawn "$GW_NS" "$OG_TMP/echod.log" "$OG_TOOLS/echod" 127.0.0.1 7777
+og_spawn "$GW_NS" "$OG_TMP/socksd.log" "$OG_TOOLS/socksd" "$dir/socks" 127.0.0.1 1080 127.0.0.1 7777
+og_wait_for 5 test -S "$dir/socks" || { echo "socksd did not start"; exit 1; }
+
+cat > "$dir/oniongate.conf" <<EOT
+run-dir $dir/run
+data-dir $dir/data
+log-level notice
+log-target stderr
+socks-server $dir/socks
+dns-listen 192.0.2.1
+dns-upstream 127.0.0.53
+client-network 192.0.2.0/24
+transparent-port 9040
+lan-interface $GW_LAN_IF
+EOT
+gw_start "$dir" || exit 1
+og_wait_for 10 gw_log_has "$dir" "proxy: transparent port" || { echo "oniongated did not start"; exit 1; }
+onion_addr=$(ip netns exec "$LAN_NS" dig +short @192.0.2.1 "$("$OG_TOOLS/onionname" 1)" A)
+
+# redsocks as its README sets it up: a redirector on port 12345, socks5 to the same peer.
+cat > "$OG_TMP/redsocks.conf" <<EOT
+base { log_debug = off; log_info = off; log = stderr; daemon = off; redirector = iptables; }
+redsocks { local_ip = 0.0.0.0; local_port = 12345; ip = 127.0.0.1; port = 1080; type = socks5; }
+EOT
+og_spawn "$GW_NS" "$OG_TMP/redsocks.log" redsocks -c "$OG_TMP/redsocks.conf"
+REDSOCKS_PID=$OG_SPAWNED
+ip netns exec "$GW_NS" nft -f - <<EOT
+table ip redsocks_bench {
+	chain prerouting {
+		type nat hook prerouting priority dstnat; policy accept;
+		iifname "$GW_LAN_IF" ip daddr 10.99.0.0/16 tcp dport 7777 redirect to :12345
+	}
+}
+EOT
+og_wait_for 5 bash -c "ip netns exec '$GW_NS' ss -ltn | grep -q ':12345 '" || { echo "redsocks did not start"; exit 1; }
+
+# run_bench LABEL NS ADDR ARGS...: REPS runs of relaybench; prints the median of its figure.
+run_bench() {
+	local label=$1 ns=$2 addr=$3 i out vals=()
+	shift 3
+	for ((i = 0; i < REPS; i++)); do
+		out=$(ip netns exec "$ns" timeout 120 "$OG_TOOLS/relaybench" "$1" "$addr" 7777 "${@:2}") ||
+			og_log "relay bench $label: $out"
+		vals+=("$(awk '{ print $NF }' <<<"$out")")
+		bench_raw relay "$label" "$1 $*" "$out"
+	done
+	printf '%s\n' "${vals[@]}" | bench_median
+}
+
+declare -A fig
+for what in "tput 1 $ONE_MIB" "tput 64 $MANY_MIB" "conns $CONNS 16"; do
+	read -r mode a b <<<"$what"
+	fig[og,$mode$a]=$(run_bench oniongate "$LAN_NS" "$onion_addr" $mode $a $b)
+	fig[rs,$mode$a]=$(run_bench redsocks "$LAN_NS" 10.99.0.1 $mode $a $b)
+	fig[direct,$mode$a]=$(run_bench direct "$GW_NS" 127.0.0.1 $mode $a $b)
+done
+og_log "relay: RSS after the runs: oniongated $(bench_rss_kb "$GW_PID") KiB, redsocks $(bench_rss_kb "$REDSOCKS_PID") KiB"
+
+for what in "tput1|MiB/s|throughput, 1 stream ($ONE_MIB MiB each way)" \
+	"tput64|MiB/s|throughput, 64 streams ($MANY_MIB MiB each way each)" \
+	"conns$CONNS|conn/s|new connections ($CONNS, 16 at a time, 1 byte echoed)"; do
+	IFS='|' read -r key unit measure <<<"$what"
+	bench_row relay "relay $measure" "$unit" higher "${fig[og,$key]}" "redsocks 0.5" "${fig[rs,$key]}"
+	bench_row relay "relay $measure" "$unit" higher "${fig[og,$key]}" "direct loopback copy (no relay)" "${fig[direct,$key]}"
+done
+gw_stop "$dir"
