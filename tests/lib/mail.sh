@@ -2,7 +2,8 @@
 # (config, queue, data) with Debian's stock master.cf, run in the foreground (start-fg) with the
 # log on stdout. Source after common.sh.
 #
-#   mail_start NAME NS DIR RESOLVER [main.cf lines...]   MAIL_LOG is DIR/maillog
+#   mail_start NAME NS DIR RESOLVER [main.cf lines...]   the log is DIR/maillog
+#   (MAIL_MASTER_APPEND, when set, is appended to the stock master.cf: the benchmark's smtptor)
 #   mail_stop DIR
 
 mail_start() {
@@ -10,6 +11,7 @@ mail_start() {
 	shift 4
 	mkdir -p "$dir/etc" "$dir/spool/etc" "$dir/data"
 	cp /etc/postfix/master.cf "$dir/etc/master.cf"
+	[ -z "${MAIL_MASTER_APPEND:-}" ] || printf '%s\n' "$MAIL_MASTER_APPEND" >> "$dir/etc/master.cf"
 	{
 		echo "compatibility_level = 3.6"
 		echo "queue_directory = $dir/spool"

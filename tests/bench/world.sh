@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# world.sh DELAY_MS SECTION...: one private Tor network with DELAY_MS on every hop, the namespaces
+# around it, and the sections named (dns, memory, mail), each measured beside its peer in this run.
+#   lan 192.0.2.10 -- gw 192.0.2.1 / 198.51.100.2 (oniongated) -- wan 198.51.100.1 (Tor network,
+#   nsd .53, the onion MXs: one Postfix behind NMX onion services, an echo onion)
+#   rcp 100.64.0.2 -- wan: the onionmx recipe host (Postfix + torsocks -i + a standalone tor)
+#   dns 100.64.1.2 -- wan: the DNS servers compared on loopback (their Tors bootstrap via wan)
+set -uo pipefail
+
+. "$(dirname "$0")/../lib/common.sh"
+. "$OG_TOP/tests/lib/privnet.sh"
+. "$OG_TOP/tests/lib/gateway.sh"
+. "$OG_TOP/tests/lib/zones.sh"
+. "$OG_TOP/tests/lib/mail.sh"
+. "$OG_TOP/tests/bench/lib.sh"
+
+BENCH_DELAY=$1
+shift
+SECTIONS=" $* "
+if [ "${QUICK:-0}" = 1 ]; then
+	NMX=3 MAILS=30 LOAD_TIMEOUT=90 DNS_SECONDS=3 MAPPINGS=200 STREAMS=50
+else
+	NMX=10 MAILS=200 LOAD_TIMEOUT=300 DNS_SECONDS=10 MAPPINGS=1000 STREAMS=200
+fi
+
+og_init bench-world
+LAN_NS="$OG_RUN_ID-lan" GW_NS="$OG_RUN_ID-gw" WAN_NS="$OG_RUN_ID-wan" RCP_NS="$OG_RUN_ID-rcp" DNS_NS="$OG_RUN_ID-dns"
+for ns in "$LAN_NS" "$GW_NS" "$WAN_NS" "$RCP_NS" "$DNS_NS"; do og_netns_add "$ns"; done
+read -r WAN_IF GW_WAN_IF < <(og_link "$WAN_NS" 198.51.100.1/24 "$GW_NS" 198.51.100.2/24)
+read -r LAN_IF GW_LAN_IF < <(og_link "$LAN_NS" 192.0.2.10/24 "$GW_NS" 192.0.2.1/24)
+og_link "$RCP_NS" 100.64.0.2/30 "$WAN_NS" 100.64.0.1/30 >/dev/null
+og_link "$DNS_NS" 100.64.1.2/30 "$WAN_NS" 100.64.1.1/30 >/dev/null
+ip -n "$WAN_NS" addr add 198.51.100.53/24 dev "$WAN_IF"
+ip -n "$LAN_NS" route add default via 192.0.2.1
+ip -n "$RCP_NS" route add default via 100.64.0.1
+ip -n "$DNS_NS" route add default via 100.64.1.1
+
+onions=()
+for ((i = 0; i < NMX; i++)); do onions+=("mx$i=127.0.0.1:25:25"); done
+og_spawn "$WAN_NS" "$OG_TMP/echod.log" "$OG_TOOLS/echod" 127.0.0.1 7777
+privnet_start "$WAN_NS" 198.51.100.1 "$OG_TMP/privnet" "$BENCH_DELAY" 3 "${onions[@]}" echo=127.0.0.1:7777:7777 ||
+	{ echo "private Tor network did not start"; exit 1; }
+zones_start "$WAN_NS" 198.51.100.53 "$OG_TMP/zones" "$(privnet_onion mx0)" "$(privnet_onion mx0)" "$(privnet_onion mx0)" ||
+	{ echo "nsd did not start"; exit 1; }
+privnet_wait_ready 180 || exit 1
+
+# bench_tor_start NS DIR: a standalone Debian tor on DIR/torrc (refused without DirAuthority).
+bench_tor_start() {
+	local ns=$1 d=$2
+	if ! grep -q '^DirAuthority ' "$d/torrc"; then
+		og_log "bench: refusing to start a tor without DirAuthority lines: $d/torrc"
+		return 1
+	fi
+	og_spawn "$ns" "$d/stdout.log" tor --defaults-torrc /dev/null -f "$d/torrc"
+	BENCH_TOR_PID=$OG_SPAWNED
+	og_wait_for 120 grep -q 'Bootstrapped 100%' "$d/notice.log"
+}
+
+# bench_tor_dir NAME OPTION...: a fresh data directory and torrc for a standalone client tor.
+bench_tor_dir() {
+	local d="$OG_TMP/$1"
+	shift
+	rm -rf "$d"
+	mkdir -p "$d"
+	chmod 700 "$d"
+	{
+		privnet_client_options
+		echo "DataDirectory $d"
+		echo "Log notice file $d/notice.log"
+		printf '%s\n' "$@"
+	} > "$d/torrc"
+	echo "$d"
+}
+
+for section in dns memory mail; do
+	[[ $SECTIONS == *" $section "* ]] || continue
+	og_log "bench: section $section (hop delay $BENCH_DELAY ms)"
+	. "$OG_TOP/tests/bench/section_$section.sh"
+done
