@@ -53,7 +53,7 @@ bench_tor_start() {
 	fi
 	og_spawn "$ns" "$d/stdout.log" tor --defaults-torrc /dev/null -f "$d/torrc"
 	BENCH_TOR_PID=$OG_SPAWNED
-	og_wait_for 120 grep -q 'Bootstrapped 100%' "$d/notice.log"
+	og_wait_for 120 grep -qs 'Bootstrapped 100%' "$d/notice.log"
 }
 
 # bench_tor_dir NAME OPTION...: a fresh data directory and torrc for a standalone client tor.
