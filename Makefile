@@ -25,7 +25,7 @@ UNIT_TESTS := config ctlreply dnsmsg onion pool mapfile socks5
 FUZZ_TARGETS := config ctlreply dnsmsg mapfile socks5
 TOOLS := delayrelay socksbanner echod onionname socksd relaybench
 
-.PHONY: all deps libtor check unit unit-asan integration fuzz demo clean distclean
+.PHONY: all deps libtor check unit unit-asan integration fuzz demo bench clean distclean
 
 all: daemon/oniongated tools
 
@@ -72,6 +72,10 @@ check: unit unit-asan integration
 
 demo: daemon/oniongated tools
 	@bash tests/demo.sh
+
+# Benchmarks beside their peers; writes docs/benchmarks.md. QUICK=1 for a short run.
+bench: daemon/oniongated tools
+	@QUICK=$(QUICK) bash tests/bench/run.sh
 
 # libFuzzer targets: a bounded run of each (FUZZ_SECONDS per target).
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(CORE_SRCS) $(HDRS) | deps

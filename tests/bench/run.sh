@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# run.sh: `make bench`. Every figure beside its peer's, measured in this run on this machine:
+# size, relay (no Tor), then per hop delay one private Tor network for DNS, memory (first delay
+# only) and mail delivery. Writes docs/benchmarks.md and docs/benchmarks-raw.tsv, prints the table.
+# QUICK=1: one delay, fewer mails, shorter runs (under 3 minutes). BENCH_DELAYS="10 25" overrides.
+set -uo pipefail
+
+TOP=$(cd "$(dirname "$0")/../.." && pwd)
+[ "$(id -u)" = 0 ] || { echo "the benchmarks need root (network namespaces)" >&2; exit 1; }
+if [ "${QUICK:-0}" = 1 ]; then DELAYS=${BENCH_DELAYS:-10}; else DELAYS=${BENCH_DELAYS:-10 25}; fi
+BENCH_OUT=$(mktemp -d /tmp/oniongate-bench.XXXXXX)
+export BENCH_OUT QUICK
+. "$TOP/tests/bench/lib.sh"
+started=$(date +%s)
+failed=0
+
+section() {
+	echo "== $*" >&2
+	"$@" || { echo "bench: '$*' failed" >&2; failed=1; }
+}
+
+size_rows() {
+	local stripped="$BENCH_OUT/oniongated.stripped"
+	strip -o "$stripped" "$TOP/daemon/oniongated" || return 1
+	bench_row size "binary size, stripped (oniongated links Tor in, client only)" MB lower \
+		"$(stat -c %s "$stripped" | awk '{ printf "%.2f", $1 / 1e6 }')" "Debian's /usr/bin/tor" \
+		"$(stat -c %s /usr/bin/tor | awk '{ printf "%.2f", $1 / 1e6 }')" "tor alone, without the DNS, pool, relay and nft parts"
+}
+
+section size_rows
+section bash "$TOP/tests/bench/relay.sh"
+first=1
+for delay in $DELAYS; do
+	if [ "$first" = 1 ]; then
+		section bash "$TOP/tests/bench/world.sh" "$delay" dns memory mail
+	else
+		section bash "$TOP/tests/bench/world.sh" "$delay" mail
+	fi
+	first=0
+done
+elapsed=$(($(date +%s) - started))
+
+version() { dpkg-query -W -f '${Version}' "$1" 2>/dev/null | cut -d- -f1; }
+ratio() {
+	awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 == a && b + 0 == b && b != 0) printf "%.2f", a / b; else print "n/a" }'
+}
+
+render() {
+	local IFS=$'\t' sec measure unit better ours peer peerval note last=""
+	echo "# oniongate benchmarks"
+	echo
+	echo "Written by \`make bench${QUICK:+ QUICK=$QUICK}\` on $(date -u '+%Y-%m-%d %H:%M UTC') in ${elapsed} s. Every row was measured"
+	echo "in this run, beside its peer, on the same machine; no figure is asserted anywhere."
+	echo
+	echo "- machine: $(uname -m), $(nproc) cores ($(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)), $(free -g | awk '/^Mem:/ { print $2 }') GiB, kernel $(uname -r)"
+	echo "- versions: $("$TOP/daemon/oniongated" -V); Debian tor $(version tor), postfix $(version postfix),"
+	echo "  torsocks $(version torsocks), redsocks $(version redsocks), dnsmasq $(version dnsmasq-base), nsd $(version nsd), dnsperf $(version dnsperf)"
+	echo "- private Tor network: 3 authorities, 3 relays, onion services from Debian's tor; hop delay (each way, on every"
+	echo "  relay's ORPort) for the mail rows: ${DELAYS// / and } ms; DNS and memory rows ran on the first."
+	echo "- ratio = oniongate ÷ peer; the last column says which way is better. Raw samples: \`docs/benchmarks-raw.tsv\`."
+	echo "- how each row is made: tests/bench/*.sh; read them before quoting a figure."
+	while read -r sec measure unit better ours peer peerval note; do
+		if [ "$sec" != "$last" ]; then
+			echo
+			echo "## $sec"
+			echo
+			echo "| measure | unit | oniongate | peer | peer's | ratio | better | note |"
+			echo "|---|---|---:|---|---:|---:|---|---|"
+			last=$sec
+		fi
+		echo "| $measure | $unit | $ours | $peer | $peerval | $(ratio "$ours" "$peerval") | $better | ${note:-} |"
+	done < "$BENCH_OUT/rows.tsv"
+	if [ -f "$BENCH_OUT/dns-ceiling" ]; then
+		echo
+		echo "DNS ceiling on the same loopback: nsd answering dnsperf directly: $(cat "$BENCH_OUT/dns-ceiling")."
+	fi
+}
+
+render > "$BENCH_OUT/benchmarks.md"
+{
+	printf 'delay_ms\tsection\tmethod\tmetric\tvalue\n'
+	cat "$BENCH_OUT/raw.tsv"
+} > "$BENCH_OUT/benchmarks-raw.tsv"
+cp "$BENCH_OUT/benchmarks.md" "$TOP/docs/benchmarks.md"
+cp "$BENCH_OUT/benchmarks-raw.tsv" "$TOP/docs/benchmarks-raw.tsv"
+cat "$BENCH_OUT/benchmarks.md"
+echo
+echo "written: docs/benchmarks.md, docs/benchmarks-raw.tsv (work files in $BENCH_OUT); ${elapsed} s"
+exit "$failed"
