@@ -31,6 +31,14 @@ bench_pct() {
 
 bench_median() { bench_pct 50; }
 
+# bench_pct_of P TOTAL CAP: the P-th percentile of TOTAL samples of which stdin holds those that
+# finished; one that falls among the unfinished is ">CAP" (they took longer than the run allowed).
+bench_pct_of() {
+	sort -g | awk -v p="$1" -v total="$2" -v cap="$3" '{ v[NR] = $1 } END {
+		r = int((p / 100) * total + 0.999999); if (r < 1) r = 1
+		if (r > NR) printf ">%.0f\n", cap; else print v[r] }'
+}
+
 bench_now() { date +%s.%N; }
 
 bench_since() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }'; }

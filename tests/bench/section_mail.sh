@@ -3,7 +3,8 @@
 # whose smtp is wrapped in `torsocks -i`, smtp_dns_support_level=disabled, smtp_tls_security_level=none,
 # a tor_transport map, a standalone tor), (b) unmodified, behind oniongated with the same map.
 # Loads: a burst of MAILS to one onion MX (after one priming mail), and a cold start (fresh client
-# Tor, fresh Postfix) of MAILS spread over NMX onion MXs. Connect-to-banner comes from a capture on
+# Tor, fresh Postfix) of MAILS spread over NMX onion MXs. A load ends when every mail is delivered
+# or after LOAD_TIMEOUT s; mails not delivered by then count as slower than that. Connect-to-banner comes from a capture on
 # the sender's side: its SYN to the first "220 " byte that reaches it.
 
 mkdir -p "$OG_TMP/mailbox"
@@ -98,14 +99,26 @@ submit() {
 	wait "${pids[@]}"
 }
 
-# connect_to_banner PCAP PORT: milliseconds from each SYN of the sender to the first "220 " it got.
+# connect_to_banner PCAP PORT: milliseconds from each SYN of the sender to the first packet that
+# brings it "220 " (through a SOCKS port the banner may share a segment with the SOCKS reply).
 connect_to_banner() {
-	{
-		tcpdump -r "$1" -tt -nn "tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn and dst port $2" 2>/dev/null |
-			awk '{ print $1, "S", $3 }'
-		tcpdump -r "$1" -tt -nn "src port $2 and tcp[((tcp[12:1] & 0xf0) >> 2):4] = 0x32323020" 2>/dev/null |
-			awk '{ sub(/:$/, "", $5); print $1, "B", $5 }'
-	} | sort -g | awk '$2 == "S" { s[$3] = $1; next } ($3 in s) { printf "%.1f\n", ($1 - s[$3]) * 1000; delete s[$3] }'
+	tcpdump -r "$1" -tt -nn -A "tcp port $2" 2>/dev/null | awk -v port="$2" '
+		function flush() {
+			if (from_server && (dst in syn) && index(buf, "220 ")) {
+				printf "%.1f\n", (t - syn[dst]) * 1000
+				delete syn[dst]
+			}
+			buf = ""
+		}
+		/^[0-9]+\.[0-9]+ IP / {
+			flush()
+			t = $1; src = $3; dst = $5; sub(/:$/, "", dst)
+			from_server = src ~ ("\\." port "$")
+			if ($0 ~ /Flags \[S\]/ && !from_server) syn[src] = t
+			next
+		}
+		{ buf = buf $0 }
+		END { flush() }'
 }
 
 # load METHOD LOAD PER DOMAIN...: submits PER mails to each domain, waits for every status=sent
@@ -137,8 +150,8 @@ load() {
 		echo "deferred=$(tail -n +$((before + 1)) "$SENDER_DIR/maillog" | grep -c 'status=deferred')"
 		echo "bounced=$(tail -n +$((before + 1)) "$SENDER_DIR/maillog" | grep -c 'status=bounced')"
 		echo "mps=$(awk -v n="$sent" -v t="$elapsed" 'BEGIN { printf "%.2f", n / t }')"
-		echo "d50=$(bench_pct 50 < "$OG_TMP/delays-$method-$name")"
-		echo "d95=$(bench_pct 95 < "$OG_TMP/delays-$method-$name")"
+		echo "d50=$(bench_pct_of 50 "$total" "$elapsed" < "$OG_TMP/delays-$method-$name")"
+		echo "d95=$(bench_pct_of 95 "$total" "$elapsed" < "$OG_TMP/delays-$method-$name")"
 		echo "c50=$(bench_pct 50 < "$OG_TMP/banner-$method-$name")"
 		echo "c95=$(bench_pct 95 < "$OG_TMP/banner-$method-$name")"
 		echo "connections=$(wc -l < "$OG_TMP/banner-$method-$name")"
