@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -18,6 +17,7 @@
 #include "config.h"
 #include "control.h"
 #include "dns.h"
+#include "fsdir.h"
 #include "log.h"
 #include "mapfile.h"
 #include "nft.h"
@@ -172,7 +172,7 @@ static int pool_key(const struct config *cfg, uint8_t key[POOL_KEY_LEN])
 		log_err("%s: not a %d-byte key", path, POOL_KEY_LEN);
 		return -1;
 	}
-	if (mkdir(cfg->data_dir, 0700) < 0 && errno != EEXIST) {
+	if (fsdir_make(cfg->data_dir, 0700) < 0) {
 		log_err("cannot create %s: %s", cfg->data_dir, strerror(errno));
 		return -1;
 	}

@@ -11,12 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <tor_api.h>
 
+#include "fsdir.h"
 #include "log.h"
 
 struct tor {
@@ -31,24 +31,6 @@ struct tor {
 	tor_exit_cb *on_exit;
 	void *arg;
 };
-
-static int make_dir(const char *path, mode_t mode)
-{
-	char buf[PATH_MAX];
-	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
-		return -1;
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-			return -1;
-		*p = '/';
-	}
-	if (mkdir(buf, mode) < 0 && errno != EEXIST)
-		return -1;
-	return chmod(buf, mode);
-}
 
 /* Tor wants a regular torrc file: an empty one, since every option is on its command line. */
 static int write_torrc(struct tor *t, const char *dir)
@@ -160,11 +142,11 @@ static int prepare_dirs(struct tor *t, const struct config *cfg)
 		log_err("run-dir %s is too long for a unix socket path", cfg->run_dir);
 		return -1;
 	}
-	if (make_dir(cfg->run_dir, 0755) < 0 || make_dir(tor_run, 0700) < 0) {
+	if (fsdir_make(cfg->run_dir, 0755) < 0 || fsdir_make(tor_run, 0700) < 0) {
 		log_err("cannot create %s: %s", tor_run, strerror(errno));
 		return -1;
 	}
-	if (make_dir(cfg->data_dir, 0700) < 0) {
+	if (fsdir_make(cfg->data_dir, 0700) < 0) {
 		log_err("cannot create %s: %s", cfg->data_dir, strerror(errno));
 		return -1;
 	}

@@ -8,7 +8,7 @@ og_spawn "$GW_NS" "$OG_TMP/ss-socksd.log" "$OG_TOOLS/socksd" "$ss_dir/socks" 127
 ss_socksd=$OG_SPAWNED
 cat > "$ss_dir/oniongate.conf" <<EOT
 run-dir $ss_dir/run
-data-dir $ss_dir/data
+data-dir $ss_dir/state/oniongate
 log-level info
 log-target stderr
 socks-server $ss_dir/socks

@@ -1,0 +1,85 @@
+/* Unit tests for fsdir: missing parents made, the mode of the last one, an existing directory
+ * accepted, a file in the way and an overlong path refused. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "fsdir.h"
+
+static char top[64];
+
+static int make_top(void **state)
+{
+	(void)state;
+	snprintf(top, sizeof(top), "/tmp/og-fsdir.XXXXXX");
+	return mkdtemp(top) == NULL ? -1 : 0;
+}
+
+static int remove_top(void **state)
+{
+	char cmd[128];
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", top);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static mode_t mode_of(const char *path)
+{
+	struct stat st;
+	assert_int_equal(stat(path, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	return st.st_mode & 07777;
+}
+
+static void test_parents_and_mode(void **state)
+{
+	char path[128], parent[128];
+	(void)state;
+	snprintf(parent, sizeof(parent), "%s/a/b", top);
+	snprintf(path, sizeof(path), "%s/a/b/data", top);
+	assert_int_equal(fsdir_make(path, 0700), 0);
+	assert_int_equal(mode_of(path), 0700);
+	assert_int_equal(mode_of(parent), 0755);
+	assert_int_equal(chmod(path, 0755), 0);
+	assert_int_equal(fsdir_make(path, 0700), 0);
+	assert_int_equal(mode_of(path), 0700);
+}
+
+static void test_refusals(void **state)
+{
+	char file[128], below[160], *longpath;
+	(void)state;
+	snprintf(file, sizeof(file), "%s/file", top);
+	snprintf(below, sizeof(below), "%s/file/dir", top);
+	FILE *f = fopen(file, "w");
+	assert_non_null(f);
+	fclose(f);
+	assert_int_equal(fsdir_make(below, 0700), -1);
+	assert_int_equal(errno, ENOTDIR);
+	longpath = malloc(PATH_MAX + 2);
+	assert_non_null(longpath);
+	memset(longpath, 'a', PATH_MAX + 1);
+	longpath[0] = '/';
+	longpath[PATH_MAX + 1] = '\0';
+	assert_int_equal(fsdir_make(longpath, 0700), -1);
+	assert_int_equal(errno, ENAMETOOLONG);
+	free(longpath);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_parents_and_mode),
+		cmocka_unit_test(test_refusals),
+	};
+	return cmocka_run_group_tests(tests, make_top, remove_top);
+}
