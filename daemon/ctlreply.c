@@ -151,12 +151,14 @@ enum ctl_status ctl_parser_line(struct ctl_parser *p, const char *line, size_t l
 	return reply_line(p, line, len, out);
 }
 
-static const char *unquote(const char *s, char *out, size_t outlen)
+/* Copies the quoted string whose opening quote is at s into out: 0, or -1 when it is
+ * unterminated, holds an unknown escape or does not fit. */
+static int unquote(const char *s, char *out, size_t outlen)
 {
 	size_t n = 0;
 	for (s++; *s != '"'; s++) {
 		if (*s == '\0')
-			return NULL;
+			return -1;
 		char c = *s;
 		if (c == '\\') {
 			s++;
@@ -165,15 +167,15 @@ static const char *unquote(const char *s, char *out, size_t outlen)
 			case 't': c = '\t'; break;
 			case 'r': c = '\r'; break;
 			case '\\': case '"': case '\'': c = *s; break;
-			default: return NULL;
+			default: return -1;
 			}
 		}
 		if (n + 1 >= outlen)
-			return NULL;
+			return -1;
 		out[n++] = c;
 	}
 	out[n] = '\0';
-	return s + 1;
+	return 0;
 }
 
 int ctl_text_value(const char *text, const char *key, char *out, size_t outlen)
@@ -192,7 +194,7 @@ int ctl_text_value(const char *text, const char *key, char *out, size_t outlen)
 		const char *sp = strchr(word, ' ');
 		if (eq != NULL && (sp == NULL || eq < sp) && eq[1] == '"') {
 			if (match)
-				return unquote(eq + 1, out, outlen) == NULL ? -1 : 0;
+				return unquote(eq + 1, out, outlen);
 			const char *q = eq + 2;
 			while (*q != '\0' && *q != '"') {
 				if (*q == '\\' && q[1] != '\0')
