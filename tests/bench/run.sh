@@ -74,6 +74,35 @@ render() {
 		echo
 		echo "DNS ceiling on the same loopback: nsd answering dnsperf directly: $(cat "$BENCH_OUT/dns-ceiling")."
 	fi
+	cat <<'EOT'
+
+## How the rows are made
+
+- **size**: `strip` of `daemon/oniongated` (Tor linked in, client only) against Debian's `/usr/bin/tor`.
+- **relay**: no Tor. A LAN namespace's streams are redirected by nft to oniongated
+  (`socks-server`, unix socket) or to redsocks (its own nft `redirect`, TCP), both relaying
+  through the same local SOCKS5 peer (`tests/tools/socksd`) to an echo server; the direct row
+  copies to the echo server on loopback. `relaybench` sends N MiB and reads them back per stream.
+- **dns**: dnsperf (4 clients, every answer's latency recorded with `-v`, the same for every
+  server) on loopback in one namespace. Onion A: 1000 v3 names, each asked once before the run
+  so both sides answer from a mapping they already hold. Pass-through: 10 names of the nsd zones;
+  dnsmasq is run as shipped (cache of 150) and with `--cache-size=0`; oniongated does not cache.
+- **memory**: VmRSS of oniongated serving the LAN and of a standalone tor client with the same
+  network options (plus SocksPort, DNSPort, AutomapHostsOnResolve to make its mappings): after
+  bootstrap, after the onion names were resolved, and with streams to an echo onion held open.
+- **mail**: one Debian Postfix as sender, stock settings, `inet_protocols = ipv4`; one Postfix as
+  the onion MX behind 10 onion services (3 with QUICK=1). The recipe is the onionmx Postfix
+  recipe word for word (smtptor transport, `smtp_tor` = `torsocks -i .../smtp $@`,
+  `smtp_dns_support_level=disabled`, `smtp_tls_security_level=none`, hashed `tor_transport` map,
+  torsocks.conf with `AllowInbound 1`, a standalone tor with SocksPort 9050); "recipe + exec"
+  differs only by `exec` before `torsocks`. oniongate: the same Postfix unmodified, resolver
+  oniongated, which reads the same map. A burst comes after one priming mail; a cold start has a
+  fresh client Tor and a fresh Postfix. Mails are submitted with `smtp-source` (one per domain, at
+  once); submit-to-delivered is Postfix's own `delay=` of each `status=sent`; mails/s is delivered
+  mails over the time from first submission to last delivery (or to the load's time limit: then
+  `>T` in a percentile means the mail was not delivered within T s); connect-to-banner is taken
+  from a capture on the sender's side, its SYN to the first segment that brings "220 ".
+EOT
 }
 
 render > "$BENCH_OUT/benchmarks.md"
