@@ -329,8 +329,10 @@ static void answer_onion_mx(struct req *r, const struct dns_reader *up)
 	for (size_t i = 0; i < res->n; i++)
 		write_addresses(&w, res->mx[i].host, hosts[i], r->d->cfg->onion_ttl, &ar, true, true);
 	finish_reply(&w, r, an, ar);
-	for (size_t i = 0; i < res->n; i++)
+	for (size_t i = 0; i < res->n; i++) {
+		pool_set_smtp_port(r->d->pool, hosts[i], res->mx[i].port);
 		warm(r->d, hosts[i], 25);
+	}
 }
 
 /* ---- forwarding ---- */

@@ -346,6 +346,12 @@ static struct slot *slot_of(const struct pool_entry *e)
 	return (struct slot *)(uintptr_t)e;
 }
 
+void pool_set_smtp_port(struct pool *p, const struct pool_entry *e, uint16_t port)
+{
+	(void)p;
+	slot_of(e)->e.smtp_port = port;
+}
+
 void pool_hold(struct pool *p, const struct pool_entry *e)
 {
 	(void)p;

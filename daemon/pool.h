@@ -24,6 +24,7 @@ struct pool_entry {
 	char name[ONION_NAME_LEN + 1];
 	uint8_t v4[4];
 	uint8_t v6[16];
+	uint16_t smtp_port; /* where the onion MX listens (map or SRV); 0: the port the client dials */
 };
 
 struct pool;
@@ -37,6 +38,8 @@ const struct pool_entry *pool_lookup_ip4(struct pool *p, const uint8_t addr[4]);
 const struct pool_entry *pool_lookup_ip6(struct pool *p, const uint8_t addr[16]);
 bool pool_contains_ip4(const struct pool *p, const uint8_t addr[4]);
 bool pool_contains_ip6(const struct pool *p, const uint8_t addr[16]);
+/* Records the SMTP port an MX answer gave for this onion (its map line or SRV record). */
+void pool_set_smtp_port(struct pool *p, const struct pool_entry *e, uint16_t port);
 /* Live streams hold their entry: a held entry is never evicted. */
 void pool_hold(struct pool *p, const struct pool_entry *e);
 void pool_release(struct pool *p, const struct pool_entry *e);

@@ -97,6 +97,12 @@ static void stream_free(struct stream *s)
 	free(s);
 }
 
+/* The onion's port: an SMTP connection goes where the MX answer said the onion MX listens. */
+static uint16_t onion_port(const struct stream *s)
+{
+	return s->port == 25 && s->entry->smtp_port != 0 ? s->entry->smtp_port : s->port;
+}
+
 static bool is_smtp_port(uint16_t port)
 {
 	return port == 25 || port == 587;
@@ -219,7 +225,7 @@ static void start_relay(struct stream *s)
 	s->state = STREAM_RELAY;
 	s->last_active = time(NULL);
 	stats_bump(STAT_PROXY_STREAMS);
-	log_info("stream %s -> %s:%u open after %lld s", s->dst, s->entry->name, s->port,
+	log_info("stream %s -> %s:%u open after %lld s", s->dst, s->entry->name, onion_port(s),
 		 (long long)(time(NULL) - s->started));
 	evtimer_del(s->timer);
 	evtimer_assign(s->timer, s->p->base, idle_check, s);
@@ -458,7 +464,7 @@ static void begin_socks(struct stream *s)
 	struct proxy *p = s->p;
 	struct timeval tv = { p->cfg->proxy_connect_timeout, 0 };
 	/* Credentials per destination: streams to one onion share a circuit, others never do. */
-	socks5_init(&s->s5, s->entry->name, s->port, s->entry->name, "oniongate");
+	socks5_init(&s->s5, s->entry->name, onion_port(s), s->entry->name, "oniongate");
 	s->tor = bufferevent_socket_new(p->base, -1, BEV_OPT_CLOSE_ON_FREE);
 	if (s->tor == NULL) {
 		refuse(s, "4.4.2", "out of memory");

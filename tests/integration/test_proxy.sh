@@ -1,5 +1,5 @@
 # test_proxy: the transparent relay: the nft table as installed, listed and removed; a LAN
-# host reaching onions by their fake addresses (banner, 1 MiB each way); 421 lines for an
+# host reaching onions by their fake addresses (banner, 1 MiB each way, a map line's port); 421 lines for an
 # unknown address and for a Tor that is not bootstrapped; a crash leaves the table, a restart
 # replaces it.
 
@@ -9,7 +9,8 @@ px_conf=(
 	"pool-key 00112233445566778899aabbccddeeff" "transparent-port 9040" "lan-interface $GW_LAN_IF"
 	"trust-anchor $OG_TMP/zones/trust-anchors"
 )
-gw_config "$px_dir" "${px_conf[@]}"
+gw_config "$px_dir" "${px_conf[@]}" "onion-map $px_dir/onionmx.map"
+echo "porttest.test smtptor:[$(privnet_onion echo)]:7777" > "$px_dir/onionmx.map"
 gw_start "$px_dir" "$OG_TOP/build/asan/oniongated"
 og_check "the nft table is installed" og_wait_for 20 gw_log_has "$px_dir" "nft: table inet oniongate installed (6 rules)"
 og_wait_for 60 gw_log_has "$px_dir" "tor ready"
@@ -55,6 +56,14 @@ og_check "the stream line counts 1048576 bytes each way" \
 # The far end closes first (SMTP QUIT): its last line is delivered before the LAN side sees EOF.
 og_check "a close by the onion side reaches the LAN after its last bytes" \
 	test "$(printf 'QUIT\r\n' | ip netns exec "$LAN_NS" timeout 30 nc "$mx_addr" 25 | tr -d '\r' | tail -1 | cut -c1-3)" = 221
+
+# A map line with a port: the MTA dials 25, the relay dials the port the map names (the echo).
+ip netns exec "$LAN_NS" dig +short @"$GW_LAN_ADDR" porttest.test MX > "$OG_TMP/porttest.mx"
+og_check "the MX of a domain mapped with a port is its onion" \
+	test "$(cat "$OG_TMP/porttest.mx")" = "0 $(privnet_onion echo)."
+og_check "a connect to :25 of that onion reaches the port of the map line (7777, an echo)" \
+	test "$(ip netns exec "$LAN_NS" timeout 60 bash -c "exec 3<>/dev/tcp/$echo_addr/25 && echo remapped >&3 && head -1 <&3")" = remapped
+og_check "the stream line names the dialled port" og_wait_for 10 gw_log_has "$px_dir" "$(privnet_onion echo):7777 open"
 
 og_check "an unknown pool address on port 25 gets a 421 line" \
 	test "$(lan_line 10.200.0.1 25 10)" = "421 4.4.1 10.200.0.1: no onion name is known for this address"

@@ -1,5 +1,5 @@
 /* Unit tests for pool: deterministic addresses inside the pools, O(1) lookups both ways,
- * bounded size with LRU eviction that never takes a held entry. */
+ * bounded size with LRU eviction that never takes a held entry, the SMTP port of an entry. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -143,6 +143,28 @@ static void test_eviction_spares_held(void **state)
 	pool_free(p);
 }
 
+static void test_smtp_port(void **state)
+{
+	struct pool_config c = config(2, 24);
+	struct pool *p = pool_new(&c);
+	char name[ONION_NAME_LEN + 1];
+	(void)state;
+	name_of(0, name);
+	const struct pool_entry *e = pool_map(p, name);
+	assert_int_equal(e->smtp_port, 0);
+	pool_set_smtp_port(p, e, 2525);
+	assert_int_equal(pool_map(p, name)->smtp_port, 2525);
+	/* A slot given to another name starts without a port. */
+	name_of(1, name);
+	pool_map(p, name);
+	name_of(2, name);
+	e = pool_map(p, name);
+	assert_int_equal(e->smtp_port, 0);
+	name_of(0, name);
+	assert_int_equal(pool_map(p, name)->smtp_port, 0);
+	pool_free(p);
+}
+
 static void test_churn_keeps_lookups_right(void **state)
 {
 	/* Many evictions (tombstones, index rebuilds): every live name still maps both ways. */
@@ -172,7 +194,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_deterministic),        cmocka_unit_test(test_unknown_and_outside),
 		cmocka_unit_test(test_tiny_pool_collisions), cmocka_unit_test(test_eviction_spares_held),
-		cmocka_unit_test(test_churn_keeps_lookups_right),
+		cmocka_unit_test(test_churn_keeps_lookups_right), cmocka_unit_test(test_smtp_port),
 	};
 	return cmocka_run_group_tests_name("pool", tests, NULL, NULL);
 }
