@@ -18,7 +18,7 @@ SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 CORE_SRCS := daemon/config.c daemon/ctlreply.c daemon/log.c daemon/stats.c daemon/dnsmsg.c daemon/onion.c \
 	daemon/pool.c daemon/mapfile.c daemon/textfile.c daemon/socks5.c daemon/fsdir.c
 CORE_LIBS := -lcrypto
-DAEMON_SRCS := $(CORE_SRCS) daemon/onionmap.c daemon/dns.c daemon/nft.c daemon/proxy.c daemon/control.c \
+DAEMON_SRCS := $(CORE_SRCS) daemon/privdrop.c daemon/onionmap.c daemon/dns.c daemon/nft.c daemon/proxy.c daemon/control.c \
 	daemon/tor.c daemon/main.c
 HDRS := $(wildcard daemon/*.h)
 UNIT_TESTS := config ctlreply dnsmsg onion pool mapfile socks5 fsdir

@@ -420,6 +420,23 @@ static int apply_redirect_ports(struct parse_state *ps, const struct directive *
 	return 0;
 }
 
+static int apply_user(struct parse_state *ps, const struct directive *d, char **args, int nargs)
+{
+	(void)d;
+	(void)nargs;
+	size_t len = strlen(args[0]);
+	bool ok = len > 0 && len <= 32 && (islower((unsigned char)args[0][0]) || args[0][0] == '_');
+	for (size_t i = 1; ok && i < len; i++)
+		ok = islower((unsigned char)args[0][i]) || isdigit((unsigned char)args[0][i]) || args[0][i] == '_' ||
+		     args[0][i] == '-';
+	if (!ok)
+		return fail(ps, "'%s' is not a user name", args[0]);
+	if ((ps->cfg->user = strdup(args[0])) == NULL)
+		return fail(ps, "out of memory");
+	ps->cfg->user_line = ps->line;
+	return 0;
+}
+
 static int apply_lan_interface(struct parse_state *ps, const struct directive *d, char **args, int nargs)
 {
 	(void)d;
@@ -450,6 +467,7 @@ static const struct directive directives[] = {
 	ONCE("log-target", apply_log_target),
 	MANY("tor-option", 2, CONFIG_MAX_TOKENS - 1, apply_tor_option),
 	PATH("socks-server", socks_server),
+	ONCE("user", apply_user),
 	MANY("dns-listen", 1, 2, apply_dns_listen),
 	MANY("dns-upstream", 1, 2, apply_dns_upstream),
 	MANY("client-network", 1, 1, apply_client_network),
@@ -583,6 +601,11 @@ static int check_whole(struct parse_state *ps)
 		return fail(ps, "tor-option has no effect with socks-server (line %d): no embedded Tor is started",
 			    seen_line(ps, "socks-server"));
 	}
+	if (cfg->user != NULL && cfg->transparent_port != 0 && cfg->transparent_port < 1024) {
+		ps->line = seen_line(ps, "transparent-port");
+		return fail(ps, "transparent-port %u is bound after dropping to user %s (line %d): use a port above 1023",
+			    cfg->transparent_port, cfg->user, cfg->user_line);
+	}
 	uint64_t v4_hosts = (1ULL << (32 - cfg->pool_v4.prefix)) - 2;
 	if (cfg->pool_max >= v4_hosts) {
 		ps->line = seen_line(ps, "pool-max") ? seen_line(ps, "pool-max") : seen_line(ps, "pool-ipv4");
@@ -682,6 +705,7 @@ void config_free(struct config *cfg)
 	free(cfg->client_nets);
 	free(cfg->onion_map);
 	free(cfg->socks_server);
+	free(cfg->user);
 	free(cfg->trust_anchor);
 	free(cfg->path);
 	free(cfg->run_dir);

@@ -50,6 +50,8 @@ struct config {
 	struct tor_option *tor_options;
 	size_t n_tor_options;
 	char *socks_server;            /* NULL: the embedded Tor; else an external SOCKS5 unix socket */
+	char *user;                    /* NULL: keep running as started; else drop to this user */
+	int user_line;
 
 	struct config_sockaddr *dns_listen;
 	size_t n_dns_listen;

@@ -23,6 +23,7 @@
 #include "nft.h"
 #include "onionmap.h"
 #include "pool.h"
+#include "privdrop.h"
 #include "proxy.h"
 #include "stats.h"
 #include "tor.h"
@@ -265,6 +266,25 @@ static int start_proxy(struct daemon *d)
 	return 0;
 }
 
+/* With `user`: the directories exist and go to the user, then root is given up. */
+static int drop_privileges(const struct config *cfg)
+{
+	const char *const dirs[] = { cfg->run_dir, cfg->data_dir };
+	char err[PRIVDROP_ERR_MAX];
+	if (cfg->user == NULL)
+		return 0;
+	if (fsdir_make(cfg->run_dir, 0755) < 0 || fsdir_make(cfg->data_dir, 0700) < 0) {
+		log_err("cannot create %s or %s: %s", cfg->run_dir, cfg->data_dir, strerror(errno));
+		return -1;
+	}
+	if (privdrop(cfg->user, dirs, 2, err) < 0) {
+		log_err("%s:%d: %s", cfg->path, cfg->user_line, err);
+		return -1;
+	}
+	log_notice("running as %s, keeping only CAP_NET_ADMIN (for the nft table)", cfg->user);
+	return 0;
+}
+
 static int start(struct daemon *d)
 {
 	int control_fd = -1;
@@ -276,7 +296,7 @@ static int start(struct daemon *d)
 		log_err("cannot install signal handlers");
 		return -1;
 	}
-	if (start_dns(d) < 0)
+	if (start_dns(d) < 0 || drop_privileges(d->cfg) < 0)
 		return -1;
 	if (d->cfg->socks_server != NULL) {
 		log_notice("no embedded Tor: streams go to the SOCKS5 server at %s", d->cfg->socks_server);

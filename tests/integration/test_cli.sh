@@ -1,5 +1,6 @@
 # test_cli: `oniongated -t` and start-up refuse a bad config with file:line:, and a SIGHUP with
-# a broken config keeps the running one (the daemon here runs with DisableNetwork 1).
+# a broken config keeps the running one (the daemon here runs with DisableNetwork 1); an unknown
+# `user` stops the start.
 
 cli_dir="$OG_TMP/cli"
 gw_config "$cli_dir" "tor-option DisableNetwork 1"
@@ -35,3 +36,9 @@ kill -USR1 "$GW_PID"
 og_check "SIGUSR1 logs the counters" og_wait_for 10 gw_log_has "$cli_dir" "stats: control_replies="
 gw_stop "$cli_dir"
 og_check "the DisableNetwork daemon stops with exit 0" test $? = 0
+
+cp "$cli_dir/oniongate.conf" "$cli_dir/nouser.conf"
+echo "user og-no-such-user" >> "$cli_dir/nouser.conf"
+cli_out=$(ip netns exec "$GW_NS" "$OG_TOP/daemon/oniongated" -d -c "$cli_dir/nouser.conf" 2>&1)
+og_check "a user that does not exist stops the start with exit 1" test $? = 1
+og_check "... named as file:line:" grep -q "\[err\] $cli_dir/nouser.conf:$(wc -l < "$cli_dir/nouser.conf"): user 'og-no-such-user' does not exist" <<<"$cli_out"

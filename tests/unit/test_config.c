@@ -171,6 +171,22 @@ static void test_socks_server(void **state)
 		     "test.conf:2: socks-server path is longer than a unix socket path may be");
 }
 
+static void test_user(void **state)
+{
+	char err[CONFIG_ERR_MAX];
+	(void)state;
+	struct config *cfg = parse("\nuser oniongate\n", err);
+	assert_non_null(cfg);
+	assert_string_equal(cfg->user, "oniongate");
+	assert_int_equal(cfg->user_line, 2);
+	config_free(cfg);
+	expect_error("user Root\n", "test.conf:1: 'Root' is not a user name");
+	expect_error("user a/b\n", "test.conf:1: 'a/b' is not a user name");
+	expect_error("user a\nuser b\n", "test.conf:2: duplicate user (first given at line 1)");
+	expect_error("user og\ntransparent-port 25\n",
+		     "test.conf:2: transparent-port 25 is bound after dropping to user og (line 1): use a port above 1023");
+}
+
 static void test_nul_byte(void **state)
 {
 	char err[CONFIG_ERR_MAX];
@@ -212,7 +228,7 @@ int main(void)
 		cmocka_unit_test(test_defaults),   cmocka_unit_test(test_full),
 		cmocka_unit_test(test_errors),     cmocka_unit_test(test_nul_byte),
 		cmocka_unit_test(test_too_many_words), cmocka_unit_test(test_load_file),
-		cmocka_unit_test(test_dns_directives), cmocka_unit_test(test_socks_server),
+		cmocka_unit_test(test_dns_directives), cmocka_unit_test(test_socks_server), cmocka_unit_test(test_user),
 	};
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }
