@@ -4,11 +4,7 @@
 # a second Postfix reachable only as a v3 onion service). Prints the path; tears everything down.
 set -uo pipefail
 
-. "$(dirname "$0")/lib/common.sh"
-. "$OG_TOP/tests/lib/privnet.sh"
-. "$OG_TOP/tests/lib/gateway.sh"
-. "$OG_TOP/tests/lib/zones.sh"
-. "$OG_TOP/tests/lib/mail.sh"
+. "$(dirname "$0")/lib/all.sh"
 
 [ "$(id -u)" = 0 ] || { echo "the demo needs root (network namespaces)" >&2; exit 1; }
 og_init demo

@@ -7,11 +7,7 @@
 #   dns 100.64.1.2 -- wan: the DNS servers compared on loopback (their Tors bootstrap via wan)
 set -uo pipefail
 
-. "$(dirname "$0")/../lib/common.sh"
-. "$OG_TOP/tests/lib/privnet.sh"
-. "$OG_TOP/tests/lib/gateway.sh"
-. "$OG_TOP/tests/lib/zones.sh"
-. "$OG_TOP/tests/lib/mail.sh"
+. "$(dirname "$0")/../lib/all.sh"
 . "$OG_TOP/tests/bench/lib.sh"
 
 BENCH_DELAY=$1

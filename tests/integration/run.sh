@@ -3,11 +3,7 @@
 # test_*.sh in it, in order, sharing that network; ends with "N passed, N failed".
 set -uo pipefail
 
-. "$(dirname "$0")/../lib/common.sh"
-. "$OG_TOP/tests/lib/privnet.sh"
-. "$OG_TOP/tests/lib/gateway.sh"
-. "$OG_TOP/tests/lib/zones.sh"
-. "$OG_TOP/tests/lib/mail.sh"
+. "$(dirname "$0")/../lib/all.sh"
 
 if [ "$(id -u)" != 0 ]; then
 	echo "integration tests need root (network namespaces)" >&2
