@@ -266,16 +266,25 @@ static int start_proxy(struct daemon *d)
 	return 0;
 }
 
-/* With `user`: the directories exist and go to the user, then root is given up. */
+/* With `user`: the directories exist, hold nothing but ours (they are handed over whole), and go
+ * to the user; then root is given up. */
 static int drop_privileges(const struct config *cfg)
 {
+	static const char *const ours[] = { "tor", "pool.key" };
 	const char *const dirs[] = { cfg->run_dir, cfg->data_dir };
-	char err[PRIVDROP_ERR_MAX];
+	char err[PRIVDROP_ERR_MAX], stranger[NAME_MAX + 1];
 	if (cfg->user == NULL)
 		return 0;
-	if (fsdir_make(cfg->run_dir, 0755) < 0 || fsdir_make(cfg->data_dir, 0700) < 0) {
-		log_err("cannot create %s or %s: %s", cfg->run_dir, cfg->data_dir, strerror(errno));
-		return -1;
+	for (size_t i = 0; i < 2; i++) {
+		if (fsdir_make(dirs[i], i == 0 ? 0755 : 0700) < 0) {
+			log_err("cannot create %s: %s", dirs[i], strerror(errno));
+			return -1;
+		}
+		if (fsdir_only(dirs[i], ours, 2, stranger) < 0) {
+			log_err("%s:%d: user: %s holds '%s', so it is not oniongated's own directory to hand to %s",
+				cfg->path, cfg->user_line, dirs[i], stranger[0] ? stranger : strerror(errno), cfg->user);
+			return -1;
+		}
 	}
 	if (privdrop(cfg->user, dirs, 2, err) < 0) {
 		log_err("%s:%d: %s", cfg->path, cfg->user_line, err);

@@ -1,6 +1,6 @@
 # test_cli: `oniongated -t` and start-up refuse a bad config with file:line:, and a SIGHUP with
 # a broken config keeps the running one (the daemon here runs with DisableNetwork 1); an unknown
-# `user` stops the start.
+# `user` stops the start, and so does one whose directories hold files not ours.
 
 cli_dir="$OG_TMP/cli"
 gw_config "$cli_dir" "tor-option DisableNetwork 1"
@@ -42,3 +42,15 @@ echo "user og-no-such-user" >> "$cli_dir/nouser.conf"
 cli_out=$(ip netns exec "$GW_NS" "$OG_TOP/daemon/oniongated" -d -c "$cli_dir/nouser.conf" 2>&1)
 og_check "a user that does not exist stops the start with exit 1" test $? = 1
 og_check "... named as file:line:" grep -q "\[err\] $cli_dir/nouser.conf:$(wc -l < "$cli_dir/nouser.conf"): user 'og-no-such-user' does not exist" <<<"$cli_out"
+# `user` hands run-dir and data-dir over whole: a directory holding anything else is refused.
+mkdir -p "$cli_dir/shared"
+touch "$cli_dir/shared/important.db"
+sed "s|^data-dir .*|data-dir $cli_dir/shared|" "$cli_dir/oniongate.conf" > "$cli_dir/shared.conf"
+echo "user nobody" >> "$cli_dir/shared.conf"
+cli_out=$(ip netns exec "$GW_NS" "$OG_TOP/daemon/oniongated" -d -c "$cli_dir/shared.conf" 2>&1)
+og_check "user with a data-dir that holds other files stops the start with exit 1" test $? = 1
+cli_refused_whole() {
+	grep -q "holds 'important.db', so it is not oniongated's own directory" <<<"$cli_out" &&
+		test "$(stat -c %U "$cli_dir/shared" "$cli_dir/shared/important.db" | sort -u)" = root
+}
+og_check "... saying which file, and nothing was handed over" cli_refused_whole

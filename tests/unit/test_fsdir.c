@@ -1,5 +1,5 @@
 /* Unit tests for fsdir: missing parents made, the mode of the last one, an existing directory
- * accepted, a file in the way and an overlong path refused. */
+ * accepted, a file in the way and an overlong path refused; a directory holding only ours. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -75,11 +75,35 @@ static void test_refusals(void **state)
 	free(longpath);
 }
 
+static void test_only(void **state)
+{
+	static const char *const ours[] = { "tor", "pool.key" };
+	char dir[128], path[160], stranger[NAME_MAX + 1];
+	(void)state;
+	snprintf(dir, sizeof(dir), "%s/own", top);
+	assert_int_equal(fsdir_make(dir, 0700), 0);
+	assert_int_equal(fsdir_only(dir, ours, 2, stranger), 0);
+	snprintf(path, sizeof(path), "%s/tor", dir);
+	assert_int_equal(fsdir_make(path, 0700), 0);
+	assert_int_equal(fsdir_only(dir, ours, 2, stranger), 0);
+	snprintf(path, sizeof(path), "%s/passwd", dir);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fclose(f);
+	assert_int_equal(fsdir_only(dir, ours, 2, stranger), -1);
+	assert_string_equal(stranger, "passwd");
+	snprintf(path, sizeof(path), "%s/missing", top);
+	assert_int_equal(fsdir_only(path, ours, 2, stranger), -1);
+	assert_string_equal(stranger, "");
+	assert_int_equal(errno, ENOENT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parents_and_mode),
 		cmocka_unit_test(test_refusals),
+		cmocka_unit_test(test_only),
 	};
 	return cmocka_run_group_tests(tests, make_top, remove_top);
 }
