@@ -19,7 +19,7 @@ transparent-port 9040
 lan-interface $GW_LAN_IF
 EOT
 og_wait_for 5 test -S "$ss_dir/socks"
-gw_start "$ss_dir"
+gw_start "$ss_dir" "$OG_TOP/build/asan/oniongated"
 og_check "socks-server: oniongated starts without an embedded Tor" \
 	og_wait_for 10 gw_log_has "$ss_dir" "no embedded Tor: streams go to the SOCKS5 server at $ss_dir/socks"
 og_check "socks-server: no Tor thread was started" bash -c "! grep -Eq 'embedded Tor.* starting|tor (ready|bootstrap)' '$ss_dir/oniongated.log'"
@@ -35,5 +35,5 @@ ss_out=$(ip netns exec "$LAN_NS" timeout 10 bash -c "exec 3<>/dev/tcp/$ss_addr/2
 og_check "socks-server: with the SOCKS server gone, an SMTP client gets a 421 ($ss_out)" \
 	grep -q '^421 4\.4\.' <<<"$ss_out"
 gw_stop "$ss_dir"
-og_check "socks-server: oniongated exits 0 on SIGTERM" test $? = 0
+og_check "socks-server: oniongated (ASan+UBSan build) exits 0 on SIGTERM" test $? = 0
 og_check "socks-server: the nft table is removed" bash -c "! ip netns exec '$GW_NS' nft list table inet oniongate >/dev/null 2>&1"
