@@ -43,5 +43,8 @@ bench_now() { date +%s.%N; }
 
 bench_since() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }'; }
 
+# bench_version PACKAGE: the upstream version of an installed Debian package.
+bench_version() { dpkg-query -W -f '${Version}' "$1" 2>/dev/null | cut -d- -f1 | sed 's/^[0-9]*://'; }
+
 # bench_rss_kb PID: resident memory of a process, in KiB.
 bench_rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }

@@ -67,7 +67,7 @@ run_bench() {
 		out=$(ip netns exec "$ns" timeout 120 "$OG_TOOLS/relaybench" "$1" "$addr" 7777 "${@:2}") ||
 			og_log "relay bench $label: $out"
 		vals+=("$(awk '{ print $NF }' <<<"$out")")
-		bench_raw relay "$label" "$1 $*" "$out"
+		bench_raw relay "$label" "$*" "$out"
 	done
 	printf '%s\n' "${vals[@]}" | bench_median
 }

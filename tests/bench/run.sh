@@ -40,7 +40,6 @@ for delay in $DELAYS; do
 done
 elapsed=$(($(date +%s) - started))
 
-version() { dpkg-query -W -f '${Version}' "$1" 2>/dev/null | cut -d- -f1; }
 ratio() {
 	awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 == a && b + 0 == b && b != 0) printf "%.2f", a / b; else print "n/a" }'
 }
@@ -53,8 +52,8 @@ render() {
 	echo "in this run, beside its peer, on the same machine; no figure is asserted anywhere."
 	echo
 	echo "- machine: $(uname -m), $(nproc) cores ($(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)), $(free -g | awk '/^Mem:/ { print $2 }') GiB, kernel $(uname -r)"
-	echo "- versions: $("$TOP/daemon/oniongated" -V); Debian tor $(version tor), postfix $(version postfix),"
-	echo "  torsocks $(version torsocks), redsocks $(version redsocks), dnsmasq $(version dnsmasq-base), nsd $(version nsd), dnsperf $(version dnsperf)"
+	echo "- versions: $("$TOP/daemon/oniongated" -V); Debian tor $(bench_version tor), postfix $(bench_version postfix),"
+	echo "  torsocks $(bench_version torsocks), redsocks $(bench_version redsocks), dnsmasq $(bench_version dnsmasq-base), nsd $(bench_version nsd), dnsperf $(bench_version dnsperf)"
 	echo "- private Tor network: 3 authorities, 3 relays, onion services from Debian's tor; hop delay (each way, on every"
 	echo "  relay's ORPort) for the mail rows: ${DELAYS// / and } ms; DNS and memory rows ran on the first."
 	echo "- ratio = oniongate ÷ peer; the last column says which way is better. Raw samples: \`docs/benchmarks-raw.tsv\`."

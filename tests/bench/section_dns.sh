@@ -52,8 +52,8 @@ read -r dm0_qps dm0_p99 < <(dns_perf dnsmasq-nocache-pass 127.0.0.4 "$OG_TMP/que
 read -r nsd_qps nsd_p99 < <(dns_perf nsd-direct 127.0.0.53 "$OG_TMP/queries-plain")
 og_log "bench: nsd answering directly: $nsd_qps qps, p99 $nsd_p99 ms (the upstream's own ceiling)"
 
-tor_ver=$(tor --version | head -1 | awk '{ print $3 }' | sed 's/\.$//')
-dm_ver=$(dnsmasq --version | head -1 | awk '{ print $3 }')
+tor_ver=$(bench_version tor)
+dm_ver=$(bench_version dnsmasq-base)
 bench_row dns "onion A answers, 1000 names (qps)" qps higher "$og_qps" "Tor $tor_ver DNSPort + AutomapHostsOnResolve" "$tor_qps"
 bench_row dns "onion A answers, p99 latency" ms lower "$og_p99" "Tor $tor_ver DNSPort + AutomapHostsOnResolve" "$tor_p99"
 bench_row dns "pass-through answers from nsd (qps)" qps higher "$ogp_qps" "dnsmasq $dm_ver (default cache of 150)" "$dm_qps"

@@ -137,9 +137,10 @@ load() {
 	elapsed=$(bench_since "$t0")
 	sleep 0.5
 	og_stop "$cap"
-	sent=$(sent_since "$before")
-	tail -n +$((before + 1)) "$SENDER_DIR/maillog" | grep 'status=sent' | sed -n 's/.* delay=\([0-9.]*\),.*/\1/p' \
-		> "$OG_TMP/delays-$method-$name"
+	tail -n +$((before + 1)) "$SENDER_DIR/maillog" > "$OG_TMP/log-$method-$name"
+	grep 'status=sent' "$OG_TMP/log-$method-$name" > "$OG_TMP/sent-$method-$name"
+	sent=$(wc -l < "$OG_TMP/sent-$method-$name")
+	sed -n 's/.* delay=\([0-9.]*\),.*/\1/p' "$OG_TMP/sent-$method-$name" > "$OG_TMP/delays-$method-$name"
 	connect_to_banner "$pcap" "$CAP_PORT" > "$OG_TMP/banner-$method-$name"
 	bench_raw mail "$method" "$name submit_to_delivered_s" $(cat "$OG_TMP/delays-$method-$name")
 	bench_raw mail "$method" "$name connect_to_banner_ms" $(cat "$OG_TMP/banner-$method-$name")
@@ -147,16 +148,15 @@ load() {
 		echo "sent=$sent"
 		echo "total=$total"
 		echo "elapsed=$elapsed"
-		echo "deferred=$(tail -n +$((before + 1)) "$SENDER_DIR/maillog" | grep -c 'status=deferred')"
-		echo "bounced=$(tail -n +$((before + 1)) "$SENDER_DIR/maillog" | grep -c 'status=bounced')"
+		echo "deferred=$(grep -c 'status=deferred' "$OG_TMP/log-$method-$name")"
+		echo "bounced=$(grep -c 'status=bounced' "$OG_TMP/log-$method-$name")"
 		echo "mps=$(awk -v n="$sent" -v t="$elapsed" 'BEGIN { printf "%.2f", n / t }')"
 		echo "d50=$(bench_pct_of 50 "$total" "$elapsed" < "$OG_TMP/delays-$method-$name")"
 		echo "d95=$(bench_pct_of 95 "$total" "$elapsed" < "$OG_TMP/delays-$method-$name")"
 		echo "c50=$(bench_pct 50 < "$OG_TMP/banner-$method-$name")"
 		echo "c95=$(bench_pct 95 < "$OG_TMP/banner-$method-$name")"
 		echo "connections=$(wc -l < "$OG_TMP/banner-$method-$name")"
-		echo "smtp_processes=$(tail -n +$((before + 1)) "$SENDER_DIR/maillog" | grep 'status=sent' |
-			sed -n 's/.*\/smtp\[\([0-9]*\)\].*/\1/p' | sort -u | wc -l)"
+		echo "smtp_processes=$(sed -n 's/.*\/smtp\[\([0-9]*\)\].*/\1/p' "$OG_TMP/sent-$method-$name" | sort -u | wc -l)"
 	} > "$OG_TMP/fig-$method-$name"
 	bench_raw mail "$method" "$name summary" "$(paste -sd ' ' "$OG_TMP/fig-$method-$name")"
 	og_log "bench: mail $method $name: $(paste -sd ' ' "$OG_TMP/fig-$method-$name")"
@@ -182,7 +182,7 @@ for method in $MAIL_METHODS; do
 done
 
 fig() { sed -n "s/^$3=//p" "$OG_TMP/fig-$1-$2"; }
-torsocks_ver=$(dpkg-query -W -f '${Version}' torsocks | cut -d- -f1)
+torsocks_ver=$(bench_version torsocks)
 for peer_method in $MAIL_METHODS; do
 	[ "$peer_method" != oniongate ] || continue
 	peer="onionmx recipe (torsocks $torsocks_ver -i, tor)"

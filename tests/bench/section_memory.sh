@@ -43,7 +43,7 @@ bench_raw memory oniongate rss_kb "${og_rss[@]}"
 bench_raw memory tor rss_kb "${tor_rss[@]}"
 
 mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
-peer="tor $(tor --version | head -1 | awk '{ print $3 }' | sed 's/\.$//') client, same network options"
+peer="tor $(bench_version tor) client, same network options"
 bench_row memory "RSS after bootstrap" MiB lower "$(mib "${og_rss[0]}")" "$peer" "$(mib "${tor_rss[0]}")"
 bench_row memory "RSS after $MAPPINGS onion mappings" MiB lower "$(mib "${og_rss[1]}")" "$peer" "$(mib "${tor_rss[1]}")"
 bench_row memory "RSS with $STREAMS streams open as well" MiB lower "$(mib "${og_rss[2]}")" "$peer" "$(mib "${tor_rss[2]}")"

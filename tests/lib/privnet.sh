@@ -24,16 +24,20 @@ EOT
 	cat "$PRIVNET_DIR/dirauth-lines"
 }
 
-# The harness's guard: a torrc with no DirAuthority line would use the public network.
-privnet_start_tor() {
-	local name=$1 torrc="$PRIVNET_DIR/$1/torrc"
-	if ! grep -q '^DirAuthority ' "$torrc"; then
-		og_log "privnet: refusing to start $name: $torrc has no DirAuthority line"
+# The harness's guard, for every tor it starts: a torrc with no DirAuthority line would use the
+# public network. privnet_spawn_tor NS DIR starts tor on DIR/torrc in NS (OG_SPAWNED is its PID).
+privnet_spawn_tor() {
+	local ns=$1 dir=$2
+	if ! grep -q '^DirAuthority ' "$dir/torrc"; then
+		og_log "privnet: refusing to start a tor: $dir/torrc has no DirAuthority line"
 		return 1
 	fi
-	og_spawn "$PRIVNET_NS" "$PRIVNET_DIR/$name/stdout.log" \
-		tor --defaults-torrc /dev/null -f "$torrc"
-	echo "$OG_SPAWNED" > "$PRIVNET_DIR/$name/harness.pid"
+	og_spawn "$ns" "$dir/stdout.log" tor --defaults-torrc /dev/null -f "$dir/torrc"
+}
+
+privnet_start_tor() {
+	privnet_spawn_tor "$PRIVNET_NS" "$PRIVNET_DIR/$1" || return 1
+	echo "$OG_SPAWNED" > "$PRIVNET_DIR/$1/harness.pid"
 }
 
 privnet_node_options() {
