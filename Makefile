@@ -18,11 +18,12 @@ SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 CORE_SRCS := daemon/config.c daemon/ctlreply.c daemon/log.c daemon/stats.c daemon/dnsmsg.c daemon/onion.c \
 	daemon/pool.c daemon/mapfile.c daemon/textfile.c daemon/socks5.c daemon/fsdir.c
 CORE_LIBS := -lcrypto
-DAEMON_SRCS := $(CORE_SRCS) daemon/privdrop.c daemon/onionmap.c daemon/dns.c daemon/nft.c daemon/proxy.c daemon/control.c \
-	daemon/tor.c daemon/main.c
+# Every module of daemon/ goes into the daemon; each tests/unit/test_X.c and tests/fuzz/fuzz_X.c is a
+# unit test or a fuzz target linked with CORE_SRCS.
+DAEMON_SRCS := $(CORE_SRCS) $(filter-out $(CORE_SRCS),$(sort $(wildcard daemon/*.c)))
 HDRS := $(wildcard daemon/*.h)
-UNIT_TESTS := config ctlreply dnsmsg onion pool mapfile socks5 fsdir
-FUZZ_TARGETS := config ctlreply dnsmsg mapfile socks5
+UNIT_TESTS := $(patsubst tests/unit/test_%.c,%,$(sort $(wildcard tests/unit/test_*.c)))
+FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
 TOOLS := delayrelay socksbanner echod onionname socksd relaybench
 
 .PHONY: all deps libtor check unit unit-asan integration fuzz demo bench clean distclean
