@@ -16,7 +16,7 @@ SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 
 # Modules that need no Tor: unit-tested and fuzzed alone.
 CORE_SRCS := daemon/config.c daemon/ctlreply.c daemon/log.c daemon/stats.c daemon/dnsmsg.c daemon/onion.c \
-	daemon/pool.c daemon/mapfile.c daemon/textfile.c daemon/socks5.c daemon/fsdir.c
+	daemon/pool.c daemon/mapfile.c daemon/textfile.c daemon/socks5.c daemon/fsdir.c daemon/answer.c daemon/peers.c
 CORE_LIBS := -lcrypto
 # Every module of daemon/ goes into the daemon; each tests/unit/test_X.c and tests/fuzz/fuzz_X.c is a
 # unit test or a fuzz target linked with CORE_SRCS.
@@ -24,7 +24,7 @@ DAEMON_SRCS := $(CORE_SRCS) $(filter-out $(CORE_SRCS),$(sort $(wildcard daemon/*
 HDRS := $(wildcard daemon/*.h)
 UNIT_TESTS := $(patsubst tests/unit/test_%.c,%,$(sort $(wildcard tests/unit/test_*.c)))
 FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
-TOOLS := delayrelay socksbanner echod onionname socksd relaybench
+TOOLS := $(patsubst tests/tools/%.c,%,$(sort $(wildcard tests/tools/*.c)))
 
 .PHONY: all deps libtor check unit unit-asan integration fuzz demo bench clean distclean
 

@@ -157,6 +157,7 @@ int dns_parse_query(const uint8_t *pkt, size_t len, struct dns_query *q)
 				return -1;
 			q->edns = true;
 			q->udp_size = rr.rclass < DNS_UDP_MIN ? DNS_UDP_MIN : rr.rclass;
+			q->edns_version = (uint8_t)(rr.ttl >> 16);
 			q->dnssec_ok = (rr.ttl & 0x8000) != 0;
 		}
 	}
@@ -313,12 +314,12 @@ void dns_write_ptr(struct dns_writer *w, const char *name, uint32_t ttl, const c
 	rr_with_name(w, name, DNS_TYPE_PTR, ttl, NULL, 0, target);
 }
 
-void dns_write_opt(struct dns_writer *w, uint16_t udp_size)
+void dns_write_opt(struct dns_writer *w, uint16_t udp_size, uint8_t ext_rcode)
 {
 	put(w, "", 1);
 	put16(w, DNS_TYPE_OPT);
 	put16(w, udp_size);
-	put32(w, 0);
+	put32(w, (uint32_t)ext_rcode << 24);
 	put16(w, 0);
 }
 

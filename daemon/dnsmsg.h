@@ -20,6 +20,7 @@ enum { DNS_CLASS_IN = 1 };
 enum dns_rcode {
 	DNS_RCODE_NOERROR = 0, DNS_RCODE_FORMERR = 1, DNS_RCODE_SERVFAIL = 2, DNS_RCODE_NXDOMAIN = 3,
 	DNS_RCODE_NOTIMP = 4, DNS_RCODE_REFUSED = 5,
+	DNS_RCODE_BADVERS = 16, /* extended: the low 4 bits in the header, the rest in the OPT record */
 };
 #define DNS_FLAG_QR 0x8000
 #define DNS_FLAG_AA 0x0400
@@ -69,6 +70,7 @@ struct dns_query {
 	size_t question_end;
 	bool edns;
 	uint16_t udp_size; /* what the client accepts over UDP */
+	uint8_t edns_version;
 	bool dnssec_ok;
 };
 int dns_parse_query(const uint8_t *pkt, size_t len, struct dns_query *q);
@@ -88,7 +90,8 @@ void dns_write_a(struct dns_writer *w, const char *name, uint32_t ttl, const uin
 void dns_write_aaaa(struct dns_writer *w, const char *name, uint32_t ttl, const uint8_t addr[16]);
 void dns_write_mx(struct dns_writer *w, const char *name, uint32_t ttl, uint16_t pref, const char *exchange);
 void dns_write_ptr(struct dns_writer *w, const char *name, uint32_t ttl, const char *target);
-void dns_write_opt(struct dns_writer *w, uint16_t udp_size);
+/* The OPT record (EDNS version 0) of a reply; ext_rcode is the upper 8 bits of a 12-bit rcode. */
+void dns_write_opt(struct dns_writer *w, uint16_t udp_size, uint8_t ext_rcode);
 /* Copies one record (A, AAAA, TXT, MX, CNAME, NS, PTR) from another packet, names expanded;
  * -1 for other types. */
 int dns_write_rr_copy(struct dns_writer *w, const struct dns_reader *r, const struct dns_rr *rr);

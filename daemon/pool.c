@@ -288,8 +288,9 @@ static void place(struct pool *p, struct slot *s)
 	} while (find_v6(p, s->e.v6) != NULL);
 }
 
-const struct pool_entry *pool_map(struct pool *p, const char *onion)
+const struct pool_entry *pool_map(struct pool *p, const char *onion, time_t now, uint32_t ttl)
 {
+	(void)now; (void)ttl;
 	struct slot *s = find_name(p, onion);
 	if (s == NULL) {
 		s = take_slot(p);

@@ -33,7 +33,8 @@ struct pool *pool_new(const struct pool_config *cfg);
 void pool_free(struct pool *p);
 /* The entry of a canonical onion name, made if new (evicting the least recently used idle
  * entry when full). NULL only when every entry is in use by a live stream. */
-const struct pool_entry *pool_map(struct pool *p, const char *onion);
+#include <time.h>
+const struct pool_entry *pool_map(struct pool *p, const char *onion, time_t now, uint32_t ttl);
 const struct pool_entry *pool_lookup_ip4(struct pool *p, const uint8_t addr[4]);
 const struct pool_entry *pool_lookup_ip6(struct pool *p, const uint8_t addr[16]);
 bool pool_contains_ip4(const struct pool *p, const uint8_t addr[4]);

@@ -19,7 +19,7 @@ static size_t make_query(uint8_t *buf, size_t cap, const char *name, uint16_t ty
 	dns_write_header(&w, &h);
 	dns_write_question(&w, name, type);
 	if (edns_size)
-		dns_write_opt(&w, (uint16_t)edns_size);
+		dns_write_opt(&w, (uint16_t)edns_size, 0);
 	assert_false(w.overflow);
 	return w.len;
 }

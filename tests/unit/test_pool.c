@@ -36,15 +36,15 @@ static void test_deterministic(void **state)
 	/* Same key, different order of arrival: same addresses (no collisions at this size). */
 	for (int i = 0; i < 500; i++) {
 		name_of(i, name);
-		pool_map(a, name);
+		pool_map(a, name, 0, 0);
 	}
 	for (int i = 499; i >= 0; i--) {
 		name_of(i, name);
-		pool_map(b, name);
+		pool_map(b, name, 0, 0);
 	}
 	for (int i = 0; i < 500; i++) {
 		name_of(i, name);
-		const struct pool_entry *ea = pool_map(a, name), *eb = pool_map(b, name);
+		const struct pool_entry *ea = pool_map(a, name, 0, 0), *eb = pool_map(b, name, 0, 0);
 		assert_memory_equal(ea->v4, eb->v4, 4);
 		assert_memory_equal(ea->v6, eb->v6, 16);
 		assert_true(pool_contains_ip4(a, ea->v4));
@@ -60,7 +60,7 @@ static void test_deterministic(void **state)
 	c.key[0] ^= 0xff;
 	struct pool *k = pool_new(&c);
 	name_of(1, name);
-	assert_memory_not_equal(pool_map(k, name)->v4, pool_map(a, name)->v4, 4);
+	assert_memory_not_equal(pool_map(k, name, 0, 0)->v4, pool_map(a, name, 0, 0)->v4, 4);
 	pool_free(a);
 	pool_free(b);
 	pool_free(k);
@@ -88,7 +88,7 @@ static void test_tiny_pool_collisions(void **state)
 	(void)state;
 	for (int i = 0; i < 5; i++) {
 		name_of(i, name);
-		const struct pool_entry *e = pool_map(p, name);
+		const struct pool_entry *e = pool_map(p, name, 0, 0);
 		assert_non_null(e);
 		int host = e->v4[3] & 7;
 		assert_true(host >= 1 && host <= 6);
@@ -106,13 +106,13 @@ static void test_eviction_spares_held(void **state)
 	const struct pool_entry *held;
 	(void)state;
 	name_of(0, name);
-	held = pool_map(p, name);
+	held = pool_map(p, name, 0, 0);
 	pool_hold(p, held);
 	uint8_t held_v4[4];
 	memcpy(held_v4, held->v4, 4);
 	for (int i = 1; i < 100; i++) {
 		name_of(i, name);
-		assert_non_null(pool_map(p, name));
+		assert_non_null(pool_map(p, name, 0, 0));
 		assert_int_equal(pool_count(p), i < 4 ? i + 1 : 4);
 	}
 	/* The held name kept its address; the least recently used idle ones went. */
@@ -122,7 +122,7 @@ static void test_eviction_spares_held(void **state)
 	/* The three most recent idle names are still mapped: mapping them again evicts nothing. */
 	for (int i = 97; i < 100; i++) {
 		name_of(i, name);
-		const struct pool_entry *e = pool_map(p, name);
+		const struct pool_entry *e = pool_map(p, name, 0, 0);
 		assert_ptr_equal(pool_lookup_ip4(p, e->v4), e);
 		assert_int_equal(pool_count(p), 4);
 	}
@@ -130,14 +130,14 @@ static void test_eviction_spares_held(void **state)
 	/* Every slot held: no room, no eviction. */
 	for (int i = 97; i < 100; i++) {
 		name_of(i, name);
-		pool_hold(p, pool_map(p, name));
+		pool_hold(p, pool_map(p, name, 0, 0));
 	}
 	name_of(500, name);
-	assert_null(pool_map(p, name));
+	assert_null(pool_map(p, name, 0, 0));
 	name_of(98, name);
-	pool_release(p, pool_map(p, name));
+	pool_release(p, pool_map(p, name, 0, 0));
 	name_of(500, name);
-	assert_non_null(pool_map(p, name));
+	assert_non_null(pool_map(p, name, 0, 0));
 	name_of(98, name);
 	assert_int_equal(pool_count(p), 4);
 	pool_free(p);
@@ -150,18 +150,18 @@ static void test_smtp_port(void **state)
 	char name[ONION_NAME_LEN + 1];
 	(void)state;
 	name_of(0, name);
-	const struct pool_entry *e = pool_map(p, name);
+	const struct pool_entry *e = pool_map(p, name, 0, 0);
 	assert_int_equal(e->smtp_port, 0);
 	pool_set_smtp_port(p, e, 2525);
-	assert_int_equal(pool_map(p, name)->smtp_port, 2525);
+	assert_int_equal(pool_map(p, name, 0, 0)->smtp_port, 2525);
 	/* A slot given to another name starts without a port. */
 	name_of(1, name);
-	pool_map(p, name);
+	pool_map(p, name, 0, 0);
 	name_of(2, name);
-	e = pool_map(p, name);
+	e = pool_map(p, name, 0, 0);
 	assert_int_equal(e->smtp_port, 0);
 	name_of(0, name);
-	assert_int_equal(pool_map(p, name)->smtp_port, 0);
+	assert_int_equal(pool_map(p, name, 0, 0)->smtp_port, 0);
 	pool_free(p);
 }
 
@@ -174,14 +174,14 @@ static void test_churn_keeps_lookups_right(void **state)
 	(void)state;
 	for (int i = 0; i < 5000; i++) {
 		name_of(i, name);
-		const struct pool_entry *e = pool_map(p, name);
+		const struct pool_entry *e = pool_map(p, name, 0, 0);
 		assert_non_null(e);
 		assert_ptr_equal(pool_lookup_ip4(p, e->v4), e);
 		assert_ptr_equal(pool_lookup_ip6(p, e->v6), e);
 	}
 	for (int i = 5000 - 64; i < 5000; i++) {
 		name_of(i, name);
-		const struct pool_entry *e = pool_map(p, name);
+		const struct pool_entry *e = pool_map(p, name, 0, 0);
 		assert_string_equal(pool_lookup_ip4(p, e->v4)->name, name);
 	}
 	assert_int_equal(pool_count(p), 64);
