@@ -181,6 +181,14 @@ static void warm(struct dns *d, const struct pool_entry *e, uint16_t port)
 		d->warm(d->warm_arg, e, port);
 }
 
+/* The pool refused a name (every address held or named by a live answer): one fixed line per
+ * reason, so a flood of such queries folds into "repeated N times". */
+static void pool_full(struct dns *d)
+{
+	stats_bump(STAT_DNS_POOL_FULL);
+	log_warn("dns: onion names get SERVFAIL: %s", pool_shortage_text(pool_shortage(d->pool, NULL)));
+}
+
 static void write_addresses(struct dns_writer *w, const char *owner, const struct pool_entry *e, uint32_t ttl,
 			    uint16_t *count, bool v4, bool v6)
 {
@@ -207,8 +215,8 @@ static void answer_onion_name(struct req *r)
 		reply_rcode(r, DNS_RCODE_NXDOMAIN);
 		return;
 	}
-	if ((e = pool_map(r->d->pool, canon)) == NULL) {
-		log_warn("dns: the pool is full of names with live streams; %s gets SERVFAIL", canon);
+	if ((e = pool_map(r->d->pool, canon, time(NULL), ttl)) == NULL) {
+		pool_full(r->d);
 		reply_rcode(r, DNS_RCODE_SERVFAIL);
 		return;
 	}
@@ -274,6 +282,7 @@ static int answer_pool_ptr(struct req *r)
 		reply_rcode(r, e == NULL ? DNS_RCODE_NXDOMAIN : DNS_RCODE_NOERROR);
 		return 1;
 	}
+	pool_map(r->d->pool, e->name, time(NULL), r->d->cfg->onion_ttl); /* the PTR names it too */
 	uint8_t buf[DNS_MSG_MAX];
 	struct dns_writer w;
 	dns_writer_init(&w, buf, reply_limit(r));
@@ -293,7 +302,8 @@ static void answer_onion_mx(struct req *r, const struct dns_reader *up)
 	const struct pool_entry *hosts[ONIONMAP_MAX_MX];
 
 	for (size_t i = 0; i < res->n; i++) {
-		if ((hosts[i] = pool_map(r->d->pool, res->mx[i].host)) == NULL) {
+		if ((hosts[i] = pool_map(r->d->pool, res->mx[i].host, time(NULL), r->d->cfg->onion_ttl)) == NULL) {
+			pool_full(r->d);
 			reply_rcode(r, DNS_RCODE_SERVFAIL);
 			return;
 		}
