@@ -17,10 +17,13 @@ struct slot {
 	struct slot *next_spare;
 };
 
-/* Three open-addressing tables of slot indices (+1, 0 = empty), tombstones as UINT32_MAX. */
+/* Three open-addressing tables of slot indices (+1, 0 = empty), tombstones as UINT32_MAX. At most
+ * 3/4 of the cells are filled (entries and tombstones) after any call, so every probe meets an
+ * empty cell: a lookup always ends, after about 8 probes at worst on average. */
 struct index {
 	uint32_t *cells;
 	size_t mask;
+	size_t filled;
 };
 
 /* The idle entries (used, held by no stream), a binary min-heap on (named_until, last_use): its
@@ -35,7 +38,6 @@ struct pool {
 	struct slot *slots;
 	size_t n_used;
 	size_t n_fresh;       /* slots[n_fresh..] were never used */
-	size_t n_tombstones;
 	struct slot *spares;  /* unused slots below n_fresh (a name that found no address) */
 	uint64_t uses;
 	struct idle_heap idle;
@@ -126,7 +128,13 @@ static void index_insert(struct index *ix, uint64_t h, uint32_t slot)
 	size_t i = h & ix->mask;
 	while (ix->cells[i] != 0 && ix->cells[i] != TOMB)
 		i = (i + 1) & ix->mask;
+	ix->filled += ix->cells[i] == 0;
 	ix->cells[i] = slot + 1;
+}
+
+static bool index_crowded(const struct index *ix)
+{
+	return ix->filled > (ix->mask + 1) / 4 * 3;
 }
 
 static bool match_name(const struct slot *s, const void *key)
@@ -244,20 +252,24 @@ static void heap_later(struct pool *p, struct slot *s)
 	heap_down(p, s->heap_pos - 1);
 }
 
-static void index_remove(struct pool *p, struct index *ix, size_t cell)
+static void index_remove(struct index *ix, size_t cell)
 {
 	ix->cells[cell] = TOMB;
-	p->n_tombstones++;
 }
 
-/* Rebuilding keeps probe chains short once tombstones pile up; it runs at most once per
- * max_entries evictions. */
+static void index_clear(struct index *ix)
+{
+	memset(ix->cells, 0, (ix->mask + 1) * sizeof(uint32_t));
+	ix->filled = 0;
+}
+
+/* Rebuilding drops the tombstones, leaving at most half the cells filled (cells >= 2 * max_entries):
+ * it runs at most once per max_entries / 2 new names. */
 static void rebuild_indexes(struct pool *p)
 {
-	memset(p->by_name.cells, 0, (p->by_name.mask + 1) * sizeof(uint32_t));
-	memset(p->by_v4.cells, 0, (p->by_v4.mask + 1) * sizeof(uint32_t));
-	memset(p->by_v6.cells, 0, (p->by_v6.mask + 1) * sizeof(uint32_t));
-	p->n_tombstones = 0;
+	index_clear(&p->by_name);
+	index_clear(&p->by_v4);
+	index_clear(&p->by_v6);
 	for (size_t i = 0; i < p->n_fresh; i++) {
 		struct slot *s = &p->slots[i];
 		if (!s->used)
@@ -270,14 +282,12 @@ static void rebuild_indexes(struct pool *p)
 
 static void evict(struct pool *p, struct slot *s)
 {
-	index_remove(p, &p->by_name, index_find(p, &p->by_name, h_name(p, s->e.name), match_name, s->e.name));
-	index_remove(p, &p->by_v4, index_find(p, &p->by_v4, h_v4(p, s->e.v4), match_v4, s->e.v4));
-	index_remove(p, &p->by_v6, index_find(p, &p->by_v6, h_v6(p, s->e.v6), match_v6, s->e.v6));
+	index_remove(&p->by_name, index_find(p, &p->by_name, h_name(p, s->e.name), match_name, s->e.name));
+	index_remove(&p->by_v4, index_find(p, &p->by_v4, h_v4(p, s->e.v4), match_v4, s->e.v4));
+	index_remove(&p->by_v6, index_find(p, &p->by_v6, h_v6(p, s->e.v6), match_v6, s->e.v6));
 	heap_remove(p, s);
 	s->used = false;
 	p->n_used--;
-	if (p->n_tombstones > p->cfg.max_entries)
-		rebuild_indexes(p);
 }
 
 /* An unused slot: a spare, a fresh one, or the heap's top if no answer may still name it. */
@@ -388,6 +398,8 @@ static struct slot *add(struct pool *p, struct slot *s, const char *onion)
 	index_insert(&p->by_name, h_name(p, s->e.name), idx);
 	index_insert(&p->by_v4, h_v4(p, s->e.v4), idx);
 	index_insert(&p->by_v6, h_v6(p, s->e.v6), idx);
+	if (index_crowded(&p->by_name) || index_crowded(&p->by_v4) || index_crowded(&p->by_v6))
+		rebuild_indexes(p);
 	return s;
 }
 
