@@ -186,7 +186,7 @@ static void warm(struct dns *d, const struct pool_entry *e, uint16_t port)
 static void pool_full(struct dns *d)
 {
 	stats_bump(STAT_DNS_POOL_FULL);
-	log_warn("dns: onion names get SERVFAIL: %s", pool_shortage_text(pool_shortage(d->pool, NULL)));
+	log_warn("dns: onion names get SERVFAIL: %s", pool_shortage_text(pool_shortage(d->pool)));
 }
 
 static void write_addresses(struct dns_writer *w, const char *owner, const struct pool_entry *e, uint32_t ttl,

@@ -424,10 +424,8 @@ const struct pool_entry *pool_map(struct pool *p, const char *onion, time_t now,
 	return &s->e;
 }
 
-enum pool_shortage pool_shortage(const struct pool *p, time_t *free_at)
+enum pool_shortage pool_shortage(const struct pool *p)
 {
-	if (free_at != NULL)
-		*free_at = p->idle.len > 0 ? heap_at(p, 0)->named_until : 0;
 	return p->shortage;
 }
 

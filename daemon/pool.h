@@ -44,14 +44,13 @@ struct pool;
 
 struct pool *pool_new(const struct pool_config *cfg);
 void pool_free(struct pool *p);
-/* The entry of a canonical onion name, made if new, for an answer sent at now that lives ttl
- * seconds: the entry keeps its name until now + ttl + POOL_GRACE_SECONDS at least. When the pool
+/* The entry of a canonical onion name, made if new, for an answer sent at now (seconds on one
+ * clock for every call; a monotonic one survives clock steps) that lives ttl seconds: the entry keeps its name until now + ttl + POOL_GRACE_SECONDS at least. When the pool
  * is full it evicts the idle entry whose protection ended first (with one TTL: the least recently
  * answered); NULL when there is none (pool_shortage says why). O(log pool-max). */
 const struct pool_entry *pool_map(struct pool *p, const char *onion, time_t now, uint32_t ttl);
-/* Why the last failed pool_map failed; for POOL_SHORT_NAMED, *free_at (if not NULL) is when the
- * first named entry may be evicted. */
-enum pool_shortage pool_shortage(const struct pool *p, time_t *free_at);
+/* Why the last failed pool_map failed. */
+enum pool_shortage pool_shortage(const struct pool *p);
 const char *pool_shortage_text(enum pool_shortage why);
 const struct pool_entry *pool_lookup_ip4(struct pool *p, const uint8_t addr[4]);
 const struct pool_entry *pool_lookup_ip6(struct pool *p, const uint8_t addr[16]);
