@@ -606,11 +606,19 @@ static int check_whole(struct parse_state *ps)
 		return fail(ps, "transparent-port %u is bound after dropping to user %s (line %d): use a port above 1023",
 			    cfg->transparent_port, cfg->user, cfg->user_line);
 	}
+	/* Each pool must have more addresses than names (pool.c places a name in a free one). */
 	uint64_t v4_hosts = (1ULL << (32 - cfg->pool_v4.prefix)) - 2;
 	if (cfg->pool_max >= v4_hosts) {
 		ps->line = seen_line(ps, "pool-max") ? seen_line(ps, "pool-max") : seen_line(ps, "pool-ipv4");
 		return fail(ps, "pool-max %zu must be smaller than the %llu addresses of pool-ipv4", cfg->pool_max,
 			    (unsigned long long)v4_hosts);
+	}
+	int v6_host_bits = 128 - cfg->pool_v6.prefix;
+	uint64_t v6_hosts = v6_host_bits < 64 ? (1ULL << v6_host_bits) - 1 : UINT64_MAX;
+	if (cfg->pool_max >= v6_hosts) {
+		ps->line = seen_line(ps, "pool-max") ? seen_line(ps, "pool-max") : seen_line(ps, "pool-ipv6");
+		return fail(ps, "pool-max %zu must be smaller than the %llu addresses of pool-ipv6", cfg->pool_max,
+			    (unsigned long long)v6_hosts);
 	}
 	return 0;
 }

@@ -132,12 +132,12 @@ static bool client_allowed(const struct dns *d, const struct sockaddr_storage *p
 /* ---- replies ---- */
 
 static void send_reply(struct dns *d, int udp_fd, const struct sockaddr_storage *peer, socklen_t peerlen,
-		       struct tcp_client *tc, const struct answer *a, const char *qname)
+		       struct tcp_client *tc, const struct answer *a)
 {
+	/* One fixed line per reason, so a flood of such queries folds into "repeated N times". */
 	if (a->pool_full) {
 		stats_bump(STAT_DNS_POOL_FULL);
-		log_warn("dns: %s gets SERVFAIL: every pool address is held by a stream or named by an answer "
-			 "still within its TTL, and none is given to another name before that", qname);
+		log_warn("dns: onion names get SERVFAIL: %s", pool_shortage_text(pool_shortage(d->pool)));
 	}
 	if (tc != NULL) {
 		uint8_t l[2] = { (uint8_t)(a->len >> 8), (uint8_t)a->len };
@@ -164,7 +164,7 @@ static struct answer_env env_of(const struct dns *d)
 
 static void req_reply(struct req *r, const struct answer *a)
 {
-	send_reply(r->d, r->udp_fd, &r->peer, r->peerlen, r->tc, a, r->q.q.name);
+	send_reply(r->d, r->udp_fd, &r->peer, r->peerlen, r->tc, a);
 }
 
 static void req_reply_rcode(struct req *r, int rcode)
@@ -386,7 +386,7 @@ static void handle_query(struct dns *d, int udp_fd, const struct sockaddr_storag
 			forward(r);
 		return;
 	}
-	send_reply(d, udp_fd, peer, peerlen, tc, &a, q.q.name);
+	send_reply(d, udp_fd, peer, peerlen, tc, &a);
 }
 
 static void udp_readable(evutil_socket_t fd, short what, void *arg)

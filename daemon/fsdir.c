@@ -1,14 +1,45 @@
 /* fsdir: the daemon's own directories (run-dir, data-dir and Tor's below them): made with
- * their missing parents, the last one given the mode asked for; what they may hold. */
+ * their missing parents, each one made given its mode exactly; what they may hold. */
 #include "fsdir.h"
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+/* A directory made here gets mode exactly (the umask aside), set through the descriptor so a
+ * path swapped for a symlink meanwhile is refused, not followed. */
+static int set_mode(const char *path, mode_t mode)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	int rc = fchmod(fd, mode);
+	int saved = errno;
+	close(fd);
+	errno = saved;
+	return rc;
+}
+
+/* Makes one level; one that exists must be a directory and is left exactly as it is. */
+static int make_level(const char *path, mode_t mode)
+{
+	struct stat st;
+	if (mkdir(path, mode) == 0)
+		return set_mode(path, mode);
+	if (errno != EEXIST || stat(path, &st) < 0)
+		return -1;
+	if (!S_ISDIR(st.st_mode)) {
+		errno = ENOTDIR;
+		return -1;
+	}
+	return 0;
+}
 
 int fsdir_make(const char *path, mode_t mode)
 {
@@ -21,13 +52,11 @@ int fsdir_make(const char *path, mode_t mode)
 		if (*p != '/')
 			continue;
 		*p = '\0';
-		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+		if (make_level(buf, 0755) < 0)
 			return -1;
 		*p = '/';
 	}
-	if (mkdir(buf, mode) < 0 && errno != EEXIST)
-		return -1;
-	return chmod(buf, mode);
+	return make_level(buf, mode);
 }
 
 int fsdir_only(const char *path, const char *const names[], size_t n, char stranger[NAME_MAX + 1])

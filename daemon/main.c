@@ -266,13 +266,13 @@ static int start_proxy(struct daemon *d)
 	return 0;
 }
 
-/* With `user`: the directories exist, hold nothing but ours (they are handed over whole), and go
- * to the user; then root is given up. */
-static int drop_privileges(const struct config *cfg)
+/* With `user`: the directories exist and hold nothing but ours (they are handed over whole);
+ * checked before anything (pool.key) is written into them. */
+static int own_dirs(const struct config *cfg)
 {
 	static const char *const ours[] = { "tor", "pool.key" };
 	const char *const dirs[] = { cfg->run_dir, cfg->data_dir };
-	char err[PRIVDROP_ERR_MAX], stranger[NAME_MAX + 1];
+	char stranger[NAME_MAX + 1];
 	if (cfg->user == NULL)
 		return 0;
 	for (size_t i = 0; i < 2; i++) {
@@ -286,6 +286,16 @@ static int drop_privileges(const struct config *cfg)
 			return -1;
 		}
 	}
+	return 0;
+}
+
+/* With `user`: the directories go to the user; then root is given up. */
+static int drop_privileges(const struct config *cfg)
+{
+	const char *const dirs[] = { cfg->run_dir, cfg->data_dir };
+	char err[PRIVDROP_ERR_MAX];
+	if (cfg->user == NULL)
+		return 0;
 	if (privdrop(cfg->user, dirs, 2, err) < 0) {
 		log_err("%s:%d: %s", cfg->path, cfg->user_line, err);
 		return -1;
@@ -305,7 +315,7 @@ static int start(struct daemon *d)
 		log_err("cannot install signal handlers");
 		return -1;
 	}
-	if (start_dns(d) < 0 || drop_privileges(d->cfg) < 0)
+	if (own_dirs(d->cfg) < 0 || start_dns(d) < 0 || drop_privileges(d->cfg) < 0)
 		return -1;
 	if (d->cfg->socks_server != NULL) {
 		log_notice("no embedded Tor: streams go to the SOCKS5 server at %s", d->cfg->socks_server);

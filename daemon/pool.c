@@ -1,5 +1,6 @@
 /* pool: onion name <-> fake IPv4 and IPv6 addresses, derived from the name by a keyed hash so
- * every restart and every gateway with the same key agrees; bounded, evicting only idle names. */
+ * every restart and every gateway with the same key agrees; bounded, and an address changes name
+ * only when no stream holds it and no answer that named it may still be cached. */
 #include "pool.h"
 
 #include <stdio.h>
@@ -10,13 +11,26 @@ struct slot {
 	struct pool_entry e; /* first: what callers see */
 	unsigned holds;
 	bool used;
-	struct slot *lru_prev, *lru_next; /* most recent at head */
+	time_t named_until;  /* an answer naming it may be cached until then */
+	uint64_t last_use;   /* pool_map's sequence number: the older of two equal named_until goes first */
+	uint32_t heap_pos;   /* its place in the idle heap + 1; 0 while held or unused */
+	struct slot *next_spare;
 };
 
-/* Three open-addressing tables of slot indices (+1, 0 = empty), tombstones as UINT32_MAX. */
+/* Three open-addressing tables of slot indices (+1, 0 = empty), tombstones as UINT32_MAX. At most
+ * 3/4 of the cells are filled (entries and tombstones) after any call, so every probe meets an
+ * empty cell: a lookup always ends, after about 8 probes at worst on average. */
 struct index {
 	uint32_t *cells;
 	size_t mask;
+	size_t filled;
+};
+
+/* The idle entries (used, held by no stream), a binary min-heap on (named_until, last_use): its
+ * top is the only eviction candidate, so a full pool is told in O(1) and changed in O(log n). */
+struct idle_heap {
+	uint32_t *slots; /* slot indices */
+	size_t len;
 };
 
 struct pool {
@@ -24,9 +38,11 @@ struct pool {
 	struct slot *slots;
 	size_t n_used;
 	size_t n_fresh;       /* slots[n_fresh..] were never used */
-	size_t n_tombstones;
-	struct slot *lru_head, *lru_tail;
+	struct slot *spares;  /* unused slots below n_fresh (a name that found no address) */
+	uint64_t uses;
+	struct idle_heap idle;
 	struct index by_name, by_v4, by_v6;
+	enum pool_shortage shortage;
 };
 
 #define TOMB UINT32_MAX
@@ -112,7 +128,13 @@ static void index_insert(struct index *ix, uint64_t h, uint32_t slot)
 	size_t i = h & ix->mask;
 	while (ix->cells[i] != 0 && ix->cells[i] != TOMB)
 		i = (i + 1) & ix->mask;
+	ix->filled += ix->cells[i] == 0;
 	ix->cells[i] = slot + 1;
+}
+
+static bool index_crowded(const struct index *ix)
+{
+	return ix->filled > (ix->mask + 1) / 4 * 3;
 }
 
 static bool match_name(const struct slot *s, const void *key)
@@ -163,44 +185,91 @@ static struct slot *find_v6(const struct pool *p, const uint8_t *a)
 	return i == SIZE_MAX ? NULL : &p->slots[p->by_v6.cells[i] - 1];
 }
 
-static void lru_unlink(struct pool *p, struct slot *s)
+static bool evicts_before(const struct slot *a, const struct slot *b)
 {
-	if (s->lru_prev)
-		s->lru_prev->lru_next = s->lru_next;
-	else
-		p->lru_head = s->lru_next;
-	if (s->lru_next)
-		s->lru_next->lru_prev = s->lru_prev;
-	else
-		p->lru_tail = s->lru_prev;
-	s->lru_prev = s->lru_next = NULL;
+	return a->named_until != b->named_until ? a->named_until < b->named_until : a->last_use < b->last_use;
 }
 
-static void lru_push_head(struct pool *p, struct slot *s)
+static struct slot *heap_at(const struct pool *p, size_t i)
 {
-	s->lru_prev = NULL;
-	s->lru_next = p->lru_head;
-	if (p->lru_head)
-		p->lru_head->lru_prev = s;
-	p->lru_head = s;
-	if (p->lru_tail == NULL)
-		p->lru_tail = s;
+	return &p->slots[p->idle.slots[i]];
 }
 
-static void index_remove(struct pool *p, struct index *ix, size_t cell)
+static void heap_put(struct pool *p, size_t i, struct slot *s)
+{
+	p->idle.slots[i] = (uint32_t)(s - p->slots);
+	s->heap_pos = (uint32_t)i + 1;
+}
+
+static void heap_up(struct pool *p, size_t i)
+{
+	struct slot *s = heap_at(p, i);
+	while (i > 0 && evicts_before(s, heap_at(p, (i - 1) / 2))) {
+		heap_put(p, i, heap_at(p, (i - 1) / 2));
+		i = (i - 1) / 2;
+	}
+	heap_put(p, i, s);
+}
+
+static void heap_down(struct pool *p, size_t i)
+{
+	struct slot *s = heap_at(p, i);
+	for (;;) {
+		size_t c = 2 * i + 1;
+		if (c >= p->idle.len)
+			break;
+		if (c + 1 < p->idle.len && evicts_before(heap_at(p, c + 1), heap_at(p, c)))
+			c++;
+		if (!evicts_before(heap_at(p, c), s))
+			break;
+		heap_put(p, i, heap_at(p, c));
+		i = c;
+	}
+	heap_put(p, i, s);
+}
+
+static void heap_push(struct pool *p, struct slot *s)
+{
+	heap_put(p, p->idle.len++, s);
+	heap_up(p, s->heap_pos - 1);
+}
+
+static void heap_remove(struct pool *p, struct slot *s)
+{
+	size_t i = s->heap_pos - 1;
+	struct slot *last = heap_at(p, --p->idle.len);
+	s->heap_pos = 0;
+	if (last == s)
+		return;
+	heap_put(p, i, last);
+	heap_up(p, i);
+	heap_down(p, last->heap_pos - 1);
+}
+
+/* Its protection was extended (named_until and last_use only grow): it moves down. */
+static void heap_later(struct pool *p, struct slot *s)
+{
+	heap_down(p, s->heap_pos - 1);
+}
+
+static void index_remove(struct index *ix, size_t cell)
 {
 	ix->cells[cell] = TOMB;
-	p->n_tombstones++;
 }
 
-/* Rebuilding keeps probe chains short once tombstones pile up; it runs at most once per
- * max_entries evictions. */
+static void index_clear(struct index *ix)
+{
+	memset(ix->cells, 0, (ix->mask + 1) * sizeof(uint32_t));
+	ix->filled = 0;
+}
+
+/* Rebuilding drops the tombstones, leaving at most half the cells filled (cells >= 2 * max_entries):
+ * it runs at most once per max_entries / 2 new names. */
 static void rebuild_indexes(struct pool *p)
 {
-	memset(p->by_name.cells, 0, (p->by_name.mask + 1) * sizeof(uint32_t));
-	memset(p->by_v4.cells, 0, (p->by_v4.mask + 1) * sizeof(uint32_t));
-	memset(p->by_v6.cells, 0, (p->by_v6.mask + 1) * sizeof(uint32_t));
-	p->n_tombstones = 0;
+	index_clear(&p->by_name);
+	index_clear(&p->by_v4);
+	index_clear(&p->by_v6);
 	for (size_t i = 0; i < p->n_fresh; i++) {
 		struct slot *s = &p->slots[i];
 		if (!s->used)
@@ -213,27 +282,35 @@ static void rebuild_indexes(struct pool *p)
 
 static void evict(struct pool *p, struct slot *s)
 {
-	index_remove(p, &p->by_name, index_find(p, &p->by_name, h_name(p, s->e.name), match_name, s->e.name));
-	index_remove(p, &p->by_v4, index_find(p, &p->by_v4, h_v4(p, s->e.v4), match_v4, s->e.v4));
-	index_remove(p, &p->by_v6, index_find(p, &p->by_v6, h_v6(p, s->e.v6), match_v6, s->e.v6));
-	lru_unlink(p, s);
+	index_remove(&p->by_name, index_find(p, &p->by_name, h_name(p, s->e.name), match_name, s->e.name));
+	index_remove(&p->by_v4, index_find(p, &p->by_v4, h_v4(p, s->e.v4), match_v4, s->e.v4));
+	index_remove(&p->by_v6, index_find(p, &p->by_v6, h_v6(p, s->e.v6), match_v6, s->e.v6));
+	heap_remove(p, s);
 	s->used = false;
 	p->n_used--;
 }
 
-static struct slot *take_slot(struct pool *p)
+/* An unused slot: a spare, a fresh one, or the heap's top if no answer may still name it. */
+static struct slot *take_slot(struct pool *p, time_t now)
 {
+	struct slot *s = p->spares;
+	if (s != NULL) {
+		p->spares = s->next_spare;
+		return s;
+	}
 	if (p->n_fresh < p->cfg.max_entries)
 		return &p->slots[p->n_fresh++];
-	for (struct slot *s = p->lru_tail; s != NULL; s = s->lru_prev) {
-		if (s->holds == 0) {
-			evict(p, s);
-			if (p->n_tombstones > p->cfg.max_entries)
-				rebuild_indexes(p);
-			return s;
-		}
+	if (p->idle.len == 0) {
+		p->shortage = POOL_SHORT_HELD;
+		return NULL;
 	}
-	return NULL;
+	s = heap_at(p, 0);
+	if (s->named_until > now) {
+		p->shortage = POOL_SHORT_NAMED;
+		return NULL;
+	}
+	evict(p, s);
+	return s;
 }
 
 static uint32_t v4_hosts(const struct pool *p)
@@ -241,24 +318,29 @@ static uint32_t v4_hosts(const struct pool *p)
 	return (1u << (32 - p->cfg.v4_prefix)) - 2;
 }
 
-/* Address number n of the pool: host parts 1 .. size-2 (no network, no broadcast address). */
+/* Address number n (< v4_hosts) of the pool: host parts 1 .. size-2 (no network, no broadcast). */
 static void v4_address(const struct pool *p, uint64_t n, uint8_t out[4])
 {
 	uint32_t net = (uint32_t)p->cfg.v4_net[0] << 24 | (uint32_t)p->cfg.v4_net[1] << 16 |
 		       (uint32_t)p->cfg.v4_net[2] << 8 | p->cfg.v4_net[3];
-	uint32_t a = net + 1 + (uint32_t)(n % v4_hosts(p));
+	uint32_t a = net + 1 + (uint32_t)n;
 	out[0] = (uint8_t)(a >> 24);
 	out[1] = (uint8_t)(a >> 16);
 	out[2] = (uint8_t)(a >> 8);
 	out[3] = (uint8_t)a;
 }
 
-/* The low host bits (at most 64) of the IPv6 pool set from n; never the all-zero host. */
+/* How many addresses place() may use in the IPv6 pool (host parts 1 .. 2^bits-1, at most 64 bits). */
+static uint64_t v6_hosts(const struct pool *p)
+{
+	int host_bits = 128 - p->cfg.v6_prefix;
+	return host_bits < 64 ? (1ULL << host_bits) - 1 : UINT64_MAX;
+}
+
+/* The low host bits (at most 64) of the IPv6 pool set from n (< v6_hosts) + 1: never the all-zero host. */
 static void v6_address(const struct pool *p, uint64_t n, uint8_t out[16])
 {
 	int host_bits = 128 - p->cfg.v6_prefix;
-	if (host_bits < 64)
-		n %= (1ULL << host_bits) - 1;
 	n += 1;
 	memcpy(out, p->cfg.v6_net, 16);
 	for (int bit = 0; bit < host_bits && bit < 64; bit++) {
@@ -271,45 +353,92 @@ static void v6_address(const struct pool *p, uint64_t n, uint8_t out[16])
 	}
 }
 
+/* Address number i after start in a pool of hosts addresses (start, i < hosts), wrapping around. */
+static uint64_t probe(uint64_t start, uint64_t i, uint64_t hosts)
+{
+	return i < hosts - start ? start + i : i - (hosts - start);
+}
+
 /* The name's hash picks a start; a taken address moves on to the next one, in a fixed order,
- * so names mapped in the same order always get the same addresses. */
-static void place(struct pool *p, struct slot *s)
+ * so names mapped in the same order always get the same addresses. The probes are distinct
+ * addresses and at most n_used are taken, so n_used + 1 of them find a free one if the pool has
+ * that many: -1 only when it has not (pool-max larger than the pool, which config refuses). */
+static int place(struct pool *p, struct slot *s)
 {
 	uint64_t h = h_name(p, s->e.name) ^ 0x5bd1e9955bd1e995ULL;
+	uint64_t hosts = v4_hosts(p), start = h % hosts, probes = p->n_used < hosts ? p->n_used + 1 : hosts;
 	uint64_t i = 0;
-	do {
-		v4_address(p, h + i, s->e.v4);
-		i++;
-	} while (find_v4(p, s->e.v4) != NULL);
+	do
+		v4_address(p, probe(start, i, hosts), s->e.v4);
+	while (find_v4(p, s->e.v4) != NULL && ++i < probes);
+	if (i == probes)
+		return -1;
+	hosts = v6_hosts(p), start = h % hosts, probes = p->n_used < hosts ? p->n_used + 1 : hosts;
 	i = 0;
-	do {
-		v6_address(p, h + i, s->e.v6);
-		i++;
-	} while (find_v6(p, s->e.v6) != NULL);
+	do
+		v6_address(p, probe(start, i, hosts), s->e.v6);
+	while (find_v6(p, s->e.v6) != NULL && ++i < probes);
+	return i == probes ? -1 : 0;
+}
+
+/* A new entry for onion in an unused slot; NULL (the slot kept as a spare) if it has no address. */
+static struct slot *add(struct pool *p, struct slot *s, const char *onion)
+{
+	memset(s, 0, sizeof(*s));
+	snprintf(s->e.name, sizeof(s->e.name), "%s", onion);
+	if (place(p, s) < 0) {
+		s->next_spare = p->spares;
+		p->spares = s;
+		p->shortage = POOL_SHORT_NO_ADDRESS;
+		return NULL;
+	}
+	s->used = true;
+	p->n_used++;
+	uint32_t idx = (uint32_t)(s - p->slots);
+	index_insert(&p->by_name, h_name(p, s->e.name), idx);
+	index_insert(&p->by_v4, h_v4(p, s->e.v4), idx);
+	index_insert(&p->by_v6, h_v6(p, s->e.v6), idx);
+	if (index_crowded(&p->by_name) || index_crowded(&p->by_v4) || index_crowded(&p->by_v6))
+		rebuild_indexes(p);
+	return s;
 }
 
 const struct pool_entry *pool_map(struct pool *p, const char *onion, time_t now, uint32_t ttl)
 {
-	(void)now; (void)ttl;
+	time_t until = now + (time_t)ttl + POOL_GRACE_SECONDS;
 	struct slot *s = find_name(p, onion);
 	if (s == NULL) {
-		s = take_slot(p);
-		if (s == NULL)
+		if ((s = take_slot(p, now)) == NULL || (s = add(p, s, onion)) == NULL)
 			return NULL;
-		memset(s, 0, sizeof(*s));
-		snprintf(s->e.name, sizeof(s->e.name), "%s", onion);
-		place(p, s);
-		s->used = true;
-		p->n_used++;
-		uint32_t idx = (uint32_t)(s - p->slots);
-		index_insert(&p->by_name, h_name(p, s->e.name), idx);
-		index_insert(&p->by_v4, h_v4(p, s->e.v4), idx);
-		index_insert(&p->by_v6, h_v6(p, s->e.v6), idx);
-	} else {
-		lru_unlink(p, s);
+		s->named_until = until;
+	} else if (until > s->named_until) {
+		s->named_until = until;
 	}
-	lru_push_head(p, s);
+	s->last_use = ++p->uses;
+	if (s->holds > 0)
+		return &s->e;
+	if (s->heap_pos == 0)
+		heap_push(p, s);
+	else
+		heap_later(p, s);
 	return &s->e;
+}
+
+enum pool_shortage pool_shortage(const struct pool *p)
+{
+	return p->shortage;
+}
+
+const char *pool_shortage_text(enum pool_shortage why)
+{
+	switch (why) {
+	case POOL_SHORT_NONE: return "the pool has room";
+	case POOL_SHORT_HELD: return "every pool address is held by a live stream";
+	case POOL_SHORT_NAMED:
+		return "every pool address is held by a stream or named by an answer that may still be cached";
+	case POOL_SHORT_NO_ADDRESS: return "the pool has no free address (pool-max does not fit it)";
+	}
+	return "?";
 }
 
 const struct pool_entry *pool_lookup_ip4(struct pool *p, const uint8_t addr[4])
@@ -355,16 +484,16 @@ void pool_set_smtp_port(struct pool *p, const struct pool_entry *e, uint16_t por
 
 void pool_hold(struct pool *p, const struct pool_entry *e)
 {
-	(void)p;
-	slot_of(e)->holds++;
+	struct slot *s = slot_of(e);
+	if (s->holds++ == 0)
+		heap_remove(p, s);
 }
 
 void pool_release(struct pool *p, const struct pool_entry *e)
 {
 	struct slot *s = slot_of(e);
-	(void)p;
-	if (s->holds > 0)
-		s->holds--;
+	if (s->holds > 0 && --s->holds == 0)
+		heap_push(p, s);
 }
 
 size_t pool_count(const struct pool *p)
@@ -375,7 +504,7 @@ size_t pool_count(const struct pool *p)
 size_t pool_bytes_per_entry(const struct pool *p)
 {
 	size_t cells = p->by_name.mask + 1 + p->by_v4.mask + 1 + p->by_v6.mask + 1;
-	return sizeof(struct slot) + cells * sizeof(uint32_t) / p->cfg.max_entries;
+	return sizeof(struct slot) + sizeof(uint32_t) + cells * sizeof(uint32_t) / p->cfg.max_entries;
 }
 
 struct pool *pool_new(const struct pool_config *cfg)
@@ -385,7 +514,8 @@ struct pool *pool_new(const struct pool_config *cfg)
 		return NULL;
 	p->cfg = *cfg;
 	p->slots = calloc(cfg->max_entries, sizeof(struct slot));
-	if (p->slots == NULL || index_init(&p->by_name, cfg->max_entries) < 0 ||
+	p->idle.slots = calloc(cfg->max_entries, sizeof(uint32_t));
+	if (p->slots == NULL || p->idle.slots == NULL || index_init(&p->by_name, cfg->max_entries) < 0 ||
 	    index_init(&p->by_v4, cfg->max_entries) < 0 || index_init(&p->by_v6, cfg->max_entries) < 0) {
 		pool_free(p);
 		return NULL;
@@ -398,6 +528,7 @@ void pool_free(struct pool *p)
 	if (p == NULL)
 		return;
 	free(p->slots);
+	free(p->idle.slots);
 	free(p->by_name.cells);
 	free(p->by_v4.cells);
 	free(p->by_v6.cells);

@@ -1,15 +1,20 @@
 /* pool: onion name <-> fake IPv4 and IPv6 addresses, derived from the name by a keyed hash so
- * every restart and every gateway with the same key agrees; bounded, evicting only idle names. */
+ * every restart and every gateway with the same key agrees; bounded, and an address changes name
+ * only when no stream holds it and no answer that named it may still be cached. */
 #ifndef OG_POOL_H
 #define OG_POOL_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "onion.h"
 
 #define POOL_KEY_LEN 16
+/* An answer naming an entry protects it for its TTL plus this, which covers the answer's way to
+ * the client, the whole-second clock, and a client connecting just as its cache expires. */
+#define POOL_GRACE_SECONDS 5
 
 struct pool_config {
 	uint8_t v4_net[4];
@@ -27,14 +32,26 @@ struct pool_entry {
 	uint16_t smtp_port; /* where the onion MX listens (map or SRV); 0: the port the client dials */
 };
 
+/* Why pool_map returned NULL. */
+enum pool_shortage {
+	POOL_SHORT_NONE,
+	POOL_SHORT_HELD,       /* every entry is held by a live stream */
+	POOL_SHORT_NAMED,      /* every entry is held or named by an answer that may still be cached */
+	POOL_SHORT_NO_ADDRESS, /* no free address for the name (pool-max does not fit the pool) */
+};
+
 struct pool;
 
 struct pool *pool_new(const struct pool_config *cfg);
 void pool_free(struct pool *p);
-/* The entry of a canonical onion name, made if new (evicting the least recently used idle
- * entry when full). NULL only when every entry is in use by a live stream. */
-#include <time.h>
+/* The entry of a canonical onion name, made if new, for an answer sent at now (seconds on one
+ * clock for every call; a monotonic one survives clock steps) that lives ttl seconds: the entry keeps its name until now + ttl + POOL_GRACE_SECONDS at least. When the pool
+ * is full it evicts the idle entry whose protection ended first (with one TTL: the least recently
+ * answered); NULL when there is none (pool_shortage says why). O(log pool-max). */
 const struct pool_entry *pool_map(struct pool *p, const char *onion, time_t now, uint32_t ttl);
+/* Why the last failed pool_map failed. */
+enum pool_shortage pool_shortage(const struct pool *p);
+const char *pool_shortage_text(enum pool_shortage why);
 const struct pool_entry *pool_lookup_ip4(struct pool *p, const uint8_t addr[4]);
 const struct pool_entry *pool_lookup_ip6(struct pool *p, const uint8_t addr[16]);
 bool pool_contains_ip4(const struct pool *p, const uint8_t addr[4]);

@@ -143,6 +143,16 @@ static void test_dns_directives(void **state)
 	expect_error("pool-ipv4 fd00::/64\n", "test.conf:1: pool-ipv4 must be an IPv4 network from /8 to /29, not 'fd00::/64'");
 	expect_error("pool-ipv4 10.0.0.0/28\npool-max 14\n",
 		     "test.conf:2: pool-max 14 must be smaller than the 14 addresses of pool-ipv4");
+	/* The IPv6 pool must hold pool-max too: a /112 with the default 65536 once hung the pool. */
+	expect_error("pool-ipv6 fd00::/112\n",
+		     "test.conf:1: pool-max 65536 must be smaller than the 65535 addresses of pool-ipv6");
+	expect_error("pool-ipv6 fd00::/112\n\npool-max 65535\n",
+		     "test.conf:3: pool-max 65535 must be smaller than the 65535 addresses of pool-ipv6");
+	expect_error("pool-max 70000\npool-ipv6 fd00::/112\n",
+		     "test.conf:1: pool-max 70000 must be smaller than the 65535 addresses of pool-ipv6");
+	struct config *fits = parse("pool-ipv6 fd00::/112\npool-max 65534\n", err);
+	assert_non_null(fits);
+	config_free(fits);
 	expect_error("pool-key 00zz\n", "test.conf:1: pool-key must be 32 hex digits");
 	expect_error("dnssec maybe\n", "test.conf:1: dnssec must be require, prefer or off, not 'maybe'");
 	expect_error("domain a.test onion-last\n",

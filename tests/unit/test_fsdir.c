@@ -1,5 +1,6 @@
-/* Unit tests for fsdir: missing parents made, the mode of the last one, an existing directory
- * accepted, a file in the way and an overlong path refused; a directory holding only ours. */
+/* Unit tests for fsdir: missing parents made, the exact mode of what it makes, an existing
+ * directory accepted and left as it was, a file in the way and an overlong path refused; a
+ * directory holding only ours. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -49,9 +50,40 @@ static void test_parents_and_mode(void **state)
 	assert_int_equal(fsdir_make(path, 0700), 0);
 	assert_int_equal(mode_of(path), 0700);
 	assert_int_equal(mode_of(parent), 0755);
+}
+
+static void test_mode_exact_whatever_the_umask(void **state)
+{
+	char path[128], parent[128];
+	(void)state;
+	snprintf(parent, sizeof(parent), "%s/u", top);
+	snprintf(path, sizeof(path), "%s/u/run", top);
+	mode_t old = umask(077);
+	int rc = fsdir_make(path, 0755);
+	umask(old);
+	assert_int_equal(rc, 0);
+	assert_int_equal(mode_of(path), 0755);
+	assert_int_equal(mode_of(parent), 0755);
+}
+
+/* A directory that was there keeps its mode: `data-dir /var/lib` must not make /var/lib 0700. */
+static void test_existing_left_alone(void **state)
+{
+	char path[128], below[160];
+	(void)state;
+	snprintf(path, sizeof(path), "%s/shared", top);
+	snprintf(below, sizeof(below), "%s/shared/lib/own", top);
+	assert_int_equal(mkdir(path, 0755), 0);
 	assert_int_equal(chmod(path, 0755), 0);
 	assert_int_equal(fsdir_make(path, 0700), 0);
-	assert_int_equal(mode_of(path), 0700);
+	assert_int_equal(mode_of(path), 0755);
+	assert_int_equal(chmod(path, 0711), 0);
+	assert_int_equal(fsdir_make(below, 0700), 0);
+	assert_int_equal(mode_of(path), 0711);
+	assert_int_equal(mode_of(below), 0700);
+	assert_int_equal(chmod(below, 0750), 0);
+	assert_int_equal(fsdir_make(below, 0700), 0);
+	assert_int_equal(mode_of(below), 0750);
 }
 
 static void test_refusals(void **state)
@@ -65,6 +97,13 @@ static void test_refusals(void **state)
 	fclose(f);
 	assert_int_equal(fsdir_make(below, 0700), -1);
 	assert_int_equal(errno, ENOTDIR);
+	/* A file where the directory itself should be: refused, and its mode left as it was. */
+	assert_int_equal(chmod(file, 0644), 0);
+	assert_int_equal(fsdir_make(file, 0700), -1);
+	assert_int_equal(errno, ENOTDIR);
+	struct stat st;
+	assert_int_equal(stat(file, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0644);
 	longpath = malloc(PATH_MAX + 2);
 	assert_non_null(longpath);
 	memset(longpath, 'a', PATH_MAX + 1);
@@ -102,6 +141,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parents_and_mode),
+		cmocka_unit_test(test_mode_exact_whatever_the_umask),
+		cmocka_unit_test(test_existing_left_alone),
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_only),
 	};
