@@ -157,9 +157,13 @@ static struct answer_query query_of(const struct req *r)
 	return (struct answer_query){ .pkt = r->pkt, .q = &r->q, .limit = answer_limit(&r->q, r->tc != NULL) };
 }
 
+/* The pool's clock is monotonic: a wall clock stepped at a router's first NTP sync would free
+ * every address at once (forward) or refuse new names for as long (back). */
 static struct answer_env env_of(const struct dns *d)
 {
-	return (struct answer_env){ .pool = d->pool, .onion_ttl = d->cfg->onion_ttl, .now = time(NULL) };
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (struct answer_env){ .pool = d->pool, .onion_ttl = d->cfg->onion_ttl, .now = ts.tv_sec };
 }
 
 static void req_reply(struct req *r, const struct answer *a)
