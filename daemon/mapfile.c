@@ -120,15 +120,15 @@ static int add_entry(struct mparse *ps, const char *domain, const char *onion, l
 
 static int parse_line(struct mparse *ps, char *line)
 {
-	char *words[3], *save = NULL, *host = NULL;
+	char *words[2], *save = NULL, *host = NULL;
 	int n = 0;
 	long port = 25;
 	char *hash = strchr(line, '#');
 	if (hash != NULL)
 		*hash = '\0';
 	for (char *w = strtok_r(line, " \t\r", &save); w != NULL; w = strtok_r(NULL, " \t\r", &save)) {
-		if (n == 3)
-			return fail(ps, "more than two fields");
+		if (n == 2)
+			return fail(ps, "more than two fields: '%s'", w);
 		words[n++] = w;
 	}
 	if (n == 0)

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -222,12 +223,31 @@ static void test_load_file(void **state)
 	assert_string_equal(err, "/nonexistent/oniongate.conf: No such file or directory");
 }
 
+/* A FIFO as the config is refused at once instead of blocking -t or a reload (an alarm fails
+ * the test rather than hanging it). */
+static void test_load_fifo(void **state)
+{
+	char dir[] = "/tmp/og-test-config.XXXXXX", fifo[64], err[CONFIG_ERR_MAX], want[CONFIG_ERR_MAX];
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(fifo, sizeof(fifo), "%s/oniongate.conf", dir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	alarm(5);
+	assert_null(config_load(fifo, err));
+	alarm(0);
+	snprintf(want, sizeof(want), "%s: not a regular file (a FIFO)", fifo);
+	assert_string_equal(err, want);
+	unlink(fifo);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),   cmocka_unit_test(test_full),
 		cmocka_unit_test(test_errors),     cmocka_unit_test(test_nul_byte),
 		cmocka_unit_test(test_too_many_words), cmocka_unit_test(test_load_file),
+		cmocka_unit_test(test_load_fifo),
 		cmocka_unit_test(test_dns_directives), cmocka_unit_test(test_socks_server), cmocka_unit_test(test_user),
 	};
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
