@@ -318,6 +318,7 @@ static void test_reload_classes(void **state)
 		print_message("case %zu: %s\n", i, c->want ? c->want : "reloadable");
 		assert_non_null(running);
 		assert_non_null(fresh);
+		assert_int_equal(config_reload_check(fresh, fresh, err), 0);
 		if (c->want == NULL) {
 			assert_int_equal(config_reload_check(running, fresh, err), 0);
 		} else {
