@@ -191,6 +191,7 @@ static void reload_commit(struct daemon *d, struct config *fresh, struct onionma
 /* SIGHUP: the new configuration whole, or none of it and the running one stays whole. */
 static void reload(struct daemon *d)
 {
+	static unsigned reloads;
 	char err[CONFIG_ERR_MAX];
 	struct mapfile *map;
 	struct onionmap_next *next;
@@ -198,7 +199,6 @@ static void reload(struct daemon *d)
 		log_notice("SIGHUP ignored: shutting down");
 		return;
 	}
-	static unsigned reloads;
 	struct config *fresh = reload_prepare(d, &map, &next, err);
 	if (fresh == NULL) {
 		log_err("reload refused, keeping the running configuration: %s", err);
