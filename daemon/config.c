@@ -55,19 +55,21 @@ static const char *const owned_tor_options[] = {
 	"__OwningControllerFD", "__OwningControllerProcess", "__DisableSignalHandlers", "__ReloadTorrcOnSIGHUP",
 };
 
-static int fail(struct parse_state *ps, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void report(struct parse_state *ps, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-static int fail(struct parse_state *ps, const char *fmt, ...)
+static void report(struct parse_state *ps, const char *fmt, ...)
 {
 	va_list ap;
 	int n = snprintf(ps->err, CONFIG_ERR_MAX, "%s:%d: ", ps->name, ps->line);
 	if (n < 0 || n >= CONFIG_ERR_MAX)
-		return -1;
+		return;
 	va_start(ap, fmt);
 	vsnprintf(ps->err + n, CONFIG_ERR_MAX - (size_t)n, fmt, ap);
 	va_end(ap);
-	return -1;
 }
+
+/* "file:line: message" into the error, and -1 (a macro, so that analyzers see the -1). */
+#define fail(ps, ...) (report((ps), __VA_ARGS__), -1)
 
 static int apply_path(struct parse_state *ps, const struct directive *d, char **args, int nargs)
 {

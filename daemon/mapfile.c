@@ -22,19 +22,21 @@ struct mparse {
 	struct mapfile *m;
 };
 
-static int fail(struct mparse *ps, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void report(struct mparse *ps, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-static int fail(struct mparse *ps, const char *fmt, ...)
+static void report(struct mparse *ps, const char *fmt, ...)
 {
 	va_list ap;
 	int n = snprintf(ps->err, MAPFILE_ERR_MAX, "%s:%d: ", ps->name, ps->line);
 	if (n < 0 || n >= MAPFILE_ERR_MAX)
-		return -1;
+		return;
 	va_start(ap, fmt);
 	vsnprintf(ps->err + n, MAPFILE_ERR_MAX - (size_t)n, fmt, ap);
 	va_end(ap);
-	return -1;
 }
+
+/* "file:line: message" into the error, and -1 (a macro, so that analyzers see the -1). */
+#define fail(ps, ...) (report((ps), __VA_ARGS__), -1)
 
 static void warn(struct mparse *ps, const char *what)
 {

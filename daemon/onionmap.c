@@ -539,8 +539,10 @@ void onionmap_free(struct onionmap *m)
 	}
 	if (m->ub != NULL)
 		ub_ctx_delete(m->ub);
-	while (m->lru_head != NULL)
-		cache_drop(m, m->lru_head);
+	for (struct cache_entry *e = m->lru_head, *next; e != NULL; e = next) {
+		next = e->lru_next;
+		free(e);
+	}
 	mapfile_free(m->file);
 	free(m);
 }
