@@ -20,25 +20,30 @@
 #define CONFIG_MAX_BYTES (1024 * 1024)
 #define CONFIG_MAX_TOKENS 64
 
-#define MAX_DIRECTIVES 64
-
 struct parse_state {
 	struct config *cfg;
 	const char *name;
 	int line;
-	int seen[MAX_DIRECTIVES]; /* line of each once-only directive, by table index */
 	char *err;
 };
 
-/* A directive: its words, whether it may appear once only, and for the generic appliers the
- * config field it sets (offset) and a number's bounds. */
+struct directive;
+
+/* Whether a running config (a) and a new one (b) agree on a restart-only directive: 0 when they
+ * do, else where they differ: a line of b, or minus a line of a when b no longer has it. */
+typedef int differs_fn(const struct config *a, const struct config *b, const struct directive *d);
+
+/* A directive: its words, whether it may appear once only, the config field it sets (offset,
+ * size) with a number's bounds for the generic appliers, and how a reload treats it: differs is
+ * NULL for a directive that takes full effect on SIGHUP, else it is restart-only. */
 struct directive {
 	const char *keyword;
 	int min_args, max_args;
 	int (*apply)(struct parse_state *, const struct directive *, char **args, int nargs);
 	bool once;
-	size_t offset;
+	size_t offset, size;
 	unsigned long min, max;
+	differs_fn *differs;
 };
 
 #define FIELD(ps, d, type) ((type *)(void *)((char *)(ps)->cfg + (d)->offset))
@@ -50,19 +55,21 @@ static const char *const owned_tor_options[] = {
 	"__OwningControllerFD", "__OwningControllerProcess", "__DisableSignalHandlers", "__ReloadTorrcOnSIGHUP",
 };
 
-static int fail(struct parse_state *ps, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void report(struct parse_state *ps, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-static int fail(struct parse_state *ps, const char *fmt, ...)
+static void report(struct parse_state *ps, const char *fmt, ...)
 {
 	va_list ap;
 	int n = snprintf(ps->err, CONFIG_ERR_MAX, "%s:%d: ", ps->name, ps->line);
 	if (n < 0 || n >= CONFIG_ERR_MAX)
-		return -1;
+		return;
 	va_start(ap, fmt);
 	vsnprintf(ps->err + n, CONFIG_ERR_MAX - (size_t)n, fmt, ap);
 	va_end(ap);
-	return -1;
 }
+
+/* "file:line: message" into the error, and -1 (a macro, so that analyzers see the -1). */
+#define fail(ps, ...) (report((ps), __VA_ARGS__), -1)
 
 static int apply_path(struct parse_state *ps, const struct directive *d, char **args, int nargs)
 {
@@ -454,54 +461,162 @@ static int apply_lan_interface(struct parse_state *ps, const struct directive *d
 	return 0;
 }
 
-#define ONCE(kw, fn) { kw, 1, 1, fn, true, 0, 0, 0 }
-#define PATH(kw, field) { kw, 1, 1, apply_path, true, offsetof(struct config, field), 0, 0 }
-#define BOOL(kw, field) { kw, 1, 1, apply_bool, true, offsetof(struct config, field), 0, 0 }
-#define NUM(kw, fn, field, lo, hi) { kw, 1, 1, fn, true, offsetof(struct config, field), lo, hi }
-#define MANY(kw, lo, hi, fn) { kw, lo, hi, fn, false, 0, 0, 0 }
+static differs_fn bytes_differ, string_differs, net_differs, key_differs, ports_differ, tor_options_differ,
+	listen_differs, interfaces_differ;
 
+#define SIZE(field) sizeof(((struct config *)0)->field)
+#define ONCE(kw, fn, field, differs) { kw, 1, 1, fn, true, offsetof(struct config, field), SIZE(field), 0, 0, differs }
+#define PATH(kw, field, differs) ONCE(kw, apply_path, field, differs)
+#define BOOL(kw, field, differs) ONCE(kw, apply_bool, field, differs)
+#define NUM(kw, fn, field, lo, hi, differs) \
+	{ kw, 1, 1, fn, true, offsetof(struct config, field), SIZE(field), lo, hi, differs }
+#define MANY(kw, lo, hi, fn, differs) { kw, lo, hi, fn, false, 0, 0, 0, 0, differs }
+#define RELOADS NULL
+
+/* What is bound, started or installed once is restart-only; the rest the running modules read
+ * from the current config (docs/oniongate.conf.5 says which is which). */
 static const struct directive directives[] = {
-	PATH("run-dir", run_dir),
-	PATH("data-dir", data_dir),
-	ONCE("log-level", apply_log_level),
-	ONCE("log-target", apply_log_target),
-	MANY("tor-option", 2, CONFIG_MAX_TOKENS - 1, apply_tor_option),
-	PATH("socks-server", socks_server),
-	ONCE("user", apply_user),
-	MANY("dns-listen", 1, 2, apply_dns_listen),
-	MANY("dns-upstream", 1, 2, apply_dns_upstream),
-	MANY("client-network", 1, 1, apply_client_network),
-	ONCE("pool-ipv4", apply_pool_ipv4),
-	ONCE("pool-ipv6", apply_pool_ipv6),
-	ONCE("pool-key", apply_pool_key),
-	NUM("pool-max", apply_size, pool_max, 1, 1UL << 22),
-	NUM("onion-ttl", apply_unsigned, onion_ttl, 0, 86400),
-	PATH("onion-map", onion_map),
-	BOOL("srv-discovery", srv_discovery),
-	ONCE("dnssec", apply_dnssec),
-	PATH("trust-anchor", trust_anchor),
-	ONCE("mx-policy", apply_mx_policy),
-	MANY("domain", 2, 2, apply_domain),
-	NUM("transparent-port", apply_u16, transparent_port, 1, 65535),
-	NUM("proxy-max-streams", apply_size, proxy_max_streams, 1, 100000),
-	NUM("proxy-idle-timeout", apply_unsigned, proxy_idle_timeout, 1, 86400),
-	NUM("proxy-connect-timeout", apply_unsigned, proxy_connect_timeout, 1, 3600),
-	BOOL("warm-up", warm_up),
-	NUM("warm-up-hold", apply_unsigned, warm_up_hold, 1, 600),
-	BOOL("nft", nft),
-	BOOL("nft-dns-redirect", nft_dns_redirect),
-	{ "redirect-ports", 1, CONFIG_MAX_TOKENS - 1, apply_redirect_ports, true, 0, 0, 0 },
-	MANY("lan-interface", 1, 1, apply_lan_interface),
+	PATH("run-dir", run_dir, string_differs),
+	PATH("data-dir", data_dir, string_differs),
+	ONCE("log-level", apply_log_level, log_level, RELOADS),
+	ONCE("log-target", apply_log_target, log_target, bytes_differ),
+	MANY("tor-option", 2, CONFIG_MAX_TOKENS - 1, apply_tor_option, tor_options_differ),
+	PATH("socks-server", socks_server, string_differs),
+	ONCE("user", apply_user, user, string_differs),
+	MANY("dns-listen", 1, 2, apply_dns_listen, listen_differs),
+	MANY("dns-upstream", 1, 2, apply_dns_upstream, RELOADS),
+	MANY("client-network", 1, 1, apply_client_network, RELOADS),
+	ONCE("pool-ipv4", apply_pool_ipv4, pool_v4, net_differs),
+	ONCE("pool-ipv6", apply_pool_ipv6, pool_v6, net_differs),
+	ONCE("pool-key", apply_pool_key, pool_key, key_differs),
+	NUM("pool-max", apply_size, pool_max, 1, 1UL << 22, bytes_differ),
+	NUM("onion-ttl", apply_unsigned, onion_ttl, 0, 86400, RELOADS),
+	PATH("onion-map", onion_map, RELOADS),
+	BOOL("srv-discovery", srv_discovery, RELOADS),
+	ONCE("dnssec", apply_dnssec, dnssec, RELOADS),
+	PATH("trust-anchor", trust_anchor, RELOADS),
+	ONCE("mx-policy", apply_mx_policy, mx_policy, RELOADS),
+	MANY("domain", 2, 2, apply_domain, RELOADS),
+	NUM("transparent-port", apply_u16, transparent_port, 1, 65535, bytes_differ),
+	NUM("proxy-max-streams", apply_size, proxy_max_streams, 1, 100000, RELOADS),
+	NUM("proxy-idle-timeout", apply_unsigned, proxy_idle_timeout, 1, 86400, RELOADS),
+	NUM("proxy-connect-timeout", apply_unsigned, proxy_connect_timeout, 1, 3600, RELOADS),
+	BOOL("warm-up", warm_up, RELOADS),
+	NUM("warm-up-hold", apply_unsigned, warm_up_hold, 1, 600, RELOADS),
+	BOOL("nft", nft, bytes_differ),
+	BOOL("nft-dns-redirect", nft_dns_redirect, bytes_differ),
+	{ "redirect-ports", 1, CONFIG_MAX_TOKENS - 1, apply_redirect_ports, true, 0, 0, 0, 0, ports_differ },
+	MANY("lan-interface", 1, 1, apply_lan_interface, interfaces_differ),
 };
 
-_Static_assert(sizeof(directives) / sizeof(directives[0]) <= MAX_DIRECTIVES, "raise MAX_DIRECTIVES");
+#define N_DIRECTIVES (sizeof(directives) / sizeof(directives[0]))
+_Static_assert(N_DIRECTIVES <= CONFIG_MAX_DIRECTIVES, "raise CONFIG_MAX_DIRECTIVES");
 
-/* The line a once-only directive was given on, 0 when it was not. */
-static int seen_line(const struct parse_state *ps, const char *keyword)
+int config_line(const struct config *cfg, const char *keyword)
 {
-	for (size_t i = 0; i < sizeof(directives) / sizeof(directives[0]); i++)
+	for (size_t i = 0; i < N_DIRECTIVES; i++)
 		if (strcmp(directives[i].keyword, keyword) == 0)
-			return ps->seen[i];
+			return cfg->lines[i];
+	return 0;
+}
+
+/* Where a and b differ on d as a whole: its first line in b, or where a had it. */
+static int where(const struct config *a, const struct config *b, const struct directive *d)
+{
+	size_t i = (size_t)(d - directives);
+	if (b->lines[i] != 0)
+		return b->lines[i];
+	return a->lines[i] != 0 ? -a->lines[i] : 1;
+}
+
+static const void *field_of(const struct config *cfg, const struct directive *d)
+{
+	return (const char *)cfg + d->offset;
+}
+
+static int bytes_differ(const struct config *a, const struct config *b, const struct directive *d)
+{
+	return memcmp(field_of(a, d), field_of(b, d), d->size) == 0 ? 0 : where(a, b, d);
+}
+
+static int string_differs(const struct config *a, const struct config *b, const struct directive *d)
+{
+	const char *x = *(char *const *)field_of(a, d), *y = *(char *const *)field_of(b, d);
+	bool same = x == y || (x != NULL && y != NULL && strcmp(x, y) == 0);
+	return same ? 0 : where(a, b, d);
+}
+
+static int net_differs(const struct config *a, const struct config *b, const struct directive *d)
+{
+	const struct config_net *x = field_of(a, d), *y = field_of(b, d);
+	bool same = x->family == y->family && x->prefix == y->prefix && memcmp(x->addr, y->addr, sizeof(x->addr)) == 0;
+	return same ? 0 : where(a, b, d);
+}
+
+static int key_differs(const struct config *a, const struct config *b, const struct directive *d)
+{
+	bool same = a->pool_key_set == b->pool_key_set && memcmp(a->pool_key, b->pool_key, sizeof(a->pool_key)) == 0;
+	return same ? 0 : where(a, b, d);
+}
+
+static int ports_differ(const struct config *a, const struct config *b, const struct directive *d)
+{
+	bool same = a->n_redirect_ports == b->n_redirect_ports &&
+		    (a->n_redirect_ports == 0 ||
+		     memcmp(a->redirect_ports, b->redirect_ports, a->n_redirect_ports * sizeof(uint16_t)) == 0);
+	return same ? 0 : where(a, b, d);
+}
+
+static int interfaces_differ(const struct config *a, const struct config *b, const struct directive *d)
+{
+	bool same = a->n_lan_interfaces == b->n_lan_interfaces;
+	for (size_t i = 0; same && i < a->n_lan_interfaces; i++)
+		same = strcmp(a->lan_interfaces[i], b->lan_interfaces[i]) == 0;
+	return same ? 0 : where(a, b, d);
+}
+
+/* Lists whose entries keep their lines: the first entry that differs names the line. */
+static int tor_options_differ(const struct config *a, const struct config *b, const struct directive *d)
+{
+	(void)d;
+	for (size_t i = 0; i < a->n_tor_options || i < b->n_tor_options; i++) {
+		if (i >= b->n_tor_options)
+			return -a->tor_options[i].line;
+		if (i >= a->n_tor_options || strcmp(a->tor_options[i].name, b->tor_options[i].name) != 0 ||
+		    strcmp(a->tor_options[i].value, b->tor_options[i].value) != 0)
+			return b->tor_options[i].line;
+	}
+	return 0;
+}
+
+static int listen_differs(const struct config *a, const struct config *b, const struct directive *d)
+{
+	(void)d;
+	for (size_t i = 0; i < a->n_dns_listen || i < b->n_dns_listen; i++) {
+		if (i >= b->n_dns_listen)
+			return -a->dns_listen[i].line;
+		if (i >= a->n_dns_listen || a->dns_listen[i].len != b->dns_listen[i].len ||
+		    memcmp(&a->dns_listen[i].ss, &b->dns_listen[i].ss, a->dns_listen[i].len) != 0)
+			return b->dns_listen[i].line;
+	}
+	return 0;
+}
+
+int config_reload_check(const struct config *running, const struct config *fresh, char err[CONFIG_ERR_MAX])
+{
+	err[0] = '\0';
+	for (size_t i = 0; i < N_DIRECTIVES; i++) {
+		const struct directive *d = &directives[i];
+		int at = d->differs != NULL ? d->differs(running, fresh, d) : 0;
+		if (at > 0)
+			snprintf(err, CONFIG_ERR_MAX, "%s:%d: %s changes only on restart", fresh->path, at, d->keyword);
+		else if (at < 0)
+			snprintf(err, CONFIG_ERR_MAX,
+				 "%s:%d: %s changes only on restart (removed from this line of the running configuration)",
+				 fresh->path, -at, d->keyword);
+		if (at != 0)
+			return -1;
+	}
 	return 0;
 }
 
@@ -556,7 +671,7 @@ static int parse_line(struct parse_state *ps, char *line)
 	int n = split_words(ps, line, words);
 	if (n <= 0)
 		return n;
-	for (size_t i = 0; i < sizeof(directives) / sizeof(directives[0]); i++) {
+	for (size_t i = 0; i < N_DIRECTIVES; i++) {
 		const struct directive *d = &directives[i];
 		if (strcmp(words[0], d->keyword) != 0)
 			continue;
@@ -567,11 +682,10 @@ static int parse_line(struct parse_state *ps, char *line)
 					    d->min_args == 1 ? "" : "s", nargs);
 			return fail(ps, "%s takes at least %d arguments, not %d", d->keyword, d->min_args, nargs);
 		}
-		if (d->once) {
-			if (ps->seen[i])
-				return fail(ps, "duplicate %s (first given at line %d)", d->keyword, ps->seen[i]);
-			ps->seen[i] = ps->line;
-		}
+		if (d->once && ps->cfg->lines[i] != 0)
+			return fail(ps, "duplicate %s (first given at line %d)", d->keyword, ps->cfg->lines[i]);
+		if (ps->cfg->lines[i] == 0)
+			ps->cfg->lines[i] = ps->line;
 		return d->apply(ps, d, words + 1, nargs);
 	}
 	return fail(ps, "unknown directive '%s'", words[0]);
@@ -587,29 +701,33 @@ static int check_whole(struct parse_state *ps)
 			return fail(ps, "dns-listen needs a dns-upstream to pass other queries to");
 		if (cfg->n_client_nets == 0)
 			return fail(ps, "dns-listen needs at least one client-network");
+	} else if (cfg->n_client_nets > 0 || cfg->n_dns_upstream > 0) {
+		const char *what = cfg->n_client_nets > 0 ? "client-network" : "dns-upstream";
+		ps->line = config_line(cfg, what);
+		return fail(ps, "%s has no effect without dns-listen", what);
 	}
 	if (cfg->nft_dns_redirect && cfg->n_dns_listen == 0) {
-		ps->line = seen_line(ps, "nft-dns-redirect");
+		ps->line = config_line(cfg, "nft-dns-redirect");
 		return fail(ps, "nft-dns-redirect needs a dns-listen to redirect to");
 	}
 	if (cfg->socks_server != NULL && strlen(cfg->socks_server) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
-		ps->line = seen_line(ps, "socks-server");
+		ps->line = config_line(cfg, "socks-server");
 		return fail(ps, "socks-server path is longer than a unix socket path may be");
 	}
 	if (cfg->socks_server != NULL && cfg->n_tor_options > 0) {
 		ps->line = cfg->tor_options[0].line;
 		return fail(ps, "tor-option has no effect with socks-server (line %d): no embedded Tor is started",
-			    seen_line(ps, "socks-server"));
+			    config_line(cfg, "socks-server"));
 	}
 	if (cfg->user != NULL && cfg->transparent_port != 0 && cfg->transparent_port < 1024) {
-		ps->line = seen_line(ps, "transparent-port");
+		ps->line = config_line(cfg, "transparent-port");
 		return fail(ps, "transparent-port %u is bound after dropping to user %s (line %d): use a port above 1023",
 			    cfg->transparent_port, cfg->user, cfg->user_line);
 	}
 	/* Each pool must have more addresses than names (pool.c places a name in a free one). */
 	uint64_t v4_hosts = (1ULL << (32 - cfg->pool_v4.prefix)) - 2;
 	if (cfg->pool_max >= v4_hosts) {
-		ps->line = seen_line(ps, "pool-max") ? seen_line(ps, "pool-max") : seen_line(ps, "pool-ipv4");
+		ps->line = config_line(cfg, "pool-max") ? config_line(cfg, "pool-max") : config_line(cfg, "pool-ipv4");
 		return fail(ps, "pool-max %zu must be smaller than the %llu addresses of pool-ipv4", cfg->pool_max,
 			    (unsigned long long)v4_hosts);
 	}

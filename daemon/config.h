@@ -12,6 +12,7 @@
 
 #define CONFIG_DEFAULT_PATH "/etc/oniongate/oniongate.conf"
 #define CONFIG_ERR_MAX 512
+#define CONFIG_MAX_DIRECTIVES 64
 
 struct tor_option {
 	char *name;
@@ -84,12 +85,21 @@ struct config {
 	bool nft_dns_redirect;
 	char **lan_interfaces;
 	size_t n_lan_interfaces;
+
+	int lines[CONFIG_MAX_DIRECTIVES]; /* where each directive was first given (read with config_line) */
 };
 
 /* The MX policy for domain: its own domain line, else the global mx-policy. */
 enum mx_policy config_mx_policy(const struct config *cfg, const char *domain);
 /* True when addr (4 or 16 bytes of family) lies in one of the client networks. */
 bool config_client_allowed(const struct config *cfg, int family, const uint8_t *addr);
+
+/* The line a directive was first given on, 0 when the config does not have it. */
+int config_line(const struct config *cfg, const char *keyword);
+/* Whether fresh may replace running on SIGHUP: 0, or -1 with "file:line: <directive> changes
+ * only on restart" in err for the first restart-only directive whose value differs (the line of
+ * fresh that sets it; if fresh has dropped it, the line the running config had it on). */
+int config_reload_check(const struct config *running, const struct config *fresh, char err[CONFIG_ERR_MAX]);
 
 /* Both return NULL and fill err ("file:line: message") when the text is not valid. */
 struct config *config_load(const char *path, char err[CONFIG_ERR_MAX]);

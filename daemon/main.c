@@ -131,28 +131,83 @@ static struct config *load_all(const char *path, struct mapfile **map, char err[
 	return cfg;
 }
 
-static void reload(struct daemon *d)
+/* Reload, phase one: everything the new file asks for is read, checked and built beside the
+ * running state (config, map file, restart-only directives unchanged, a new libunbound
+ * context); NULL and "file:line: why" in err if any of it fails. *map stays readable (owned by
+ * *next) for its warnings. */
+static struct config *reload_prepare(struct daemon *d, struct mapfile **map, struct onionmap_next **next,
+				     char err[CONFIG_ERR_MAX])
 {
-	char err[CONFIG_ERR_MAX];
-	struct mapfile *map;
-	struct config *fresh = load_all(d->cfg->path, &map, err);
-	if (fresh == NULL) {
-		log_err("reload refused, keeping the running configuration: %s", err);
-		return;
+	struct config *fresh = load_all(d->cfg->path, map, err);
+	*next = NULL;
+	if (fresh == NULL)
+		return NULL;
+	if (config_reload_check(d->cfg, fresh, err) < 0) {
+		mapfile_free(*map);
+		config_free(fresh);
+		return NULL;
 	}
-	log_map_warnings(map);
+	if ((*next = onionmap_prepare(d->onionmap, fresh, *map, err)) == NULL) {
+		config_free(fresh);
+		return NULL;
+	}
+	return fresh;
+}
+
+static void tor_log_set(const struct ctl_reply *r, void *arg)
+{
+	(void)arg;
+	if (r != NULL && r->code != 250)
+		log_warn("tor: SETCONF Log refused: %d %s", r->code, r->n_lines > 0 ? r->lines[0].text : "");
+}
+
+/* The embedded Tor logs at the level nearest the daemon's: told through its control socket. */
+static void tor_follow_log_level(struct daemon *d, const struct config *fresh)
+{
+	char cmd[64];
+	const char *level = tor_log_level(fresh->log_level);
+	if (d->control == NULL || strcmp(level, tor_log_level(d->cfg->log_level)) == 0)
+		return;
+	snprintf(cmd, sizeof(cmd), "SETCONF Log=\"%s %s\"", level,
+		 fresh->log_target == LOG_TARGET_SYSLOG ? "syslog" : "stderr");
+	if (control_command(d->control, cmd, tor_log_set, NULL) < 0)
+		log_warn("tor: cannot ask for log level %s", level);
+}
+
+/* Reload, phase two: cannot fail; every module takes the new config at once. */
+static void reload_commit(struct daemon *d, struct config *fresh, struct onionmap_next *next)
+{
 	log_set_level(fresh->log_level);
-	if (d->onionmap != NULL)
-		onionmap_reconfigure(d->onionmap, fresh, map);
-	else
-		mapfile_free(map);
+	tor_follow_log_level(d, fresh);
+	onionmap_commit(d->onionmap, next);
 	if (d->dns != NULL)
 		dns_reconfigure(d->dns, fresh);
 	if (d->proxy != NULL)
 		proxy_reconfigure(d->proxy, fresh);
 	config_free(d->cfg);
 	d->cfg = fresh;
-	log_notice("configuration reloaded from %s (listeners, pools, tor-option and socks-server change on restart)", fresh->path);
+}
+
+/* SIGHUP: the new configuration whole, or none of it and the running one stays whole. */
+static void reload(struct daemon *d)
+{
+	static unsigned reloads;
+	char err[CONFIG_ERR_MAX];
+	struct mapfile *map;
+	struct onionmap_next *next;
+	if (d->stopping) {
+		log_notice("SIGHUP ignored: shutting down");
+		return;
+	}
+	struct config *fresh = reload_prepare(d, &map, &next, err);
+	if (fresh == NULL) {
+		log_err("reload refused, keeping the running configuration: %s", err);
+		return;
+	}
+	log_map_warnings(map);
+	reload_commit(d, fresh, next);
+	/* Numbered, so that the log never folds two reloads into "last message repeated". */
+	log_notice("configuration reloaded from %s (reload %u)", fresh->path, ++reloads);
 }
 
 /* The pool key: pool-key from the config, else data-dir/pool.key, made once at random. */

@@ -22,19 +22,21 @@ struct mparse {
 	struct mapfile *m;
 };
 
-static int fail(struct mparse *ps, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void report(struct mparse *ps, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-static int fail(struct mparse *ps, const char *fmt, ...)
+static void report(struct mparse *ps, const char *fmt, ...)
 {
 	va_list ap;
 	int n = snprintf(ps->err, MAPFILE_ERR_MAX, "%s:%d: ", ps->name, ps->line);
 	if (n < 0 || n >= MAPFILE_ERR_MAX)
-		return -1;
+		return;
 	va_start(ap, fmt);
 	vsnprintf(ps->err + n, MAPFILE_ERR_MAX - (size_t)n, fmt, ap);
 	va_end(ap);
-	return -1;
 }
+
+/* "file:line: message" into the error, and -1 (a macro, so that analyzers see the -1). */
+#define fail(ps, ...) (report((ps), __VA_ARGS__), -1)
 
 static void warn(struct mparse *ps, const char *what)
 {
@@ -120,15 +122,15 @@ static int add_entry(struct mparse *ps, const char *domain, const char *onion, l
 
 static int parse_line(struct mparse *ps, char *line)
 {
-	char *words[3], *save = NULL, *host = NULL;
+	char *words[2], *save = NULL, *host = NULL;
 	int n = 0;
 	long port = 25;
 	char *hash = strchr(line, '#');
 	if (hash != NULL)
 		*hash = '\0';
 	for (char *w = strtok_r(line, " \t\r", &save); w != NULL; w = strtok_r(NULL, " \t\r", &save)) {
-		if (n == 3)
-			return fail(ps, "more than two fields");
+		if (n == 2)
+			return fail(ps, "more than two fields: '%s'", w);
 		words[n++] = w;
 	}
 	if (n == 0)

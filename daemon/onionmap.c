@@ -35,25 +35,36 @@ struct onionmap_query {
 	struct onionmap_query *next;
 };
 
+/* An entry is cached (in a bucket and on the LRU), or retired: a discovery still running on a
+ * libunbound context a reload replaced, out of the cache and on the retired list until it ends. */
 struct cache_entry {
 	char domain[256];
 	struct onionmap_result res;
 	time_t expires;
 	bool pending;
+	bool retired;
 	int async_id;
 	struct onionmap *map;
 	struct onionmap_query *waiters;
 	struct cache_entry *bucket_next;
-	struct cache_entry *lru_prev, *lru_next;
+	struct cache_entry *lru_prev, *lru_next; /* the LRU, or the retired list */
+};
+
+struct onionmap_next {
+	const struct config *cfg;
+	struct mapfile *file;
+	struct ub_ctx *ub;
 };
 
 struct onionmap {
+	struct event_base *base;
 	const struct config *cfg;
 	struct mapfile *file;
 	struct ub_ctx *ub;
 	struct cache_entry *buckets[CACHE_BUCKETS];
 	struct cache_entry *lru_head, *lru_tail;
 	size_t n_cached;
+	struct cache_entry *retired;
 };
 
 static unsigned bucket_of(const char *domain)
@@ -96,7 +107,7 @@ static struct cache_entry *cache_find(struct onionmap *m, const char *domain)
 	return NULL;
 }
 
-static void cache_drop(struct onionmap *m, struct cache_entry *e)
+static void cache_unlink(struct onionmap *m, struct cache_entry *e)
 {
 	struct cache_entry **pp = &m->buckets[bucket_of(e->domain)];
 	while (*pp != e)
@@ -104,7 +115,31 @@ static void cache_drop(struct onionmap *m, struct cache_entry *e)
 	*pp = e->bucket_next;
 	lru_unlink(m, e);
 	m->n_cached--;
+}
+
+static void cache_drop(struct onionmap *m, struct cache_entry *e)
+{
+	cache_unlink(m, e);
 	free(e);
+}
+
+/* Empties the cache: its answers were decided under the policy and upstreams being replaced.
+ * Entries with a discovery under way move to the retired list, where it ends. */
+static void cache_retire_all(struct onionmap *m)
+{
+	while (m->lru_head != NULL) {
+		struct cache_entry *e = m->lru_head;
+		cache_unlink(m, e);
+		if (!e->pending) {
+			free(e);
+			continue;
+		}
+		e->retired = true;
+		e->lru_next = m->retired;
+		if (m->retired != NULL)
+			m->retired->lru_prev = e;
+		m->retired = e;
+	}
 }
 
 static struct cache_entry *cache_add(struct onionmap *m, const char *domain)
@@ -198,12 +233,34 @@ static void deliver(struct cache_entry *e)
 	}
 }
 
+/* A retired discovery ends as a failure whatever its old context says: its waiters get
+ * SERVFAIL and ask again under the new configuration. */
+static void end_retired(struct cache_entry *e)
+{
+	struct onionmap *m = e->map;
+	if (e->lru_prev != NULL)
+		e->lru_prev->lru_next = e->lru_next;
+	else
+		m->retired = e->lru_next;
+	if (e->lru_next != NULL)
+		e->lru_next->lru_prev = e->lru_prev;
+	log_info("discovery: _onion-mx._tcp.%s ended by the reload: MX queries waiting for it get SERVFAIL", e->domain);
+	e->pending = false;
+	e->res = (struct onionmap_result){ .failed = true, .ttl = TTL_FAILURE };
+	deliver(e);
+	free(e);
+}
+
 static void srv_done(void *arg, int rcode, void *packet, int packet_len, int sec, char *why_bogus, int ratelimited)
 {
 	struct cache_entry *e = arg;
 	enum dnssec_mode mode = e->map->cfg->dnssec;
 	char qname[300];
 	(void)ratelimited;
+	if (e->retired) {
+		end_retired(e);
+		return;
+	}
 	snprintf(qname, sizeof(qname), "_onion-mx._tcp.%s", e->domain);
 	log_debug("discovery: %s answered: rcode %d, %d bytes, security %d", qname, rcode, packet_len, sec);
 	e->pending = false;
@@ -317,13 +374,19 @@ void onionmap_cancel(struct onionmap_query *q)
 	free(q);
 }
 
-static int setup_unbound(struct onionmap *m, struct event_base *base, const struct config *cfg, char *err)
+/* The line of cfg that asked for a trust anchor: trust-anchor, else dnssec, else the first
+ * directive that turns discovery on. */
+static int anchor_line(const struct config *cfg)
 {
-	m->ub = ub_ctx_create_event(base);
-	if (m->ub == NULL) {
-		snprintf(err, MAPFILE_ERR_MAX, "cannot create the libunbound context");
-		return -1;
-	}
+	static const char *const asked[] = { "trust-anchor", "dnssec", "srv-discovery", "dns-upstream" };
+	for (size_t i = 0; i < sizeof(asked) / sizeof(asked[0]); i++)
+		if (config_line(cfg, asked[i]) != 0)
+			return config_line(cfg, asked[i]);
+	return 0;
+}
+
+static int add_upstreams(struct ub_ctx *ub, const struct config *cfg, char *err)
+{
 	for (size_t i = 0; i < cfg->n_dns_upstream; i++) {
 		char addr[INET6_ADDRSTRLEN], spec[INET6_ADDRSTRLEN + 8];
 		const struct sockaddr_storage *ss = &cfg->dns_upstream[i].ss;
@@ -338,74 +401,147 @@ static int setup_unbound(struct onionmap *m, struct event_base *base, const stru
 			port = ntohs(sin6->sin6_port);
 		}
 		snprintf(spec, sizeof(spec), "%s@%d", addr, port);
-		if (ub_ctx_set_fwd(m->ub, spec) != 0) {
-			snprintf(err, MAPFILE_ERR_MAX, "libunbound refuses upstream %s", spec);
+		if (ub_ctx_set_fwd(ub, spec) != 0) {
+			snprintf(err, MAPFILE_ERR_MAX, "%s:%d: libunbound refuses upstream %s", cfg->path,
+				 cfg->dns_upstream[i].line, spec);
 			return -1;
 		}
 	}
-	if (cfg->dnssec != DNSSEC_OFF) {
-		if (access(cfg->trust_anchor, R_OK) < 0) {
-			snprintf(err, MAPFILE_ERR_MAX, "%s: cannot read the trust anchor: %s", cfg->trust_anchor,
-				 strerror(errno));
-			return -1;
-		}
-		int rc = ub_ctx_add_ta_file(m->ub, cfg->trust_anchor);
-		if (rc != 0) {
-			snprintf(err, MAPFILE_ERR_MAX, "%s: cannot read the trust anchor: %s", cfg->trust_anchor,
-				 ub_strerror(rc));
-			return -1;
-		}
+	return 0;
+}
+
+/* Reads the trust anchor when DNSSEC is on; the context checks it when it is finalized. */
+static int add_trust_anchor(struct ub_ctx *ub, const struct config *cfg, char *err)
+{
+	int rc;
+	if (cfg->dnssec == DNSSEC_OFF)
+		return 0;
+	if (access(cfg->trust_anchor, R_OK) < 0) {
+		snprintf(err, MAPFILE_ERR_MAX, "%s:%d: cannot read the trust anchor %s: %s", cfg->path, anchor_line(cfg),
+			 cfg->trust_anchor, strerror(errno));
+		return -1;
 	}
-	/* Discovery asks the upstream, as every passed-through query does: libunbound's built-in
-	 * answer for the special-use name test. (RFC 6761) would hide what the upstream serves.
-	 * Last, as adding a zone finalizes the context. */
-	if (ub_ctx_zone_add(m->ub, "test.", "transparent") != 0) {
-		snprintf(err, MAPFILE_ERR_MAX, "libunbound refuses the local zone settings");
+	if ((rc = ub_ctx_add_ta_file(ub, cfg->trust_anchor)) != 0) {
+		snprintf(err, MAPFILE_ERR_MAX, "%s:%d: cannot read the trust anchor %s: %s", cfg->path, anchor_line(cfg),
+			 cfg->trust_anchor, ub_strerror(rc));
 		return -1;
 	}
 	return 0;
 }
 
+/* A new libunbound context on the daemon's loop for cfg: its upstreams, its trust anchor. */
+static struct ub_ctx *new_unbound(struct event_base *base, const struct config *cfg, char *err)
+{
+	struct ub_ctx *ub = ub_ctx_create_event(base);
+	int rc;
+	if (ub == NULL) {
+		snprintf(err, MAPFILE_ERR_MAX, "%s: cannot create the libunbound context", cfg->path);
+		return NULL;
+	}
+	if (add_upstreams(ub, cfg, err) < 0 || add_trust_anchor(ub, cfg, err) < 0) {
+		ub_ctx_delete(ub);
+		return NULL;
+	}
+	/* Discovery asks the upstream, as every passed-through query does: libunbound's built-in
+	 * answer for the special-use name test. (RFC 6761) would hide what the upstream serves.
+	 * Last, as adding a zone finalizes the context (and loads the trust anchor). */
+	if ((rc = ub_ctx_zone_add(ub, "test.", "transparent")) != 0) {
+		if (cfg->dnssec != DNSSEC_OFF)
+			snprintf(err, MAPFILE_ERR_MAX, "%s:%d: libunbound cannot start with the trust anchor %s: %s", cfg->path,
+				 anchor_line(cfg), cfg->trust_anchor, ub_strerror(rc));
+		else
+			snprintf(err, MAPFILE_ERR_MAX, "%s: libunbound cannot start: %s", cfg->path, ub_strerror(rc));
+		ub_ctx_delete(ub);
+		return NULL;
+	}
+	return ub;
+}
+
+struct onionmap_next *onionmap_prepare(struct onionmap *m, const struct config *cfg, struct mapfile *file,
+				       char err[MAPFILE_ERR_MAX])
+{
+	struct onionmap_next *next = calloc(1, sizeof(*next));
+	err[0] = '\0';
+	if (next == NULL) {
+		snprintf(err, MAPFILE_ERR_MAX, "%s: out of memory", cfg->path);
+		mapfile_free(file);
+		return NULL;
+	}
+	next->cfg = cfg;
+	next->file = file;
+	if (cfg->srv_discovery && cfg->n_dns_upstream > 0 && (next->ub = new_unbound(m->base, cfg, err)) == NULL) {
+		onionmap_abandon(next);
+		return NULL;
+	}
+	return next;
+}
+
+void onionmap_abandon(struct onionmap_next *next)
+{
+	if (next == NULL)
+		return;
+	if (next->ub != NULL)
+		ub_ctx_delete(next->ub);
+	mapfile_free(next->file);
+	free(next);
+}
+
+void onionmap_commit(struct onionmap *m, struct onionmap_next *next)
+{
+	struct ub_ctx *old = m->ub;
+	m->cfg = next->cfg;
+	mapfile_free(m->file);
+	m->file = next->file;
+	m->ub = next->ub;
+	free(next);
+	cache_retire_all(m);
+	/* Deleting a context ends each of its queries with SERVFAIL through srv_done, which ends
+	 * the retired entries; any it left are ended here. Lookups from their waiters see the
+	 * new context and an empty cache. */
+	if (old != NULL)
+		ub_ctx_delete(old);
+	while (m->retired != NULL)
+		end_retired(m->retired);
+}
+
 struct onionmap *onionmap_new(struct event_base *base, const struct config *cfg, char err[MAPFILE_ERR_MAX])
 {
 	struct onionmap *m = calloc(1, sizeof(*m));
+	struct mapfile *file = NULL;
+	struct onionmap_next *next;
 	err[0] = '\0';
 	if (m == NULL) {
 		snprintf(err, MAPFILE_ERR_MAX, "out of memory");
 		return NULL;
 	}
+	m->base = base;
 	m->cfg = cfg;
-	if (cfg->onion_map != NULL && (m->file = mapfile_load(cfg->onion_map, err)) == NULL)
-		goto bad;
-	if (cfg->srv_discovery && cfg->n_dns_upstream > 0 && setup_unbound(m, base, cfg, err) < 0)
-		goto bad;
+	if ((cfg->onion_map != NULL && (file = mapfile_load(cfg->onion_map, err)) == NULL) ||
+	    (next = onionmap_prepare(m, cfg, file, err)) == NULL) {
+		free(m);
+		return NULL;
+	}
+	onionmap_commit(m, next);
 	return m;
-bad:
-	onionmap_free(m);
-	return NULL;
 }
 
-void onionmap_reconfigure(struct onionmap *m, const struct config *cfg, struct mapfile *fresh)
-{
-	m->cfg = cfg;
-	mapfile_free(m->file);
-	m->file = fresh;
-}
-
+/* Waiters are dropped without a call: whoever asked is being freed too. */
 void onionmap_free(struct onionmap *m)
 {
 	if (m == NULL)
 		return;
-	if (m->ub != NULL)
-		ub_ctx_delete(m->ub);
-	while (m->lru_head != NULL) {
-		struct cache_entry *e = m->lru_head;
+	for (struct cache_entry *e = m->lru_head; e != NULL; e = e->lru_next) {
 		while (e->waiters != NULL) {
 			struct onionmap_query *q = e->waiters;
 			e->waiters = q->next;
 			free(q);
 		}
-		cache_drop(m, e);
+	}
+	if (m->ub != NULL)
+		ub_ctx_delete(m->ub);
+	for (struct cache_entry *e = m->lru_head, *next; e != NULL; e = next) {
+		next = e->lru_next;
+		free(e);
 	}
 	mapfile_free(m->file);
 	free(m);

@@ -30,14 +30,23 @@ struct onionmap_result {
 
 struct onionmap;
 struct onionmap_query;
+struct onionmap_next;
 
 typedef void onionmap_cb(const struct onionmap_result *res, void *arg);
 
 /* Loads cfg's map file (NULL and err when it is bad) and prepares SRV discovery. */
 struct onionmap *onionmap_new(struct event_base *base, const struct config *cfg, char err[MAPFILE_ERR_MAX]);
 void onionmap_free(struct onionmap *m);
-/* Swaps in a new map file (already parsed) and policy from a reloaded config; the SRV cache stays. */
-void onionmap_reconfigure(struct onionmap *m, const struct config *cfg, struct mapfile *fresh);
+/* A reload in two steps. prepare takes file (cfg's map file, already parsed, or NULL) and builds
+ * what cfg asks for without touching the running map: a new libunbound context with cfg's
+ * upstreams, DNSSEC mode and trust anchor. NULL and "file:line: why" in err when it cannot.
+ * commit puts it in force: the SRV cache is emptied (decided under the old policy and
+ * upstreams), and discoveries still running on the old context end as failures (their waiters
+ * get res->failed: SERVFAIL, the MTA retries). abandon frees what prepare made. */
+struct onionmap_next *onionmap_prepare(struct onionmap *m, const struct config *cfg, struct mapfile *file,
+				       char err[MAPFILE_ERR_MAX]);
+void onionmap_commit(struct onionmap *m, struct onionmap_next *next);
+void onionmap_abandon(struct onionmap_next *next);
 /* Answers from the map or the cache at once (returns NULL after calling cb), or starts a
  * discovery and calls cb later (returns a handle for onionmap_cancel). */
 struct onionmap_query *onionmap_lookup(struct onionmap *m, const char *domain, onionmap_cb *cb, void *arg);

@@ -5,7 +5,9 @@
 
 #include <stddef.h>
 
-/* The file's bytes (caller frees) and their count, or NULL with "path: why" in err. */
+/* The file's bytes (caller frees) and their count, or NULL with "path: why" in err. Only a
+ * regular file is read (a FIFO, device or directory is refused without blocking), and at most
+ * max bytes of it: a larger file is refused. */
 char *textfile_read(const char *path, size_t max, size_t *len, char *err, size_t errlen);
 
 /* Called for each line (numbered from 1, newline removed); line is NULL when it holds a NUL

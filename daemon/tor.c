@@ -49,7 +49,7 @@ static int write_torrc(struct tor *t, const char *dir)
 	return 0;
 }
 
-static const char *tor_log_level(enum log_level level)
+const char *tor_log_level(enum log_level level)
 {
 	switch (level) {
 	case LOG_LEVEL_ERR: return "err";

@@ -19,5 +19,7 @@ struct tor *tor_start(struct event_base *base, const struct config *cfg, int *co
 int tor_join(struct tor *t);
 const char *tor_socks_path(const struct tor *t);
 const char *tor_version(void);
+/* Tor's log level nearest the daemon's (Tor's notice is chatty enough for info). */
+const char *tor_log_level(enum log_level level);
 
 #endif

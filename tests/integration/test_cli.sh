@@ -1,6 +1,7 @@
-# test_cli: `oniongated -t` and start-up refuse a bad config with file:line:, and a SIGHUP with
-# a broken config keeps the running one (the daemon here runs with DisableNetwork 1); an unknown
-# `user` stops the start, and so does one whose directories hold files not ours.
+# test_cli: `oniongated -t` and start-up refuse a bad config with file:line: (and a FIFO
+# without blocking), and a SIGHUP with a broken config keeps the running one (the daemon here
+# runs with DisableNetwork 1); an unknown `user` stops the start, and so does one whose
+# directories hold files not ours.
 
 cli_dir="$OG_TMP/cli"
 gw_config "$cli_dir" "tor-option DisableNetwork 1"
@@ -18,6 +19,29 @@ og_check "oniongated -t names file:line: of the error" \
 cli_out=$("$OG_TOP/daemon/oniongated" -d -c "$cli_dir/broken.conf" 2>&1)
 og_check "oniongated refuses to start on a broken config" test $? = 1
 og_check "no Tor was started for a broken config" test ! -e "$cli_dir/run/tor/torrc"
+# Issue 11 item 6 and 10: -t refuses what used to pass or hang: client-network without
+# dns-listen, a FIFO as onion-map or as the config, a map line with a third field.
+cli_t() { CLI_OUT=$(timeout 10 "$OG_TOP/daemon/oniongated" -t -c "$1" 2>&1); CLI_RC=$?; }
+cp "$cli_dir/oniongate.conf" "$cli_dir/nolisten.conf"
+echo "client-network 192.0.2.0/24" >> "$cli_dir/nolisten.conf"
+cli_t "$cli_dir/nolisten.conf"
+og_check "oniongated -t refuses client-network without dns-listen, with file:line:" \
+	test "$CLI_RC:$CLI_OUT" = "1:$cli_dir/nolisten.conf:$(wc -l < "$cli_dir/nolisten.conf"): client-network has no effect without dns-listen"
+mkfifo "$cli_dir/map.fifo"
+cp "$cli_dir/oniongate.conf" "$cli_dir/fifomap.conf"
+echo "onion-map $cli_dir/map.fifo" >> "$cli_dir/fifomap.conf"
+cli_t "$cli_dir/fifomap.conf"
+og_check "oniongated -t refuses a FIFO as onion-map at once (no hang)" \
+	test "$CLI_RC:$CLI_OUT" = "1:$cli_dir/map.fifo: not a regular file (a FIFO)"
+mkfifo "$cli_dir/conf.fifo"
+cli_t "$cli_dir/conf.fifo"
+og_check "oniongated -t refuses a FIFO as the config at once (no hang)" \
+	test "$CLI_RC:$CLI_OUT" = "1:$cli_dir/conf.fifo: not a regular file (a FIFO)"
+printf 'a.test smtptor:[%s] 2525\n' "$("$OG_TOOLS/onionname" 1)" > "$cli_dir/third.map"
+sed "s|map.fifo|third.map|" "$cli_dir/fifomap.conf" > "$cli_dir/thirdmap.conf"
+cli_t "$cli_dir/thirdmap.conf"
+og_check "oniongated -t refuses a map line with a third field, with file:line:" \
+	test "$CLI_RC:$CLI_OUT" = "1:$cli_dir/third.map:1: more than two fields: '2525'"
 og_check "oniongated -V names the embedded Tor" \
 	bash -c "'$OG_TOP/daemon/oniongated' -V | grep -q '^oniongated .* (tor 0\.4\.'"
 

@@ -5,6 +5,9 @@
 #   zones_start NS ADDR DIR ONION_A ONION_B [ONION_MAIL]
 #       writes DIR/trust-anchors, starts nsd on ADDR:53; with ONION_MAIL, example.test
 #       publishes it as its onion MX (SRV) and mapped.test exists without SRV
+#   zones_alt_start NS ADDR DIR ONION
+#       a second authoritative server on ADDR:53 (the other upstream of the reload tests): its
+#       switch.test publishes ONION by SRV and other addresses than the first server's
 
 zones_write() {
 	local dir=$1 zone=$2 body=$3
@@ -69,6 +72,9 @@ mx IN A 198.51.100.33
 _onion-mx._tcp IN SRV 10 0 25 $mail."
 	zones_write "$dir" mapped.test "@ IN MX 10 mx.mapped.test.
 mx IN A 198.51.100.32"
+	zones_write "$dir" switch.test "@ IN MX 10 mx.switch.test.
+mx IN A 198.51.100.34
+www IN A 198.51.100.90"
 	big=""
 	for ((i = 0; i < 12; i++)); do big="$big \"padding-$i-0123456789abcdefghijklmnopqrstuvwxyz0123456789\""; done
 	zones_write "$dir" plain.test "@ IN MX 10 mx.plain.test.
@@ -98,7 +104,7 @@ remote-control:
 	control-enable: no
 EOT
 		for z in signed.test broken.test; do printf 'zone:\n\tname: %s\n\tzonefile: %s.zone.signed\n' "$z" "$z"; done
-		for z in unsigned.test unsigned2.test first.test plain.test example.test mapped.test fresh.test; do
+		for z in unsigned.test unsigned2.test first.test plain.test example.test mapped.test fresh.test switch.test; do
 			printf 'zone:\n\tname: %s\n\tzonefile: %s.zone\n' "$z" "$z"
 		done
 	} > "$dir/nsd.conf"
@@ -116,4 +122,40 @@ zones_resume() {
 	og_spawn "$ZONES_NS" "$ZONES_DIR/nsd.stdout" nsd -d -c "$ZONES_DIR/nsd.conf"
 	ZONES_PID=$OG_SPAWNED
 	og_wait_for 10 ip netns exec "$ZONES_NS" dig +short +time=1 +tries=1 @"$ZONES_ADDR" ns.plain.test A >/dev/null
+}
+
+zones_alt_start() {
+	local ns=$1 addr=$2 dir=$3 onion=$4 main_addr=$ZONES_ADDR
+	mkdir -p "$dir"
+	ZONES_ADDR=$addr
+	zones_write "$dir" switch.test "@ IN MX 10 mx.switch.test.
+mx IN A 198.51.100.35
+www IN A 198.51.100.91
+_onion-mx._tcp IN SRV 10 0 25 $onion."
+	ZONES_ADDR=$main_addr
+	cat > "$dir/nsd.conf" <<EOT
+server:
+	ip-address: $addr
+	port: 53
+	username: ""
+	chroot: ""
+	zonesdir: "$dir"
+	pidfile: "$dir/nsd.pid"
+	database: ""
+	zonelistfile: "$dir/zone.list"
+	xfrdfile: "$dir/xfrd.state"
+	xfrdir: "$dir"
+	logfile: "$dir/nsd.log"
+	verbosity: 1
+	rrl-ratelimit: 0
+remote-control:
+	control-enable: no
+zone:
+	name: switch.test
+	zonefile: switch.test.zone
+EOT
+	nsd-checkconf "$dir/nsd.conf" || return 1
+	og_spawn "$ns" "$dir/nsd.stdout" nsd -d -c "$dir/nsd.conf"
+	ZONES_ALT_PID=$OG_SPAWNED
+	og_wait_for 10 ip netns exec "$ns" dig +short +time=1 +tries=1 @"$addr" www.switch.test A >/dev/null
 }

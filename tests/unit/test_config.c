@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -136,6 +137,11 @@ static void test_dns_directives(void **state)
 		     "test.conf:1: dns-listen needs a dns-upstream to pass other queries to");
 	expect_error("dns-upstream 192.0.2.9\n\ndns-listen 192.0.2.1\n",
 		     "test.conf:3: dns-listen needs at least one client-network");
+	/* Without dns-listen these would have no effect; a reload to such a config divided by zero. */
+	expect_error("log-level info\nclient-network 192.0.2.0/24\n",
+		     "test.conf:2: client-network has no effect without dns-listen");
+	expect_error("dns-upstream 192.0.2.9\n",
+		     "test.conf:1: dns-upstream has no effect without dns-listen");
 	expect_error("dns-listen example.org\n", "test.conf:1: 'example.org' is not an IPv4 or IPv6 address");
 	expect_error("dns-listen 192.0.2.1 99999\n", "test.conf:1: port must be a number from 1 to 65535, not '99999'");
 	expect_error("client-network 192.0.2.1/24\n", "test.conf:1: '192.0.2.1/24' has host bits set");
@@ -232,12 +238,131 @@ static void test_load_file(void **state)
 	assert_string_equal(err, "/nonexistent/oniongate.conf: No such file or directory");
 }
 
+/* A FIFO as the config is refused at once instead of blocking -t or a reload (an alarm fails
+ * the test rather than hanging it). */
+static void test_load_fifo(void **state)
+{
+	char dir[] = "/tmp/og-test-config.XXXXXX", fifo[64], err[CONFIG_ERR_MAX], want[CONFIG_ERR_MAX];
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(fifo, sizeof(fifo), "%s/oniongate.conf", dir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	alarm(5);
+	assert_null(config_load(fifo, err));
+	alarm(0);
+	snprintf(want, sizeof(want), "%s: not a regular file (a FIFO)", fifo);
+	assert_string_equal(err, want);
+	unlink(fifo);
+	rmdir(dir);
+}
+
+/* Reload classes: for each directive, a running config and a new one -> reloadable (NULL) or the
+ * refusal naming the directive and the line. DNS is lines 1-3 of every config here. */
+#define DNS "dns-listen 192.0.2.1\ndns-upstream 198.51.100.53\nclient-network 192.0.2.0/24\n"
+#define REMOVED " (removed from this line of the running configuration)"
+
+static const struct reload_case {
+	const char *running, *fresh, *want;
+} reload_cases[] = {
+	/* reloadable: every one takes effect on SIGHUP */
+	{ DNS, DNS "log-level debug\n", NULL },
+	{ DNS, DNS "dns-upstream 198.51.100.54 5353\n", NULL },
+	{ DNS "dns-upstream ::1\n", DNS, NULL },
+	{ DNS, DNS "client-network 203.0.113.0/24\n", NULL },
+	{ DNS "client-network 203.0.113.0/24\n", DNS, NULL },
+	{ DNS, DNS "onion-ttl 5\n", NULL },
+	{ DNS, DNS "onion-map /etc/oniongate/onionmx.map\n", NULL },
+	{ DNS "onion-map /a.map\n", DNS "onion-map /b.map\n", NULL },
+	{ DNS, DNS "srv-discovery off\n", NULL },
+	{ DNS "dnssec off\n", DNS "dnssec require\n", NULL },
+	{ DNS, DNS "trust-anchor /etc/oniongate/test.key\n", NULL },
+	{ DNS, DNS "mx-policy onion-first\n", NULL },
+	{ DNS "domain a.test onion-only\n", DNS "domain a.test onion-first\ndomain b.test onion-only\n", NULL },
+	{ DNS, DNS "proxy-max-streams 1\n", NULL },
+	{ DNS, DNS "proxy-idle-timeout 3\n", NULL },
+	{ DNS, DNS "proxy-connect-timeout 10\n", NULL },
+	{ DNS, DNS "warm-up off\n", NULL },
+	{ DNS, DNS "warm-up-hold 5\n", NULL },
+	/* restart-only, but the same value written differently, or the default made explicit */
+	{ DNS, DNS "run-dir /run/oniongate\npool-max 65536\nnft on\nlog-target syslog\n", NULL },
+	{ DNS, "dns-listen 192.0.2.1 53\ndns-upstream 198.51.100.53\nclient-network 192.0.2.0/24\n", NULL },
+	{ DNS "pool-key 000102030405060708090a0b0c0d0e0f\n", DNS "\n\npool-key 000102030405060708090A0B0C0D0E0F\n", NULL },
+	/* restart-only: changed, added or removed */
+	{ DNS, DNS "run-dir /run/og\n", "test.conf:4: run-dir changes only on restart" },
+	{ DNS "data-dir /a\n", DNS "data-dir /b\n", "test.conf:4: data-dir changes only on restart" },
+	{ DNS "log-target syslog\n", DNS "log-target stderr\n", "test.conf:4: log-target changes only on restart" },
+	{ DNS "tor-option A 1\ntor-option B 2\n", DNS "tor-option A 1\ntor-option B 3\n",
+	  "test.conf:5: tor-option changes only on restart" },
+	{ DNS "tor-option A 1\ntor-option B 2\n", DNS "tor-option A 1\n", "test.conf:5: tor-option changes only on restart" REMOVED },
+	{ DNS, DNS "\ntor-option A 1\n", "test.conf:5: tor-option changes only on restart" },
+	{ DNS, DNS "socks-server /run/tor/socks\n", "test.conf:4: socks-server changes only on restart" },
+	{ DNS "user og\n", DNS, "test.conf:4: user changes only on restart" REMOVED },
+	{ DNS, DNS "user og\n", "test.conf:4: user changes only on restart" },
+	{ DNS, "log-level info\n", "test.conf:1: dns-listen changes only on restart" REMOVED },
+	{ DNS, "dns-listen 192.0.2.2\ndns-upstream 198.51.100.53\nclient-network 192.0.2.0/24\n",
+	  "test.conf:1: dns-listen changes only on restart" },
+	{ DNS, DNS "dns-listen ::1\n", "test.conf:4: dns-listen changes only on restart" },
+	{ DNS "dns-listen ::1\n", DNS, "test.conf:4: dns-listen changes only on restart" REMOVED },
+	{ DNS, DNS "pool-ipv4 10.64.0.0/15\n", "test.conf:4: pool-ipv4 changes only on restart" },
+	{ DNS, DNS "pool-ipv6 fd00:1::/64\n", "test.conf:4: pool-ipv6 changes only on restart" },
+	{ DNS, DNS "pool-key 000102030405060708090a0b0c0d0e0f\n", "test.conf:4: pool-key changes only on restart" },
+	{ DNS "pool-max 100\n", DNS "# more room\npool-max 200\n", "test.conf:5: pool-max changes only on restart" },
+	{ DNS, DNS "transparent-port 9040\n", "test.conf:4: transparent-port changes only on restart" },
+	{ DNS, DNS "nft off\n", "test.conf:4: nft changes only on restart" },
+	{ DNS, DNS "nft-dns-redirect on\n", "test.conf:4: nft-dns-redirect changes only on restart" },
+	{ DNS "redirect-ports 25 587\n", DNS "redirect-ports 587 25\n", "test.conf:4: redirect-ports changes only on restart" },
+	{ DNS "lan-interface lan0\n", DNS "lan-interface lan1\n", "test.conf:4: lan-interface changes only on restart" },
+	{ DNS "lan-interface lan0\nlan-interface lan1\n", DNS "lan-interface lan0\n",
+	  "test.conf:4: lan-interface changes only on restart" },
+	/* all or nothing: a reloadable change beside a restart-only one refuses the whole file */
+	{ DNS, DNS "client-network 203.0.113.0/24\npool-max 10\nonion-ttl 1\n", "test.conf:5: pool-max changes only on restart" },
+};
+
+static void test_reload_classes(void **state)
+{
+	char err[CONFIG_ERR_MAX];
+	(void)state;
+	for (size_t i = 0; i < sizeof(reload_cases) / sizeof(reload_cases[0]); i++) {
+		const struct reload_case *c = &reload_cases[i];
+		struct config *running = parse(c->running, err), *fresh = parse(c->fresh, err);
+		print_message("case %zu: %s\n", i, c->want ? c->want : "reloadable");
+		assert_non_null(running);
+		assert_non_null(fresh);
+		assert_int_equal(config_reload_check(fresh, fresh, err), 0);
+		if (c->want == NULL) {
+			assert_int_equal(config_reload_check(running, fresh, err), 0);
+		} else {
+			assert_int_equal(config_reload_check(running, fresh, err), -1);
+			assert_string_equal(err, c->want);
+		}
+		config_free(running);
+		config_free(fresh);
+	}
+}
+
+/* config_line: the line each directive was first given on (what reload errors name). */
+static void test_config_line(void **state)
+{
+	char err[CONFIG_ERR_MAX];
+	(void)state;
+	struct config *cfg = parse(DNS "\n# x\ndnssec off\ndns-upstream ::1\n", err);
+	assert_non_null(cfg);
+	assert_int_equal(config_line(cfg, "dns-listen"), 1);
+	assert_int_equal(config_line(cfg, "dns-upstream"), 2);
+	assert_int_equal(config_line(cfg, "dnssec"), 6);
+	assert_int_equal(config_line(cfg, "trust-anchor"), 0);
+	assert_int_equal(config_line(cfg, "no-such-directive"), 0);
+	config_free(cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),   cmocka_unit_test(test_full),
 		cmocka_unit_test(test_errors),     cmocka_unit_test(test_nul_byte),
 		cmocka_unit_test(test_too_many_words), cmocka_unit_test(test_load_file),
+		cmocka_unit_test(test_load_fifo),
+		cmocka_unit_test(test_reload_classes), cmocka_unit_test(test_config_line),
 		cmocka_unit_test(test_dns_directives), cmocka_unit_test(test_socks_server), cmocka_unit_test(test_user),
 	};
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);

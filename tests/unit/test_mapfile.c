@@ -5,7 +5,10 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -69,7 +72,11 @@ static void test_errors(void **state)
 	expect_error("example.org\n", "map:1: 'example.org' has no next hop");
 	expect_error("example.org smtp:[x]\n", "map:1: next hop must be smtptor:[host.onion], not 'smtp:[x]'");
 	expect_error("ex..ample smtptor:[x]\n", "map:1: 'ex..ample' is not a domain");
-	expect_error("a b c d\n", "map:1: more than two fields");
+	expect_error("a b c d\n", "map:1: more than two fields: 'c'");
+	snprintf(text, sizeof(text), "example.org smtptor:[%s] 2525\n", a);
+	expect_error(text, "map:1: more than two fields: '2525'");
+	snprintf(text, sizeof(text), "\nexample.org smtptor:[%s] # a comment is no field\nx.test smtptor:[%s] y\n", a, a);
+	expect_error(text, "map:3: more than two fields: 'y'");
 	expect_error("example.org smtptor:[nope.onion]\n", "map:1: 'nope.onion' is not a valid v3 onion address");
 	expect_error("example.org smtptor:[x.onion\n", "map:1: missing ']' in 'smtptor:[x.onion'");
 	expect_error("example.org smtptor:\n", "map:1: 'example.org' has no onion host");
@@ -88,11 +95,35 @@ static void test_errors(void **state)
 	assert_string_equal(err, "map:1: NUL byte in line");
 }
 
+/* A FIFO, a directory or a device as the map file is refused at once: reading one would block
+ * the daemon (and -t) or never end. An alarm fails the test instead of hanging it. */
+static void test_load_regular_files_only(void **state)
+{
+	char dir[] = "/tmp/og-test-mapfile.XXXXXX", fifo[64], err[MAPFILE_ERR_MAX], want[MAPFILE_ERR_MAX];
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	alarm(5);
+	assert_null(mapfile_load(fifo, err));
+	snprintf(want, sizeof(want), "%s: not a regular file (a FIFO)", fifo);
+	assert_string_equal(err, want);
+	assert_null(mapfile_load(dir, err));
+	snprintf(want, sizeof(want), "%s: not a regular file (a directory)", dir);
+	assert_string_equal(err, want);
+	assert_null(mapfile_load("/dev/zero", err));
+	assert_string_equal(err, "/dev/zero: not a regular file (a character device)");
+	alarm(0);
+	unlink(fifo);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_good),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_load_regular_files_only),
 	};
 	return cmocka_run_group_tests_name("mapfile", tests, NULL, NULL);
 }
