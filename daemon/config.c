@@ -734,7 +734,7 @@ static int check_whole(struct parse_state *ps)
 	int v6_host_bits = 128 - cfg->pool_v6.prefix;
 	uint64_t v6_hosts = v6_host_bits < 64 ? (1ULL << v6_host_bits) - 1 : UINT64_MAX;
 	if (cfg->pool_max >= v6_hosts) {
-		ps->line = seen_line(ps, "pool-max") ? seen_line(ps, "pool-max") : seen_line(ps, "pool-ipv6");
+		ps->line = config_line(cfg, "pool-max") ? config_line(cfg, "pool-max") : config_line(cfg, "pool-ipv6");
 		return fail(ps, "pool-max %zu must be smaller than the %llu addresses of pool-ipv6", cfg->pool_max,
 			    (unsigned long long)v6_hosts);
 	}
