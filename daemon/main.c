@@ -254,8 +254,10 @@ static int start_proxy(struct daemon *d)
 	if (!d->cfg->nft)
 		return 0;
 	int rules = nft_install(d->cfg);
-	if (rules < 0)
+	if (rules < 0) {
+		log_err("nft: cannot install table inet %s: %s", NFT_TABLE_NAME, strerror(errno));
 		return -1;
+	}
 	d->nft_installed = true;
 	int seen = nft_rule_count();
 	if (seen != rules) {
@@ -335,6 +337,8 @@ static void teardown(struct daemon *d)
 		dns_set_warmer(d->dns, NULL, NULL);
 	if (d->nft_installed && nft_remove() == 0)
 		log_notice("nft: table inet %s removed", NFT_TABLE_NAME);
+	else if (d->nft_installed)
+		log_warn("nft: cannot remove table inet %s: %s", NFT_TABLE_NAME, strerror(errno));
 	proxy_free(d->proxy);
 	dns_free(d->dns);
 	onionmap_free(d->onionmap);
