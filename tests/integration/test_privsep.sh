@@ -1,6 +1,6 @@
 # test_privsep: the nft table of a gateway with many rules (4 lan-interface lines, 63
 # redirect-ports: one batch far beyond 256 KiB) installed whole under ASan+UBSan and counted by
-# the kernel.
+# the kernel, and the bound on lan-interface lines that keeps that batch finite.
 
 # ps_config DIR [extra lines...]: a gateway that relays through a SOCKS5 socket (no Tor: nothing
 # here needs a circuit) and installs its nft table.
@@ -38,3 +38,13 @@ gw_stop "$ps_dir"
 og_check "many rules: the ASan+UBSan build exits 0 on SIGTERM" test $? = 0
 og_check "many rules: no sanitizer report" bash -c "! grep -q 'Sanitizer' '$ps_dir/oniongated.log'"
 og_check "many rules: the table is removed at exit" ps_no_table
+
+# The bound: 16 lan-interface lines (2052 rules with 63 ports) pass -t, a 17th is refused at its line.
+ps_ifs=()
+for i in $(seq 1 16); do ps_ifs+=("lan-interface lan$i"); done
+ps_config "$OG_TMP/privsep-bound" "redirect-ports $(seq -s ' ' 25 87)" "${ps_ifs[@]}"
+og_check "16 lan-interface lines pass -t" "$OG_TOP/daemon/oniongated" -t -c "$OG_TMP/privsep-bound/oniongate.conf"
+ps_config "$OG_TMP/privsep-bound" "redirect-ports $(seq -s ' ' 25 87)" "${ps_ifs[@]}" "lan-interface lan17"
+og_check "a 17th lan-interface line is refused at its line" \
+	test "$("$OG_TOP/daemon/oniongated" -t -c "$OG_TMP/privsep-bound/oniongate.conf" 2>&1)" = \
+	"$OG_TMP/privsep-bound/oniongate.conf:24: more than 16 lan-interface lines"
