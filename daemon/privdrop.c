@@ -101,7 +101,7 @@ int privdrop_user(const char *user, const char *const dirs[], size_t ndirs, char
 		return -1;
 	}
 	if (setuid(0) == 0 || holds(CAP_PERMITTED, CAP_NET_ADMIN)) {
-		snprintf(err, PRIVDROP_ERR_MAX, "still able to become root after dropping to %s", user);
+		snprintf(err, PRIVDROP_ERR_MAX, "still root or CAP_NET_ADMIN after dropping to %s", user);
 		return -1;
 	}
 	return 0;
