@@ -45,7 +45,8 @@ static int batch_begin(struct batch *bt, size_t messages)
 	bt->len = bt->last = 0;
 	bt->overflow = false;
 	bt->seq = (uint32_t)time(NULL);
-	if ((bt->buf = malloc(bt->cap)) == NULL)
+	/* Zeroed: libmnl leaves the padding after an attribute as it finds it. */
+	if ((bt->buf = calloc(1, bt->cap)) == NULL)
 		return -1;
 	bt->len = nftnl_batch_begin(bt->buf, bt->seq++)->nlmsg_len;
 	return 0;
@@ -369,7 +370,7 @@ static int count_rule(const struct nlmsghdr *h, void *arg)
 int nft_rule_count(void)
 {
 	struct mnl_socket *nl = NULL;
-	char buf[NFT_RECV_BYTES];
+	char buf[NFT_RECV_BYTES] = { 0 };
 	uint32_t seq = (uint32_t)time(NULL);
 	int count = 0, rc = -1;
 	if (nl_open(&nl, 0) < 0)

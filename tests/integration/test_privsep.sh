@@ -4,7 +4,7 @@
 # A killed daemon leaves its table (LAN packets to the pools still go nowhere), a restart replaces
 # it; a killed helper makes the daemon exit 1. Also the table with many rules (4 lan-interface
 # lines, 63 redirect-ports: one batch far beyond 256 KiB) under ASan+UBSan, and the bound on
-# lan-interface lines that keeps that batch finite.
+# lan-interface lines that keeps that batch finite; the helper under valgrind.
 # Its own namespaces: lan -- gw (forwarding, a route for the IPv4 pool to wan) -- wan, where a
 # capture counts every packet to a pool address that got through.
 
@@ -104,6 +104,18 @@ og_check "many rules: the ASan+UBSan build exits 0 on SIGTERM" test $? = 0
 og_check "many rules: no sanitizer report" bash -c "! grep -q 'Sanitizer' '$ps_dir/oniongated.log'"
 og_check "many rules: the table is removed at exit" ps_no_table
 og_check "root: the helper has exited with the daemon" ps_ended "$ps_pid"
+
+# Under valgrind: the helper is a fork of the daemon and reports its own errors, which do not
+# change the daemon's exit code: the log must hold no report at all.
+ps_dir="$OG_TMP/privsep-valgrind"
+ps_config "$ps_dir" "lan-interface $PS_GW_LAN_IF"
+gw_start "$ps_dir" "$OG_TOP/daemon/oniongated" valgrind --quiet --leak-check=full --errors-for-leak-kinds=definite \
+	--error-exitcode=99 --suppressions="$OG_TOP/tests/valgrind.supp"
+og_check "valgrind: the table is installed (6 rules)" og_wait_for 30 gw_log_has "$ps_dir" "nft: table inet oniongate installed (6 rules)"
+gw_stop "$ps_dir"
+og_check "valgrind: the daemon exits 0" test $? = 0
+og_check "valgrind: neither the daemon nor its helper reports an error" bash -c "! grep -q '^==[0-9]*==' '$ps_dir/oniongated.log'"
+og_check "valgrind: the table is removed at exit" ps_no_table
 
 # With `user nobody`: no capability at all in the daemon, the helper runs as nobody.
 chmod 711 "$OG_TMP"
