@@ -376,7 +376,7 @@ static void remove_nft(struct daemon *d)
 	if (d->nft_installed && nftd_remove(d->nftd, err) == 0)
 		log_notice("nft: table inet %s removed", NFT_TABLE_NAME);
 	else if (d->nft_installed)
-		log_warn("nft: table inet %s stays: %s", NFT_TABLE_NAME, err);
+		log_warn("nft: cannot remove table inet %s: %s", NFT_TABLE_NAME, err);
 	nftd_free(d->nftd);
 	d->nftd = NULL;
 }

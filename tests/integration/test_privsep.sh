@@ -117,6 +117,19 @@ og_check "valgrind: the daemon exits 0" test $? = 0
 og_check "valgrind: neither the daemon nor its helper reports an error" bash -c "! grep -q '^==[0-9]*==' '$ps_dir/oniongated.log'"
 og_check "valgrind: the table is removed at exit" ps_no_table
 
+# A removal the kernel refuses (the table was deleted behind the daemon's back) is reported, and
+# the exit does not wait for an ack that never comes.
+ps_dir="$OG_TMP/privsep-gone"
+ps_config "$ps_dir" "lan-interface $PS_GW_LAN_IF"
+gw_start "$ps_dir"
+og_wait_for 10 gw_log_has "$ps_dir" "nft: table inet oniongate installed (6 rules)"
+ip netns exec "$PS_GW" nft delete table inet oniongate
+ps_t0=$(date +%s)
+gw_stop "$ps_dir"
+og_check "table deleted by hand: the daemon still exits 0, within 3 s" test $? = 0 -a $(($(date +%s) - ps_t0)) -le 3
+og_check "table deleted by hand: the removal's error is logged" \
+	gw_log_has "$ps_dir" "nft: cannot remove table inet oniongate: No such file or directory"
+
 # With `user nobody`: no capability at all in the daemon, the helper runs as nobody.
 chmod 711 "$OG_TMP"
 ps_dir="$OG_TMP/privsep-user"
@@ -155,6 +168,8 @@ else
 fi
 og_check "helper killed: ... with exit 1" test $? = 1
 og_check "helper killed: ... saying why" gw_log_has "$ps_dir" "nft: the helper exited: table inet oniongate stays until the next start"
+og_check "helper killed: ... and that it could not remove the table" \
+	gw_log_has "$ps_dir" "nft: cannot remove table inet oniongate: the helper has exited"
 og_check "helper killed: the table stays (6 rules)" test "$(ps_nft_rules)" = 6
 gw_start "$ps_dir"
 og_wait_for 10 gw_log_has "$ps_dir" "nft: table inet oniongate installed (6 rules)"
