@@ -64,7 +64,7 @@ static struct nftd_reply serve(const struct config *cfg, uint32_t op)
 	return rep;
 }
 
-/* The helper's whole life: requests until EOF (the daemon is gone) or after a removal. */
+/* The helper's whole life: requests until the daemon is gone (EOF) or has had the table removed. */
 static void __attribute__((noreturn)) helper_loop(int fd, const struct config *cfg)
 {
 	for (;;) {
@@ -72,7 +72,7 @@ static void __attribute__((noreturn)) helper_loop(int fd, const struct config *c
 		ssize_t n = recv(fd, &req, sizeof(req), MSG_TRUNC);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n == 0)
+		if (n <= 0)
 			_exit(0);
 		if (n != (ssize_t)sizeof(req) || (req.op != NFTD_INSTALL && req.op != NFTD_REMOVE)) {
 			log_err("nft helper: malformed request (%zd bytes): exiting", n);
@@ -96,7 +96,6 @@ static void __attribute__((noreturn)) helper_main(int fd, const struct config *c
 		else
 			log_err("nft helper: %s", err);
 		hello.rules = -1;
-		hello.error = EPERM;
 	} else {
 		log_info("nft helper: pid %d, as %s, with CAP_NET_ADMIN alone", (int)getpid(),
 			 cfg->user ? cfg->user : "root");
