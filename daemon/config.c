@@ -451,6 +451,8 @@ static int apply_lan_interface(struct parse_state *ps, const struct directive *d
 	(void)nargs;
 	if (strlen(args[0]) >= 16)
 		return fail(ps, "'%s' is longer than an interface name can be", args[0]);
+	if (cfg->n_lan_interfaces == CONFIG_MAX_LAN_INTERFACES)
+		return fail(ps, "more than %d lan-interface lines", CONFIG_MAX_LAN_INTERFACES);
 	char **grown = realloc(cfg->lan_interfaces, (cfg->n_lan_interfaces + 1) * sizeof(*grown));
 	if (grown == NULL)
 		return fail(ps, "out of memory");

@@ -21,6 +21,7 @@
 #include "log.h"
 #include "mapfile.h"
 #include "nft.h"
+#include "nftd.h"
 #include "onionmap.h"
 #include "pool.h"
 #include "privdrop.h"
@@ -39,6 +40,7 @@ struct daemon {
 	struct onionmap *onionmap;
 	struct dns *dns;
 	struct proxy *proxy;
+	struct nftd *nftd; /* the nft helper, when there is a table to install */
 	bool nft_installed;
 	struct event *signals[4];
 	struct event *grace;
@@ -296,6 +298,36 @@ static void warm_stream(void *arg, const struct pool_entry *e, uint16_t port)
 	proxy_warm(arg, e, port);
 }
 
+static void on_nft_helper_gone(void *arg)
+{
+	struct daemon *d = arg;
+	log_err("nft: the helper exited: table inet %s stays until the next start; exiting so the supervisor restarts us",
+		NFT_TABLE_NAME);
+	d->exit_code = 1;
+	begin_shutdown(d, "nft helper gone");
+}
+
+static int install_nft(struct daemon *d)
+{
+	char err[NFTD_ERR_MAX];
+	int counted, rules = nftd_install(d->nftd, &counted, err);
+	if (rules < 0) {
+		log_err("nft: %s", err);
+		return -1;
+	}
+	d->nft_installed = true;
+	if (counted != rules) {
+		log_err("nft: table inet %s holds %d rules, %d were installed", NFT_TABLE_NAME, counted, rules);
+		return -1;
+	}
+	log_notice("nft: table inet %s installed (%d rules)", NFT_TABLE_NAME, rules);
+	if (nftd_watch(d->nftd, d->base, on_nft_helper_gone, d) < 0) {
+		log_err("nft: cannot watch the helper");
+		return -1;
+	}
+	return 0;
+}
+
 static int start_proxy(struct daemon *d)
 {
 	if (d->cfg->transparent_port == 0)
@@ -306,19 +338,7 @@ static int start_proxy(struct daemon *d)
 		return -1;
 	if (d->dns != NULL)
 		dns_set_warmer(d->dns, warm_stream, d->proxy);
-	if (!d->cfg->nft)
-		return 0;
-	int rules = nft_install(d->cfg);
-	if (rules < 0)
-		return -1;
-	d->nft_installed = true;
-	int seen = nft_rule_count();
-	if (seen != rules) {
-		log_err("nft: table inet %s holds %d rules, %d were installed", NFT_TABLE_NAME, seen, rules);
-		return -1;
-	}
-	log_notice("nft: table inet %s installed (%d rules)", NFT_TABLE_NAME, rules);
-	return 0;
+	return d->nftd != NULL ? install_nft(d) : 0;
 }
 
 /* With `user`: the directories exist and hold nothing but ours (they are handed over whole);
@@ -344,24 +364,46 @@ static int own_dirs(const struct config *cfg)
 	return 0;
 }
 
-/* With `user`: the directories go to the user; then root is given up. */
+/* CAP_NET_ADMIN is the nft helper's alone. With `user`: the directories go to the user; then
+ * root is given up whole. */
 static int drop_privileges(const struct config *cfg)
 {
 	const char *const dirs[] = { cfg->run_dir, cfg->data_dir };
 	char err[PRIVDROP_ERR_MAX];
-	if (cfg->user == NULL)
+	if (cfg->user == NULL) {
+		if (privdrop_net_admin(err) < 0) {
+			log_err("%s", err);
+			return -1;
+		}
+		log_notice("running as root without CAP_NET_ADMIN");
 		return 0;
-	if (privdrop(cfg->user, dirs, 2, err) < 0) {
+	}
+	if (privdrop_user(cfg->user, dirs, 2, err) < 0) {
 		log_err("%s:%d: %s", cfg->path, cfg->user_line, err);
 		return -1;
 	}
-	log_notice("running as %s, keeping only CAP_NET_ADMIN (for the nft table)", cfg->user);
+	log_notice("running as %s, without capabilities", cfg->user);
+	return 0;
+}
+
+/* Forked before anything else exists: the helper inherits no listener, thread or event loop. */
+static int start_nft_helper(struct daemon *d)
+{
+	char err[NFTD_ERR_MAX];
+	if (!d->cfg->nft || d->cfg->transparent_port == 0)
+		return 0;
+	if ((d->nftd = nftd_start(d->cfg, err)) == NULL) {
+		log_err("nft: %s", err);
+		return -1;
+	}
 	return 0;
 }
 
 static int start(struct daemon *d)
 {
 	int control_fd = -1;
+	if (start_nft_helper(d) < 0)
+		return -1;
 	if (evthread_use_pthreads() < 0 || (d->base = event_base_new()) == NULL) {
 		log_err("cannot set up the event loop");
 		return -1;
@@ -394,12 +436,22 @@ static int start(struct daemon *d)
 	return 0;
 }
 
+static void remove_nft(struct daemon *d)
+{
+	char err[NFTD_ERR_MAX];
+	if (d->nft_installed && nftd_remove(d->nftd, err) == 0)
+		log_notice("nft: table inet %s removed", NFT_TABLE_NAME);
+	else if (d->nft_installed)
+		log_warn("nft: cannot remove table inet %s: %s", NFT_TABLE_NAME, err);
+	nftd_free(d->nftd);
+	d->nftd = NULL;
+}
+
 static void teardown(struct daemon *d)
 {
 	if (d->dns != NULL)
 		dns_set_warmer(d->dns, NULL, NULL);
-	if (d->nft_installed && nft_remove() == 0)
-		log_notice("nft: table inet %s removed", NFT_TABLE_NAME);
+	remove_nft(d);
 	proxy_free(d->proxy);
 	dns_free(d->dns);
 	onionmap_free(d->onionmap);

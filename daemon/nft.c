@@ -8,8 +8,11 @@
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 
 #include <libmnl/libmnl.h>
@@ -19,77 +22,129 @@
 #include <libnftnl/rule.h>
 #include <libnftnl/table.h>
 
-#include "log.h"
+/* Room for one message: the longest one built here (a redirect with an interface, an IPv6 pool
+ * and a port) takes under 700 bytes; a message that outgrows its room fails the batch. */
+#define NFT_MSG_ROOM 1024
+/* Messages besides the rules: begin, three table commands, three chains, end. */
+#define NFT_MSGS_AROUND_RULES 8
+#define NFT_TIMEOUT_SECONDS 5
+#define NFT_RECV_BYTES 32768
 
-#define BATCH_BYTES (256 * 1024)
-
+/* One netlink batch in a buffer sized for the messages it will hold; it never grows. */
 struct batch {
-	struct mnl_nlmsg_batch *b;
 	char *buf;
+	size_t cap, len, last; /* last: offset of the latest command */
 	uint32_t seq;
-	int acks;
+	bool overflow;
+	char spill[NFT_MSG_ROOM]; /* where a message beyond the room is built: never sent */
 };
 
-static int batch_begin(struct batch *bt)
+static int batch_begin(struct batch *bt, size_t messages)
 {
-	bt->buf = malloc(BATCH_BYTES);
-	if (bt->buf == NULL)
-		return -1;
+	bt->cap = messages * NFT_MSG_ROOM;
+	bt->len = bt->last = 0;
+	bt->overflow = false;
 	bt->seq = (uint32_t)time(NULL);
-	bt->acks = 0;
-	bt->b = mnl_nlmsg_batch_start(bt->buf, BATCH_BYTES);
-	nftnl_batch_begin(mnl_nlmsg_batch_current(bt->b), bt->seq++);
-	mnl_nlmsg_batch_next(bt->b);
+	/* Zeroed: libmnl leaves the padding after an attribute as it finds it. */
+	if ((bt->buf = calloc(1, bt->cap)) == NULL)
+		return -1;
+	bt->len = nftnl_batch_begin(bt->buf, bt->seq++)->nlmsg_len;
 	return 0;
+}
+
+/* Where the next message is built: in the batch, or in the spill area once it is full. */
+static char *batch_room(struct batch *bt)
+{
+	if (bt->overflow || bt->cap - bt->len < NFT_MSG_ROOM) {
+		bt->overflow = true;
+		return bt->spill;
+	}
+	return bt->buf + bt->len;
 }
 
 static struct nlmsghdr *batch_msg(struct batch *bt, int type)
 {
-	bt->acks++;
-	uint16_t flags = NLM_F_ACK;
+	uint16_t flags = 0;
 	if (type != NFT_MSG_DELTABLE)
 		flags |= NLM_F_CREATE;
 	if (type == NFT_MSG_NEWRULE)
 		flags |= NLM_F_APPEND;
-	return nftnl_nlmsg_build_hdr(mnl_nlmsg_batch_current(bt->b), (uint16_t)type, NFPROTO_INET, flags, bt->seq++);
+	return nftnl_nlmsg_build_hdr(batch_room(bt), (uint16_t)type, NFPROTO_INET, flags, bt->seq++);
 }
 
 static void batch_next(struct batch *bt)
 {
-	mnl_nlmsg_batch_next(bt->b);
+	const struct nlmsghdr *h = (const struct nlmsghdr *)batch_room(bt);
+	if (h->nlmsg_len > NFT_MSG_ROOM)
+		bt->overflow = true;
+	if (bt->overflow)
+		return;
+	bt->last = bt->len;
+	bt->len += h->nlmsg_len;
 }
 
-/* Sends the batch and reads one ack per message; 0 when every one succeeded. */
-static int batch_send(struct batch *bt)
+static int nl_open(struct mnl_socket **nl, size_t send_bytes)
 {
-	struct mnl_socket *nl = mnl_socket_open(NETLINK_NETFILTER);
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	int rc = -1, acked = 0;
-	nftnl_batch_end(mnl_nlmsg_batch_current(bt->b), bt->seq++);
-	mnl_nlmsg_batch_next(bt->b);
-	if (nl == NULL || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0 ||
-	    mnl_socket_sendto(nl, mnl_nlmsg_batch_head(bt->b), mnl_nlmsg_batch_size(bt->b)) < 0)
-		goto out;
-	while (acked < bt->acks) {
+	const struct timeval timeout = { NFT_TIMEOUT_SECONDS, 0 };
+	int on = 1, sndbuf = (int)send_bytes;
+	*nl = mnl_socket_open(NETLINK_NETFILTER);
+	if (*nl == NULL || mnl_socket_bind(*nl, 0, MNL_SOCKET_AUTOPID) < 0)
+		return -1;
+	int fd = mnl_socket_get_fd(*nl);
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout)) < 0 ||
+	    mnl_socket_setsockopt(*nl, NETLINK_CAP_ACK, &on, sizeof(on)) < 0)
+		return -1;
+	/* A netlink write longer than the socket's send buffer fails (EMSGSIZE). */
+	if (send_bytes > 0 && setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof(sndbuf)) < 0)
+		return -1;
+	return 0;
+}
+
+/* Reads until the ack of the message numbered last_seq. The kernel reports a failed commit and
+ * every failed message before that ack, and nothing for the others: they asked for no ack. */
+static int read_ack(struct mnl_socket *nl, uint32_t last_seq)
+{
+	char buf[NFT_RECV_BYTES];
+	for (;;) {
 		ssize_t n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
 		if (n <= 0)
-			goto out;
-		for (struct nlmsghdr *h = (struct nlmsghdr *)buf; mnl_nlmsg_ok(h, (int)n); h = mnl_nlmsg_next(h, (int *)&n)) {
-			if (h->nlmsg_type != NLMSG_ERROR)
+			return -1;
+		int left = (int)n;
+		for (const struct nlmsghdr *h = (const struct nlmsghdr *)buf; mnl_nlmsg_ok(h, left);
+		     h = mnl_nlmsg_next(h, &left)) {
+			if (h->nlmsg_type != NLMSG_ERROR || h->nlmsg_len < mnl_nlmsg_size(sizeof(struct nlmsgerr)))
 				continue;
 			const struct nlmsgerr *e = mnl_nlmsg_get_payload(h);
 			if (e->error != 0) {
 				errno = -e->error;
-				goto out;
+				return -1;
 			}
-			acked++;
+			if (e->msg.nlmsg_seq == last_seq)
+				return 0;
 		}
 	}
-	rc = 0;
+}
+
+/* Sends the batch in one write, the last command asking for the only ack; 0 when the kernel
+ * committed it whole. Frees the batch. */
+static int batch_send(struct batch *bt)
+{
+	struct mnl_socket *nl = NULL;
+	int rc = -1;
+	struct nlmsghdr *last = (struct nlmsghdr *)(bt->buf + bt->last);
+	char *end = batch_room(bt);
+	if (bt->overflow || bt->last == 0) {
+		errno = EMSGSIZE;
+		goto out;
+	}
+	last->nlmsg_flags |= NLM_F_ACK;
+	bt->len += nftnl_batch_end(end, bt->seq++)->nlmsg_len;
+	if (nl_open(&nl, bt->len) < 0 || mnl_socket_sendto(nl, bt->buf, bt->len) < 0)
+		goto out;
+	rc = read_ack(nl, last->nlmsg_seq);
 out:
 	if (nl != NULL)
 		mnl_socket_close(nl);
-	mnl_nlmsg_batch_stop(bt->b);
 	free(bt->buf);
 	return rc;
 }
@@ -233,7 +288,22 @@ static void rule_add(struct batch *bt, struct nftnl_rule *r, int *count)
 	(*count)++;
 }
 
-/* One rule per (LAN interface, port, pool): small sets, no anonymous set objects needed. */
+static uint16_t dns_port(const struct config *cfg)
+{
+	const struct sockaddr_storage *ss = &cfg->dns_listen[0].ss;
+	if (ss->ss_family == AF_INET6)
+		return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+	return ntohs(((const struct sockaddr_in *)ss)->sin_port);
+}
+
+/* One rule per (LAN interface, pool, port): small sets, no anonymous set objects needed. */
+static size_t rules_wanted(const struct config *cfg)
+{
+	size_t n_if = cfg->n_lan_interfaces ? cfg->n_lan_interfaces : 1;
+	size_t n_ports = cfg->n_redirect_ports ? cfg->n_redirect_ports : 1;
+	return n_if * (2 * n_ports + (cfg->nft_dns_redirect ? 2 : 0)) + 4;
+}
+
 static void add_redirects(struct batch *bt, const struct config *cfg, int *count)
 {
 	const struct config_net *pools[2] = { &cfg->pool_v4, &cfg->pool_v6 };
@@ -253,14 +323,13 @@ static void add_redirects(struct batch *bt, const struct config *cfg, int *count
 		}
 		if (!cfg->nft_dns_redirect)
 			continue;
-		uint16_t dns_port = ntohs(((const struct sockaddr_in *)&cfg->dns_listen[0].ss)->sin_port);
 		const uint8_t protos[2] = { IPPROTO_UDP, IPPROTO_TCP };
 		for (int k = 0; k < 2; k++) {
 			struct nftnl_rule *r = rule_new("prerouting");
 			if (cfg->n_lan_interfaces)
 				match_iifname(r, cfg->lan_interfaces[i]);
 			match_l4(r, protos[k], 53);
-			redirect_to(r, dns_port);
+			redirect_to(r, dns_port(cfg));
 			rule_add(bt, r, count);
 		}
 	}
@@ -278,7 +347,7 @@ int nft_install(const struct config *cfg)
 {
 	struct batch bt;
 	int count = 0;
-	if (batch_begin(&bt) < 0)
+	if (batch_begin(&bt, rules_wanted(cfg) + NFT_MSGS_AROUND_RULES) < 0)
 		return -1;
 	/* Add, delete, add: a table left by a crash goes, and the delete never fails. */
 	add_table(&bt, NFT_MSG_NEWTABLE);
@@ -288,11 +357,7 @@ int nft_install(const struct config *cfg)
 	add_chain(&bt, "forward", "filter", NF_INET_FORWARD, 0);
 	add_chain(&bt, "output", "filter", NF_INET_LOCAL_OUT, 0);
 	add_redirects(&bt, cfg, &count);
-	if (batch_send(&bt) < 0) {
-		log_err("nft: cannot install table inet %s: %s", NFT_TABLE_NAME, strerror(errno));
-		return -1;
-	}
-	return count;
+	return batch_send(&bt) < 0 ? -1 : count;
 }
 
 static int count_rule(const struct nlmsghdr *h, void *arg)
@@ -304,13 +369,12 @@ static int count_rule(const struct nlmsghdr *h, void *arg)
 
 int nft_rule_count(void)
 {
-	struct mnl_socket *nl = mnl_socket_open(NETLINK_NETFILTER);
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	uint32_t seq = (uint32_t)time(NULL), portid;
+	struct mnl_socket *nl = NULL;
+	char buf[NFT_RECV_BYTES] = { 0 };
+	uint32_t seq = (uint32_t)time(NULL);
 	int count = 0, rc = -1;
-	if (nl == NULL || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0)
+	if (nl_open(&nl, 0) < 0)
 		goto out;
-	portid = mnl_socket_get_portid(nl);
 	struct nlmsghdr *h = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETRULE, NFPROTO_INET, NLM_F_DUMP, seq);
 	struct nftnl_rule *r = nftnl_rule_alloc();
 	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, NFT_TABLE_NAME);
@@ -322,7 +386,7 @@ int nft_rule_count(void)
 		ssize_t n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
 		if (n <= 0)
 			goto out;
-		int cb = mnl_cb_run(buf, (size_t)n, seq, portid, count_rule, &count);
+		int cb = mnl_cb_run(buf, (size_t)n, seq, mnl_socket_get_portid(nl), count_rule, &count);
 		if (cb < 0)
 			goto out;
 		if (cb == MNL_CB_STOP)
@@ -338,12 +402,8 @@ out:
 int nft_remove(void)
 {
 	struct batch bt;
-	if (batch_begin(&bt) < 0)
+	if (batch_begin(&bt, 1 + 2) < 0)
 		return -1;
 	add_table(&bt, NFT_MSG_DELTABLE);
-	if (batch_send(&bt) < 0) {
-		log_warn("nft: cannot remove table inet %s: %s", NFT_TABLE_NAME, strerror(errno));
-		return -1;
-	}
-	return 0;
+	return batch_send(&bt);
 }

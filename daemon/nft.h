@@ -8,9 +8,12 @@
 
 #define NFT_TABLE_NAME "oniongate"
 
-/* Replaces the table in one batch; returns the number of rules installed, or -1. */
+/* These need CAP_NET_ADMIN: only the nft helper (nftd) calls them. Each returns -1 with errno
+ * set on failure. */
+
+/* Replaces the table in one batch sized for its rules; the number of rules installed. */
 int nft_install(const struct config *cfg);
-/* The number of rules the kernel holds in the table, or -1 when there is no such table. */
+/* The number of rules the kernel holds in the table. */
 int nft_rule_count(void);
 int nft_remove(void);
 

@@ -25,6 +25,7 @@ gw_start() {
 		og_log "gateway: refusing to start oniongated: $dir/oniongate.conf has no DirAuthority line"
 		return 1
 	fi
+	: > "$dir/oniongated.log" # now, not in the background: no wait may read the last run's log
 	LSAN_OPTIONS="suppressions=$OG_TOP/tests/lsan.supp:print_suppressions=0" \
 		og_spawn "$GW_NS" "$dir/oniongated.log" "$@" "$bin" -d -c "$dir/oniongate.conf"
 	GW_PID=$OG_SPAWNED
