@@ -5,7 +5,7 @@
 # No Tor is needed: the gateway runs with socks-server and no transparent port.
 
 att_dir="$OG_TMP/dns-attack"
-SPOOF_ADDR=198.51.100.54
+SPOOF_ADDR=198.51.100.64
 LAN2_ADDR=192.0.2.11
 mkdir -p "$att_dir"
 ip -n "$WAN_NS" addr add "$SPOOF_ADDR/24" dev "$WAN_IF"
@@ -112,6 +112,7 @@ og_check "the attack gateway stops with exit 0" test $? = 0
 # 4. An upstream that never answers: one client gets at most 128 queries in flight, then SERVFAIL.
 og_spawn "$WAN_NS" "$att_dir/spoof.out" "$OG_TOOLS/dnsattack" spoof "$SPOOF_ADDR" probe.attacker.test \
 	www.victim.test 6.6.6.6 60
+spoof_pid=$OG_SPAWNED
 og_wait_for 10 grep -qs listening "$att_dir/spoof.out"
 og_check "gateway with the spoofer as its upstream starts" att_start "$SPOOF_ADDR"
 ip netns exec "$LAN_NS" "$OG_TOOLS/dnsattack" burst "$GW_LAN_ADDR" 53 200 hole.test 200 > "$att_dir/flood.out"
@@ -138,3 +139,6 @@ og_check "each try came from another source port with another ID" \
 	test "$(echo "$tries" | awk '{print $1}' | sort -u | wc -l)" = 3 -a "$(echo "$tries" | awk '{print $2}' | sort -u | wc -l)" = 3
 gw_stop "$att_dir"
 og_check "the gateway stops with exit 0 after the spoofing" test $? = 0
+og_stop "$spoof_pid"
+ip -n "$WAN_NS" addr del "$SPOOF_ADDR/24" dev "$WAN_IF"
+ip -n "$LAN_NS" addr del "$LAN2_ADDR/24" dev "$LAN_IF"
