@@ -24,7 +24,7 @@ DAEMON_SRCS := $(CORE_SRCS) $(filter-out $(CORE_SRCS),$(sort $(wildcard daemon/*
 HDRS := $(wildcard daemon/*.h)
 UNIT_TESTS := $(patsubst tests/unit/test_%.c,%,$(sort $(wildcard tests/unit/test_*.c)))
 FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
-TOOLS := delayrelay socksbanner echod onionname socksd relaybench
+TOOLS := delayrelay socksbanner echod onionname socksd relaybench socksstall shutdownprobe
 
 .PHONY: all deps libtor check unit unit-asan integration fuzz demo bench clean distclean
 
