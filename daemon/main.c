@@ -102,12 +102,14 @@ static void begin_shutdown(struct daemon *d, const char *why)
 		return;
 	log_notice("%s: shutting down", why);
 	d->stopping = true;
+	if (d->proxy != NULL)
+		proxy_stop(d->proxy);
 	if (d->tor == NULL) {
 		event_base_loopexit(d->base, NULL);
 		return;
 	}
-	control_free(d->control);
-	d->control = NULL;
+	/* The proxy borrows d->control: only the socket closes now; the struct lives until teardown. */
+	control_close(d->control);
 	d->grace = evtimer_new(d->base, on_grace_expired, d);
 	if (d->grace != NULL)
 		evtimer_add(d->grace, &grace);
@@ -333,10 +335,12 @@ static void teardown(struct daemon *d)
 {
 	if (d->dns != NULL)
 		dns_set_warmer(d->dns, NULL, NULL);
-	if (d->nft_installed && nft_remove() == 0)
-		log_notice("nft: table inet %s removed", NFT_TABLE_NAME);
+	/* Listeners and streams close while the redirect stands: the LAN's connections (even those
+	 * still in a listen backlog) get their FIN or RST from the address they dialled. */
 	proxy_free(d->proxy);
 	dns_free(d->dns);
+	if (d->nft_installed && nft_remove() == 0)
+		log_notice("nft: table inet %s removed", NFT_TABLE_NAME);
 	onionmap_free(d->onionmap);
 	pool_free(d->pool);
 	control_free(d->control);

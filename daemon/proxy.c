@@ -68,6 +68,7 @@ struct proxy {
 	size_t n_warm;
 	struct onionmap *map;
 	struct event *hsfetch;
+	bool stopping;
 };
 
 static void stream_free(struct stream *s)
@@ -441,6 +442,10 @@ static void begin(struct stream *s)
 {
 	struct proxy *p = s->p;
 	char progress[64];
+	if (p->stopping) {
+		refuse(s, "4.3.2", "the gateway is shutting down");
+		return;
+	}
 	if (p->n_streams > p->cfg->proxy_max_streams) {
 		refuse(s, "4.4.2", "too many streams through the gateway");
 		return;
@@ -499,7 +504,7 @@ static struct stream *stream_new(struct proxy *p)
 void proxy_warm(struct proxy *p, const struct pool_entry *e, uint16_t port)
 {
 	struct stream *s;
-	if (!p->cfg->warm_up || !tor_ready(p) || p->n_warm >= WARM_MAX || find_warm(p, e, port) != NULL)
+	if (p->stopping || !p->cfg->warm_up || !tor_ready(p) || p->n_warm >= WARM_MAX || find_warm(p, e, port) != NULL)
 		return;
 	if ((s = stream_new(p)) == NULL)
 		return;
@@ -622,12 +627,29 @@ void proxy_reconfigure(struct proxy *p, const struct config *cfg)
 	p->cfg = cfg;
 }
 
+void proxy_stop(struct proxy *p)
+{
+	p->stopping = true;
+	evtimer_del(p->hsfetch);
+	for (struct stream *s = p->streams, *next; s != NULL; s = next) {
+		next = s->next;
+		if (s->warm)
+			stream_free(s);
+	}
+}
+
 void proxy_free(struct proxy *p)
 {
 	if (p == NULL)
 		return;
-	while (p->streams != NULL)
-		stream_free(p->streams);
+	for (struct stream *s = p->streams, *next; s != NULL; s = next) {
+		next = s->next;
+		/* libevent closes a freed bufferevent's socket in a later turn of the loop, which has
+		 * ended by now: the LAN client gets its FIN here, while the nft redirect translates it. */
+		if (s->lan != NULL)
+			shutdown(bufferevent_getfd(s->lan), SHUT_RDWR);
+		stream_free(s);
+	}
 	event_free(p->hsfetch);
 	for (int i = 0; i < 2; i++)
 		if (p->listeners[i] != NULL)

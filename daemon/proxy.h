@@ -13,6 +13,7 @@
 
 struct proxy;
 
+/* control is borrowed (NULL with socks-server): it must outlive the proxy. */
 struct proxy *proxy_new(struct event_base *base, const struct config *cfg, struct pool *pool, struct control *control,
 			struct onionmap *map, const char *socks_path);
 /* The DNS has just handed out this onion as an MX: open a stream to it now, for the LAN
@@ -20,6 +21,9 @@ struct proxy *proxy_new(struct event_base *base, const struct config *cfg, struc
 void proxy_warm(struct proxy *p, const struct pool_entry *e, uint16_t port);
 /* A reloaded config: limits and timeouts change; the listeners stay as bound. */
 void proxy_reconfigure(struct proxy *p, const struct config *cfg);
+/* Shutdown has begun: new LAN connections get a 421 line, warm-up ends; streams already open
+ * run on until proxy_free. */
+void proxy_stop(struct proxy *p);
 void proxy_free(struct proxy *p);
 
 #endif
