@@ -20,14 +20,15 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
-#include <event2/listener.h>
 
+#include "listener.h"
 #include "log.h"
 #include "onion.h"
 #include "socks5.h"
 #include "stats.h"
 
 #define HIGH_WATER (256 * 1024)
+#define LISTEN_BACKLOG 128
 
 /* A warm-up stream is one opened before any LAN connection wants it (lan == NULL): SOCKS,
  * then WARM until a LAN connection adopts it, or QUITTING when nobody did in time. */
@@ -62,7 +63,7 @@ struct proxy {
 	struct pool *pool;
 	struct control *control;
 	struct sockaddr_un socks;
-	struct evconnlistener *listeners[2];
+	struct listener *listeners[2];
 	struct stream *streams;
 	size_t n_streams;
 	size_t n_warm;
@@ -519,13 +520,12 @@ void proxy_warm(struct proxy *p, const struct pool_entry *e, uint16_t port)
 	begin_socks(s);
 }
 
-static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
+static void accept_cb(evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
 {
 	struct proxy *p = arg;
 	struct stream *s = stream_new(p);
 	uint8_t addr[16];
 	int one = 1, alen;
-	(void)l;
 	(void)salen;
 	if (s == NULL) {
 		close(fd);
@@ -605,17 +605,13 @@ struct proxy *proxy_new(struct event_base *base, const struct config *cfg, struc
 		evtimer_add(p->hsfetch, &first);
 	p->socks.sun_family = AF_UNIX;
 	snprintf(p->socks.sun_path, sizeof(p->socks.sun_path), "%s", socks_path);
-	p->listeners[0] = evconnlistener_new_bind(base, accept_cb, p,
-						  LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, 128,
-						  (struct sockaddr *)&sin, sizeof(sin));
-	p->listeners[1] = evconnlistener_new_bind(
-		base, accept_cb, p, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_BIND_IPV6ONLY,
-		128, (struct sockaddr *)&sin6, sizeof(sin6));
+	p->listeners[0] = listener_new(base, "proxy", (struct sockaddr *)&sin, sizeof(sin), LISTEN_BACKLOG, accept_cb, p);
 	if (p->listeners[0] == NULL) {
 		log_err("proxy: cannot listen on port %u: %s", cfg->transparent_port, strerror(errno));
 		proxy_free(p);
 		return NULL;
 	}
+	p->listeners[1] = listener_new(base, "proxy", (struct sockaddr *)&sin6, sizeof(sin6), LISTEN_BACKLOG, accept_cb, p);
 	if (p->listeners[1] == NULL)
 		log_notice("proxy: no IPv6 listener on port %u: %s", cfg->transparent_port, strerror(errno));
 	log_notice("proxy: transparent port %u", cfg->transparent_port);
@@ -652,7 +648,6 @@ void proxy_free(struct proxy *p)
 	}
 	event_free(p->hsfetch);
 	for (int i = 0; i < 2; i++)
-		if (p->listeners[i] != NULL)
-			evconnlistener_free(p->listeners[i]);
+		listener_free(p->listeners[i]);
 	free(p);
 }

@@ -29,6 +29,7 @@ static const char *const names[STAT_COUNT] = {
 	[STAT_PROXY_BYTES_DOWN] = "proxy_bytes_down",
 	[STAT_PROXY_WARM_OPENED] = "proxy_warm_opened",
 	[STAT_PROXY_WARM_USED] = "proxy_warm_used",
+	[STAT_ACCEPT_PAUSES] = "accept_pauses",
 };
 
 static uint64_t counters[STAT_COUNT];
