@@ -1,9 +1,10 @@
 /* proxy: the transparent listener: the original destination of each redirected LAN connection,
  * the pool's onion name for it, a stream through Tor's SOCKS socket (or the warm one), and the
  * relay with back-pressure; an SMTP client that cannot be served gets a 421 line so its mail defers.
- * Bounds on what a LAN host controls, per stream: before the stream opens, proxy-connect-timeout
- * seconds; open, HIGH_WATER bytes buffered each way and proxy-idle-timeout seconds without a
- * byte; refused, REFUSE_SECONDS to take its 421 line. In all, proxy-max-streams streams (2 fds each). */
+ * Bounds on what a LAN host controls, per stream: before the stream opens, LAN_EARLY_MAX bytes
+ * read ahead and proxy-connect-timeout seconds (one that hangs up unheard frees its slot at once);
+ * open, HIGH_WATER bytes buffered each way and proxy-idle-timeout seconds without a byte; refused,
+ * REFUSE_SECONDS to take its 421 line. In all, proxy-max-streams streams (2 fds each). */
 #include "proxy.h"
 
 #include <arpa/inet.h>
@@ -31,10 +32,11 @@
 #include "warm.h"
 
 #define HIGH_WATER (256 * 1024)
+#define LAN_EARLY_MAX (16 * 1024)
 #define REFUSE_SECONDS 10
 #define LISTEN_BACKLOG 128
 
-/* SOCKS: waiting for the stream through Tor;
+/* SOCKS: waiting for the stream through Tor (the LAN side is watched for a hang-up);
  * RELAY: bytes both ways; REFUSING: the 421 line is being written, then the close. */
 enum stream_state { STREAM_SOCKS, STREAM_RELAY, STREAM_REFUSING };
 
@@ -220,7 +222,8 @@ static void idle_check(evutil_socket_t fd, short what, void *arg)
 	evtimer_add(s->timer, &tv);
 }
 
-/* The stream through Tor is open: what the onion sent with the SOCKS reply goes across first. */
+/* The stream through Tor is open: what either side sent ahead goes across first, and a LAN
+ * half-close that came before is passed on after it. */
 static void start_relay(struct stream *s)
 {
 	struct timeval tv = { s->p->cfg->proxy_idle_timeout, 0 };
@@ -234,16 +237,50 @@ static void start_relay(struct stream *s)
 	evtimer_add(s->timer, &tv);
 	bufferevent_setcb(s->lan, relay_read, relay_written, relay_event, s);
 	bufferevent_setcb(s->tor, relay_read, relay_written, relay_event, s);
+	bufferevent_setwatermark(s->lan, EV_READ, 0, 0);
 	bufferevent_setwatermark(s->tor, EV_READ, 0, 0);
 	bufferevent_setwatermark(s->lan, EV_WRITE, HIGH_WATER / 2, 0);
 	bufferevent_setwatermark(s->tor, EV_WRITE, HIGH_WATER / 2, 0);
-	bufferevent_enable(s->lan, EV_READ | EV_WRITE);
+	bufferevent_enable(s->lan, s->lan_eof ? EV_WRITE : EV_READ | EV_WRITE);
 	bufferevent_enable(s->tor, EV_READ | EV_WRITE);
 	if (evbuffer_get_length(bufferevent_get_input(s->tor)) > 0)
 		relay_read(s->tor, s);
+	if (evbuffer_get_length(bufferevent_get_input(s->lan)) > 0)
+		relay_read(s->lan, s);
+	if (s->lan_eof)
+		shut_if_drained(s, s->tor, true);
 }
 
 /* ---- waiting for the stream through Tor ---- */
+
+/* The read watermark stops libevent at LAN_EARLY_MAX; reading is then turned off as well, since
+ * libevent 2.1.12 calls this again and again while the input stays at its high watermark. */
+static void early_read(struct bufferevent *bev, void *arg)
+{
+	struct stream *s = arg;
+	if (evbuffer_get_length(bufferevent_get_input(bev)) < LAN_EARLY_MAX)
+		return;
+	bufferevent_disable(bev, EV_READ);
+	stats_bump(STAT_PROXY_LAN_EARLY_CAPPED);
+	log_info("stream %s -> %s:%u: %d bytes from the LAN before the stream opened: not reading more", s->dst,
+		 s->entry->name, s->port, LAN_EARLY_MAX);
+}
+
+/* The LAN client hung up before the stream opened: its slot is freed now, not at the connect
+ * timeout. A half-close after a request is kept: the request goes across once the stream opens. */
+static void early_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct stream *s = arg;
+	if ((what & BEV_EVENT_EOF) && evbuffer_get_length(bufferevent_get_input(bev)) > 0) {
+		s->lan_eof = true;
+		bufferevent_disable(bev, EV_READ);
+		return;
+	}
+	stats_bump(STAT_PROXY_LAN_LEFT_EARLY);
+	log_info("stream %s -> %s:%u: the LAN client left before the stream opened (%lld s)", s->dst, s->entry->name,
+		 s->port, (long long)(time(NULL) - s->started));
+	stream_free(s);
+}
 
 static void socks_done(struct socksconn *sc, bool open, void *arg)
 {
@@ -271,6 +308,9 @@ static void await_socks(struct stream *s)
 {
 	struct timeval tv = { s->p->cfg->proxy_connect_timeout, 0 };
 	s->state = STREAM_SOCKS;
+	bufferevent_setwatermark(s->lan, EV_READ, 0, LAN_EARLY_MAX);
+	bufferevent_setcb(s->lan, early_read, NULL, early_event, s);
+	bufferevent_enable(s->lan, EV_READ);
 	evtimer_add(s->timer, &tv);
 }
 
