@@ -187,7 +187,7 @@ struct control *control_new(struct event_base *base, int fd, control_state_cb *o
 int control_command(struct control *c, const char *line, control_reply_cb *cb, void *arg)
 {
 	struct pending *p;
-	if (strpbrk(line, "\r\n") != NULL || (p = calloc(1, sizeof(*p))) == NULL)
+	if (c->bev == NULL || strpbrk(line, "\r\n") != NULL || (p = calloc(1, sizeof(*p))) == NULL)
 		return -1;
 	if (evbuffer_add_printf(bufferevent_get_output(c->bev), "%s\r\n", line) < 0) {
 		free(p);
@@ -213,12 +213,21 @@ int control_progress(const struct control *c)
 	return c->progress;
 }
 
+void control_close(struct control *c)
+{
+	if (c == NULL || c->bev == NULL)
+		return;
+	bufferevent_free(c->bev);
+	c->bev = NULL;
+	c->ready = false;
+	fail_pending(c);
+}
+
 void control_free(struct control *c)
 {
 	if (c == NULL)
 		return;
-	bufferevent_free(c->bev);
-	fail_pending(c);
+	control_close(c);
 	ctl_parser_free(c->parser);
 	free(c);
 }

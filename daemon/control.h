@@ -18,11 +18,15 @@ typedef void control_reply_cb(const struct ctl_reply *reply, void *arg);
 
 /* Takes ownership of fd. Subscribes to STATUS_CLIENT and asks for the bootstrap phase. */
 struct control *control_new(struct event_base *base, int fd, control_state_cb *on_state, void *arg);
-/* Sends one command line (no CRLF); the reply goes to cb. 0, or -1 if it cannot be sent. */
+/* Sends one command line (no CRLF); the reply goes to cb. 0, or -1 if it cannot be sent
+ * (also once closed). */
 int control_command(struct control *c, const char *line, control_reply_cb *cb, void *arg);
 bool control_ready(const struct control *c);
 int control_progress(const struct control *c);
-/* Closes the owning socket: the embedded Tor shuts down. */
+/* Closes the owning socket: the embedded Tor shuts down. Pending replies get NULL; the struct
+ * stays valid (not ready) for whoever borrowed it, until control_free. */
+void control_close(struct control *c);
+/* Closes the socket if still open, and frees. */
 void control_free(struct control *c);
 
 #endif

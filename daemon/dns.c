@@ -15,10 +15,10 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
-#include <event2/listener.h>
 
 #include "answer.h"
 #include "dnsmsg.h"
+#include "listener.h"
 #include "log.h"
 #include "onion.h"
 #include "peers.h"
@@ -98,7 +98,7 @@ struct dns {
 	struct peers *req_peers, *tcp_peers;
 	struct udp_listener *udp;
 	size_t n_udp;
-	struct evconnlistener **tcp;
+	struct listener **tcp;
 	size_t n_tcp;
 	struct req *reqs;
 	size_t n_reqs;
@@ -539,12 +539,11 @@ static void tcp_event(struct bufferevent *bev, short what, void *arg)
 	tcp_free(tc);
 }
 
-static void tcp_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
+static void tcp_accept(evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
 {
 	struct dns *d = arg;
 	struct tcp_client *tc;
 	struct sockaddr_storage peer;
-	(void)l;
 	memset(&peer, 0, sizeof(peer));
 	memcpy(&peer, sa, (size_t)salen < sizeof(peer) ? (size_t)salen : sizeof(peer));
 	if (!client_allowed(d, &peer)) {
@@ -611,9 +610,7 @@ static int bind_udp(struct dns *d, const struct config_sockaddr *a)
 
 static int bind_tcp(struct dns *d, const struct config_sockaddr *a)
 {
-	struct evconnlistener *l = evconnlistener_new_bind(
-		d->base, tcp_accept, d, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, 64,
-		(const struct sockaddr *)&a->ss, (int)a->len);
+	struct listener *l = listener_new(d->base, "dns", (const struct sockaddr *)&a->ss, (int)a->len, 64, tcp_accept, d);
 	if (l == NULL)
 		return -1;
 	d->tcp[d->n_tcp++] = l;
@@ -680,7 +677,7 @@ void dns_free(struct dns *d)
 		close(d->udp[i].fd);
 	}
 	for (size_t i = 0; i < d->n_tcp; i++)
-		evconnlistener_free(d->tcp[i]);
+		listener_free(d->tcp[i]);
 	upstream_free(d->up);
 	peers_free(d->req_peers);
 	peers_free(d->tcp_peers);

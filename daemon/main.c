@@ -104,12 +104,14 @@ static void begin_shutdown(struct daemon *d, const char *why)
 		return;
 	log_notice("%s: shutting down", why);
 	d->stopping = true;
+	if (d->proxy != NULL)
+		proxy_stop(d->proxy);
 	if (d->tor == NULL) {
 		event_base_loopexit(d->base, NULL);
 		return;
 	}
-	control_free(d->control);
-	d->control = NULL;
+	/* The proxy borrows d->control: only the socket closes now; the struct lives until teardown. */
+	control_close(d->control);
 	d->grace = evtimer_new(d->base, on_grace_expired, d);
 	if (d->grace != NULL)
 		evtimer_add(d->grace, &grace);
@@ -451,9 +453,11 @@ static void teardown(struct daemon *d)
 {
 	if (d->dns != NULL)
 		dns_set_warmer(d->dns, NULL, NULL);
-	remove_nft(d);
+	/* Listeners and streams close while the redirect stands: the LAN's connections (even those
+	 * still in a listen backlog) get their FIN or RST from the address they dialled. */
 	proxy_free(d->proxy);
 	dns_free(d->dns);
+	remove_nft(d);
 	onionmap_free(d->onionmap);
 	pool_free(d->pool);
 	control_free(d->control);

@@ -1,6 +1,10 @@
 /* proxy: the transparent listener: the original destination of each redirected LAN connection,
- * the pool's onion name for it, SOCKS5 to the embedded Tor, and the relay with back-pressure;
- * an SMTP client that cannot be served gets a 421 line so its mail defers. */
+ * the pool's onion name for it, a stream through Tor's SOCKS socket (or the warm one), and the
+ * relay with back-pressure; an SMTP client that cannot be served gets a 421 line so its mail defers.
+ * Bounds on what a LAN host controls, per stream: before the stream opens, LAN_EARLY_MAX bytes
+ * read ahead and proxy-connect-timeout seconds (one that hangs up unheard frees its slot at once);
+ * open, HIGH_WATER bytes buffered each way and proxy-idle-timeout seconds without a byte; refused,
+ * REFUSE_SECONDS to take its 421 line. In all, proxy-max-streams streams (2 fds each). */
 #include "proxy.h"
 
 #include <arpa/inet.h>
@@ -20,37 +24,32 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
-#include <event2/listener.h>
 
+#include "listener.h"
 #include "log.h"
-#include "onion.h"
-#include "socks5.h"
+#include "socksconn.h"
 #include "stats.h"
+#include "warm.h"
 
 #define HIGH_WATER (256 * 1024)
+#define LAN_EARLY_MAX (16 * 1024)
+#define REFUSE_SECONDS 10
+#define LISTEN_BACKLOG 128
 
-/* A warm-up stream is one opened before any LAN connection wants it (lan == NULL): SOCKS,
- * then WARM until a LAN connection adopts it, or QUITTING when nobody did in time. */
-enum stream_state { STREAM_SOCKS, STREAM_WARM, STREAM_RELAY, STREAM_REFUSING, STREAM_QUITTING };
-
-#define WARM_MAX 16
-#define WARM_BUFFER (16 * 1024)
-#define QUIT_SECONDS 5
-#define HSFETCH_FIRST_SECONDS 5
-#define HSFETCH_EVERY_SECONDS 900
-#define HSFETCH_MAX 64
+/* SOCKS: waiting for the stream through Tor (the LAN side is watched for a hang-up);
+ * RELAY: bytes both ways; REFUSING: the 421 line is being written, then the close. */
+enum stream_state { STREAM_SOCKS, STREAM_RELAY, STREAM_REFUSING };
 
 struct stream {
 	struct proxy *p;
 	enum stream_state state;
 	struct bufferevent *lan, *tor;
-	struct socks5 s5;
+	struct socksconn *sc; /* STREAM_SOCKS */
 	const struct pool_entry *entry;
 	char dst[INET6_ADDRSTRLEN + 8];
 	uint16_t port;
 	uint64_t up, down;
 	bool lan_eof, tor_eof;
-	bool warm;              /* opened by warm-up and not adopted yet */
 	time_t started, last_active;
 	struct event *timer;
 	struct stream *prev, *next;
@@ -61,13 +60,12 @@ struct proxy {
 	const struct config *cfg;
 	struct pool *pool;
 	struct control *control;
+	struct warm *warm;
 	struct sockaddr_un socks;
-	struct evconnlistener *listeners[2];
+	struct listener *listeners[2];
 	struct stream *streams;
 	size_t n_streams;
-	size_t n_warm;
-	struct onionmap *map;
-	struct event *hsfetch;
+	bool stopping;
 };
 
 static void stream_free(struct stream *s)
@@ -79,6 +77,7 @@ static void stream_free(struct stream *s)
 			 (long long)(time(NULL) - s->started));
 	if (s->entry != NULL)
 		pool_release(p->pool, s->entry);
+	socksconn_free(s->sc);
 	if (s->lan)
 		bufferevent_free(s->lan);
 	if (s->tor)
@@ -92,20 +91,19 @@ static void stream_free(struct stream *s)
 	if (s->next)
 		s->next->prev = s->prev;
 	p->n_streams--;
-	if (s->warm)
-		p->n_warm--;
 	free(s);
-}
-
-/* The onion's port: an SMTP connection goes where the MX answer said the onion MX listens. */
-static uint16_t onion_port(const struct stream *s)
-{
-	return s->port == 25 && s->entry->smtp_port != 0 ? s->entry->smtp_port : s->port;
 }
 
 static bool is_smtp_port(uint16_t port)
 {
 	return port == 25 || port == 587;
+}
+
+static void refuse_done(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	stream_free(arg);
 }
 
 static void refused_written(struct bufferevent *bev, void *arg)
@@ -124,23 +122,28 @@ static void refused_event(struct bufferevent *bev, short what, void *arg)
 /* Ends the stream: SMTP ports first get "421 <status> <name>: <reason>" (the mail defers). */
 static void refuse(struct stream *s, const char *status, const char *reason)
 {
+	struct timeval tv = { REFUSE_SECONDS, 0 };
 	const char *name = s->entry ? s->entry->name : s->dst;
 	stats_bump(STAT_PROXY_REFUSED);
 	log_notice("stream %s -> %s:%u refused: %s", s->dst, name, s->port, reason);
+	socksconn_free(s->sc);
+	s->sc = NULL;
 	if (s->tor) {
 		bufferevent_free(s->tor);
 		s->tor = NULL;
 	}
-	if (!is_smtp_port(s->port) || s->lan == NULL) {
+	if (!is_smtp_port(s->port)) {
 		stream_free(s);
 		return;
 	}
 	s->state = STREAM_REFUSING;
-	evtimer_del(s->timer);
 	bufferevent_disable(s->lan, EV_READ);
 	bufferevent_setcb(s->lan, NULL, refused_written, refused_event, s);
 	evbuffer_add_printf(bufferevent_get_output(s->lan), "421 %s %s: %s\r\n", status, name, reason);
 	bufferevent_enable(s->lan, EV_WRITE);
+	evtimer_del(s->timer);
+	evtimer_assign(s->timer, s->p->base, refuse_done, s);
+	evtimer_add(s->timer, &tv);
 }
 
 /* ---- relay ---- */
@@ -219,175 +222,78 @@ static void idle_check(evutil_socket_t fd, short what, void *arg)
 	evtimer_add(s->timer, &tv);
 }
 
+/* The stream through Tor is open: what either side sent ahead goes across first, and a LAN
+ * half-close that came before is passed on after it. */
 static void start_relay(struct stream *s)
 {
 	struct timeval tv = { s->p->cfg->proxy_idle_timeout, 0 };
 	s->state = STREAM_RELAY;
 	s->last_active = time(NULL);
 	stats_bump(STAT_PROXY_STREAMS);
-	log_info("stream %s -> %s:%u open after %lld s", s->dst, s->entry->name, onion_port(s),
+	log_info("stream %s -> %s:%u open after %lld s", s->dst, s->entry->name, socksconn_dial_port(s->entry, s->port),
 		 (long long)(time(NULL) - s->started));
 	evtimer_del(s->timer);
 	evtimer_assign(s->timer, s->p->base, idle_check, s);
 	evtimer_add(s->timer, &tv);
 	bufferevent_setcb(s->lan, relay_read, relay_written, relay_event, s);
 	bufferevent_setcb(s->tor, relay_read, relay_written, relay_event, s);
+	bufferevent_setwatermark(s->lan, EV_READ, 0, 0);
+	bufferevent_setwatermark(s->tor, EV_READ, 0, 0);
 	bufferevent_setwatermark(s->lan, EV_WRITE, HIGH_WATER / 2, 0);
 	bufferevent_setwatermark(s->tor, EV_WRITE, HIGH_WATER / 2, 0);
-	bufferevent_enable(s->lan, EV_READ | EV_WRITE);
+	bufferevent_enable(s->lan, s->lan_eof ? EV_WRITE : EV_READ | EV_WRITE);
 	bufferevent_enable(s->tor, EV_READ | EV_WRITE);
 	if (evbuffer_get_length(bufferevent_get_input(s->tor)) > 0)
 		relay_read(s->tor, s);
+	if (evbuffer_get_length(bufferevent_get_input(s->lan)) > 0)
+		relay_read(s->lan, s);
+	if (s->lan_eof)
+		shut_if_drained(s, s->tor, true);
 }
 
-/* ---- warm-up: streams opened when the DNS hands out an onion MX ---- */
+/* ---- waiting for the stream through Tor ---- */
 
-static void quit_read(struct bufferevent *bev, void *arg)
-{
-	(void)bev;
-	stream_free(arg);
-}
-
-static void quit_event(struct bufferevent *bev, short what, void *arg)
-{
-	(void)bev;
-	(void)what;
-	stream_free(arg);
-}
-
-static void quit_timeout(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	stream_free(arg);
-}
-
-/* Nobody came for it: an SMTP peer gets its banner read and a QUIT; others just a close. */
-static void warm_expired(evutil_socket_t fd, short what, void *arg)
+/* The read watermark stops libevent at LAN_EARLY_MAX; reading is then turned off as well, since
+ * libevent 2.1.12 calls this again and again while the input stays at its high watermark. */
+static void early_read(struct bufferevent *bev, void *arg)
 {
 	struct stream *s = arg;
-	struct timeval tv = { QUIT_SECONDS, 0 };
-	(void)fd;
-	(void)what;
-	log_info("warm stream to %s:%u unclaimed: ending it", s->entry->name, s->port);
-	if (!is_smtp_port(s->port)) {
-		stream_free(s);
+	if (evbuffer_get_length(bufferevent_get_input(bev)) < LAN_EARLY_MAX)
 		return;
-	}
-	s->state = STREAM_QUITTING;
-	evbuffer_drain(bufferevent_get_input(s->tor), evbuffer_get_length(bufferevent_get_input(s->tor)));
-	bufferevent_setcb(s->tor, quit_read, NULL, quit_event, s);
-	bufferevent_enable(s->tor, EV_READ);
-	bufferevent_write(s->tor, "QUIT\r\n", 6);
-	evtimer_assign(s->timer, s->p->base, quit_timeout, s);
-	evtimer_add(s->timer, &tv);
+	bufferevent_disable(bev, EV_READ);
+	stats_bump(STAT_PROXY_LAN_EARLY_CAPPED);
+	log_info("stream %s -> %s:%u: %d bytes from the LAN before the stream opened: not reading more", s->dst,
+		 s->entry->name, s->port, LAN_EARLY_MAX);
 }
 
-static void warm_read(struct bufferevent *bev, void *arg)
+/* The LAN client hung up before the stream opened: its slot is freed now, not at the connect
+ * timeout. A half-close after a request is kept: the request goes across once the stream opens. */
+static void early_event(struct bufferevent *bev, short what, void *arg)
 {
-	(void)arg;
-	if (evbuffer_get_length(bufferevent_get_input(bev)) >= WARM_BUFFER)
+	struct stream *s = arg;
+	if ((what & BEV_EVENT_EOF) && evbuffer_get_length(bufferevent_get_input(bev)) > 0) {
+		s->lan_eof = true;
 		bufferevent_disable(bev, EV_READ);
-}
-
-static void warm_event(struct bufferevent *bev, short what, void *arg)
-{
-	(void)bev;
-	(void)what;
-	stream_free(arg);
-}
-
-static void hold_warm(struct stream *s)
-{
-	struct timeval tv = { s->p->cfg->warm_up_hold, 0 };
-	s->state = STREAM_WARM;
-	log_info("warm stream to %s:%u ready after %lld s", s->entry->name, s->port, (long long)(time(NULL) - s->started));
-	bufferevent_setcb(s->tor, warm_read, NULL, warm_event, s);
-	bufferevent_enable(s->tor, EV_READ);
-	evtimer_del(s->timer);
-	evtimer_assign(s->timer, s->p->base, warm_expired, s);
-	evtimer_add(s->timer, &tv);
-}
-
-static struct stream *find_warm(struct proxy *p, const struct pool_entry *e, uint16_t port)
-{
-	for (struct stream *s = p->streams; s != NULL; s = s->next)
-		if (s->warm && s->entry == e && s->port == port &&
-		    (s->state == STREAM_SOCKS || s->state == STREAM_WARM))
-			return s;
-	return NULL;
-}
-
-/* A LAN connection takes over the warm stream to its destination, ready or still under way. */
-static bool adopt_warm(struct stream *s)
-{
-	struct stream *w = find_warm(s->p, s->entry, s->port);
-	if (w == NULL)
-		return false;
-	stats_bump(STAT_PROXY_WARM_USED);
-	w->lan = s->lan;
-	s->lan = NULL;
-	w->warm = false;
-	s->p->n_warm--;
-	memcpy(w->dst, s->dst, sizeof(w->dst));
-	log_info("stream %s -> %s:%u takes the warm stream (%s)", w->dst, w->entry->name, w->port,
-		 w->state == STREAM_WARM ? "ready" : "still connecting");
-	w->started = time(NULL);
-	if (w->state == STREAM_WARM)
-		start_relay(w);
+		return;
+	}
+	stats_bump(STAT_PROXY_LAN_LEFT_EARLY);
+	log_info("stream %s -> %s:%u: the LAN client left before the stream opened (%lld s)", s->dst, s->entry->name,
+		 s->port, (long long)(time(NULL) - s->started));
 	stream_free(s);
-	return true;
 }
 
-/* ---- SOCKS5 to the embedded Tor ---- */
-
-static void socks_send(struct stream *s)
-{
-	uint8_t buf[600];
-	size_t n = socks5_request(&s->s5, buf, sizeof(buf));
-	bufferevent_write(s->tor, buf, n);
-}
-
-static void socks_read(struct bufferevent *bev, void *arg)
+static void socks_done(struct socksconn *sc, bool open, void *arg)
 {
 	struct stream *s = arg;
-	struct evbuffer *in = bufferevent_get_input(bev);
-	size_t len = evbuffer_get_length(in), used;
-	uint8_t *data = evbuffer_pullup(in, (ssize_t)len);
-	switch (socks5_input(&s->s5, data, len, &used)) {
-	case SOCKS5_NEED_MORE:
-		evbuffer_drain(in, used);
-		return;
-	case SOCKS5_SEND:
-		evbuffer_drain(in, used);
-		socks_send(s);
-		if (evbuffer_get_length(in) > 0)
-			socks_read(bev, s);
-		return;
-	case SOCKS5_CONNECTED:
-		evbuffer_drain(in, used);
-		if (s->lan == NULL)
-			hold_warm(s);
-		else
-			start_relay(s);
-		return;
-	case SOCKS5_ERROR:
-		stats_bump(STAT_PROXY_SOCKS_ERRORS);
-		refuse(s, socks5_smtp_status(s->s5.reply), socks5_reason(s->s5.reply));
+	const char *status, *reason;
+	if (!open) {
+		reason = socksconn_reason(sc, &status);
+		refuse(s, status, reason);
 		return;
 	}
-}
-
-static void socks_event(struct bufferevent *bev, short what, void *arg)
-{
-	struct stream *s = arg;
-	(void)bev;
-	if (what & BEV_EVENT_CONNECTED) {
-		socks_send(s);
-		bufferevent_enable(s->tor, EV_READ);
-		return;
-	}
-	refuse(s, "4.4.2", "no answer on Tor's SOCKS socket");
+	s->tor = socksconn_take(sc);
+	s->sc = NULL;
+	start_relay(s);
 }
 
 static void connect_timeout(evutil_socket_t fd, short what, void *arg)
@@ -396,6 +302,47 @@ static void connect_timeout(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	refuse(s, "4.4.1", "timed out reaching the onion service");
+}
+
+static void await_socks(struct stream *s)
+{
+	struct timeval tv = { s->p->cfg->proxy_connect_timeout, 0 };
+	s->state = STREAM_SOCKS;
+	bufferevent_setwatermark(s->lan, EV_READ, 0, LAN_EARLY_MAX);
+	bufferevent_setcb(s->lan, early_read, NULL, early_event, s);
+	bufferevent_enable(s->lan, EV_READ);
+	evtimer_add(s->timer, &tv);
+}
+
+/* A LAN connection takes over the warm stream to its destination, ready or still under way. */
+static bool take_warm(struct stream *s)
+{
+	struct bufferevent *tor;
+	enum warm_handover h = warm_take(s->p->warm, s->entry, s->port, socks_done, s, &s->sc, &tor);
+	if (h == WARM_NONE)
+		return false;
+	log_info("stream %s -> %s:%u takes the warm stream (%s)", s->dst, s->entry->name, s->port,
+		 h == WARM_OPEN ? "ready" : "still connecting");
+	if (h == WARM_OPEN) {
+		s->tor = tor;
+		start_relay(s);
+	} else {
+		await_socks(s);
+	}
+	return true;
+}
+
+static void begin_socks(struct stream *s)
+{
+	struct proxy *p = s->p;
+	char reason[96];
+	s->sc = socksconn_new(p->base, &p->socks, s->entry->name, socksconn_dial_port(s->entry, s->port), socks_done, s);
+	if (s->sc == NULL) {
+		snprintf(reason, sizeof(reason), "cannot reach Tor's SOCKS socket (%s)", strerror(errno));
+		refuse(s, "4.4.2", reason);
+		return;
+	}
+	await_socks(s);
 }
 
 /* ---- accepting ---- */
@@ -429,8 +376,6 @@ static const struct pool_entry *destination_entry(struct proxy *p, int alen, con
 	return pool_contains_ip6(p->pool, addr) ? pool_lookup_ip6(p->pool, addr) : NULL;
 }
 
-static void begin_socks(struct stream *s);
-
 /* Without an embedded Tor (socks-server), the external SOCKS server is taken as ready. */
 static bool tor_ready(const struct proxy *p)
 {
@@ -441,6 +386,10 @@ static void begin(struct stream *s)
 {
 	struct proxy *p = s->p;
 	char progress[64];
+	if (p->stopping) {
+		refuse(s, "4.3.2", "the gateway is shutting down");
+		return;
+	}
 	if (p->n_streams > p->cfg->proxy_max_streams) {
 		refuse(s, "4.4.2", "too many streams through the gateway");
 		return;
@@ -454,26 +403,9 @@ static void begin(struct stream *s)
 		refuse(s, "4.4.1", progress);
 		return;
 	}
-	if (adopt_warm(s))
+	if (take_warm(s))
 		return;
 	begin_socks(s);
-}
-
-static void begin_socks(struct stream *s)
-{
-	struct proxy *p = s->p;
-	struct timeval tv = { p->cfg->proxy_connect_timeout, 0 };
-	/* Credentials per destination: streams to one onion share a circuit, others never do. */
-	socks5_init(&s->s5, s->entry->name, onion_port(s), s->entry->name, "oniongate");
-	s->tor = bufferevent_socket_new(p->base, -1, BEV_OPT_CLOSE_ON_FREE);
-	if (s->tor == NULL) {
-		refuse(s, "4.4.2", "out of memory");
-		return;
-	}
-	bufferevent_setcb(s->tor, socks_read, NULL, socks_event, s);
-	evtimer_add(s->timer, &tv);
-	if (bufferevent_socket_connect(s->tor, (struct sockaddr *)&p->socks, sizeof(p->socks)) < 0)
-		refuse(s, "4.4.2", "cannot reach Tor's SOCKS socket");
 }
 
 static struct stream *stream_new(struct proxy *p)
@@ -496,31 +428,12 @@ static struct stream *stream_new(struct proxy *p)
 	return s;
 }
 
-void proxy_warm(struct proxy *p, const struct pool_entry *e, uint16_t port)
-{
-	struct stream *s;
-	if (!p->cfg->warm_up || !tor_ready(p) || p->n_warm >= WARM_MAX || find_warm(p, e, port) != NULL)
-		return;
-	if ((s = stream_new(p)) == NULL)
-		return;
-	s->entry = e;
-	s->port = port;
-	s->warm = true;
-	p->n_warm++;
-	pool_hold(p->pool, e);
-	snprintf(s->dst, sizeof(s->dst), "warm-up");
-	stats_bump(STAT_PROXY_WARM_OPENED);
-	log_info("warming a stream to %s:%u", e->name, port);
-	begin_socks(s);
-}
-
-static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
+static void accept_cb(evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
 {
 	struct proxy *p = arg;
 	struct stream *s = stream_new(p);
 	uint8_t addr[16];
 	int one = 1, alen;
-	(void)l;
 	(void)salen;
 	if (s == NULL) {
 		close(fd);
@@ -546,40 +459,9 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	begin(s);
 }
 
-static void fetched(const struct ctl_reply *r, void *arg)
-{
-	(void)arg;
-	if (r != NULL && r->code != 250)
-		log_warn("warm-up: HSFETCH refused: %d %s", r->code, r->lines[0].text);
-}
-
-static void fetch_one(const char *onion, void *arg)
-{
-	struct proxy *p = arg;
-	char cmd[80];
-	snprintf(cmd, sizeof(cmd), "HSFETCH %.56s", onion);
-	control_command(p->control, cmd, fetched, NULL);
-}
-
-/* Keeps the descriptors of the map file's onions fresh, without contacting any MX. */
-static void hsfetch_round(evutil_socket_t fd, short what, void *arg)
-{
-	struct proxy *p = arg;
-	struct timeval tv = { HSFETCH_EVERY_SECONDS, 0 };
-	(void)fd;
-	(void)what;
-	if (!control_ready(p->control))
-		tv.tv_sec = HSFETCH_FIRST_SECONDS;
-	else if (p->cfg->warm_up)
-		log_info("warm-up: fetched the descriptors of %zu mapped onions",
-			 onionmap_each_mapped(p->map, HSFETCH_MAX, fetch_one, p));
-	evtimer_add(p->hsfetch, &tv);
-}
-
 struct proxy *proxy_new(struct event_base *base, const struct config *cfg, struct pool *pool, struct control *control,
 			struct onionmap *map, const char *socks_path)
 {
-	struct timeval first = { HSFETCH_FIRST_SECONDS, 0 };
 	struct proxy *p = calloc(1, sizeof(*p));
 	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(cfg->transparent_port) };
 	struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6, .sin6_port = htons(cfg->transparent_port),
@@ -590,47 +472,56 @@ struct proxy *proxy_new(struct event_base *base, const struct config *cfg, struc
 	p->cfg = cfg;
 	p->pool = pool;
 	p->control = control;
-	p->map = map;
-	p->hsfetch = evtimer_new(base, hsfetch_round, p);
-	if (p->hsfetch == NULL) {
+	p->socks.sun_family = AF_UNIX;
+	snprintf(p->socks.sun_path, sizeof(p->socks.sun_path), "%s", socks_path);
+	if ((p->warm = warm_new(base, cfg, pool, control, map, &p->socks)) == NULL) {
 		free(p);
 		return NULL;
 	}
-	if (control != NULL)
-		evtimer_add(p->hsfetch, &first);
-	p->socks.sun_family = AF_UNIX;
-	snprintf(p->socks.sun_path, sizeof(p->socks.sun_path), "%s", socks_path);
-	p->listeners[0] = evconnlistener_new_bind(base, accept_cb, p,
-						  LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, 128,
-						  (struct sockaddr *)&sin, sizeof(sin));
-	p->listeners[1] = evconnlistener_new_bind(
-		base, accept_cb, p, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_BIND_IPV6ONLY,
-		128, (struct sockaddr *)&sin6, sizeof(sin6));
+	p->listeners[0] = listener_new(base, "proxy", (struct sockaddr *)&sin, sizeof(sin), LISTEN_BACKLOG, accept_cb, p);
 	if (p->listeners[0] == NULL) {
 		log_err("proxy: cannot listen on port %u: %s", cfg->transparent_port, strerror(errno));
 		proxy_free(p);
 		return NULL;
 	}
+	p->listeners[1] = listener_new(base, "proxy", (struct sockaddr *)&sin6, sizeof(sin6), LISTEN_BACKLOG, accept_cb, p);
 	if (p->listeners[1] == NULL)
 		log_notice("proxy: no IPv6 listener on port %u: %s", cfg->transparent_port, strerror(errno));
 	log_notice("proxy: transparent port %u", cfg->transparent_port);
 	return p;
 }
 
+void proxy_warm(struct proxy *p, const struct pool_entry *e, uint16_t port)
+{
+	warm_open(p->warm, e, port);
+}
+
 void proxy_reconfigure(struct proxy *p, const struct config *cfg)
 {
 	p->cfg = cfg;
+	warm_reconfigure(p->warm, cfg);
+}
+
+void proxy_stop(struct proxy *p)
+{
+	p->stopping = true;
+	warm_stop(p->warm);
 }
 
 void proxy_free(struct proxy *p)
 {
 	if (p == NULL)
 		return;
-	while (p->streams != NULL)
-		stream_free(p->streams);
-	event_free(p->hsfetch);
+	for (struct stream *s = p->streams, *next; s != NULL; s = next) {
+		next = s->next;
+		/* libevent closes a freed bufferevent's socket in a later turn of the loop, which has
+		 * ended by now: the LAN client gets its FIN here, while the nft redirect translates it. */
+		if (s->lan != NULL)
+			shutdown(bufferevent_getfd(s->lan), SHUT_RDWR);
+		stream_free(s);
+	}
+	warm_free(p->warm);
 	for (int i = 0; i < 2; i++)
-		if (p->listeners[i] != NULL)
-			evconnlistener_free(p->listeners[i]);
+		listener_free(p->listeners[i]);
 	free(p);
 }

@@ -1,6 +1,6 @@
 /* proxy: the transparent listener: the original destination of each redirected LAN connection,
- * the pool's onion name for it, SOCKS5 to the embedded Tor, and the relay with back-pressure;
- * an SMTP client that cannot be served gets a 421 line so its mail defers. */
+ * the pool's onion name for it, a stream through Tor's SOCKS socket (or the warm one), and the
+ * relay with back-pressure; an SMTP client that cannot be served gets a 421 line so its mail defers. */
 #ifndef OG_PROXY_H
 #define OG_PROXY_H
 
@@ -13,13 +13,17 @@
 
 struct proxy;
 
+/* control is borrowed (NULL with socks-server): it must outlive the proxy. */
 struct proxy *proxy_new(struct event_base *base, const struct config *cfg, struct pool *pool, struct control *control,
 			struct onionmap *map, const char *socks_path);
-/* The DNS has just handed out this onion as an MX: open a stream to it now, for the LAN
- * connection that will follow (warm-up; bounded in count and time). */
+/* The DNS has just handed out this onion as an MX: warm a stream up for the LAN connection
+ * that will follow (warm.c). */
 void proxy_warm(struct proxy *p, const struct pool_entry *e, uint16_t port);
 /* A reloaded config: limits and timeouts change; the listeners stay as bound. */
 void proxy_reconfigure(struct proxy *p, const struct config *cfg);
+/* Shutdown has begun: new LAN connections get a 421 line, warm-up ends; streams already open
+ * run on until proxy_free. */
+void proxy_stop(struct proxy *p);
 void proxy_free(struct proxy *p);
 
 #endif

@@ -32,6 +32,9 @@ static const char *const names[STAT_COUNT] = {
 	[STAT_PROXY_BYTES_DOWN] = "proxy_bytes_down",
 	[STAT_PROXY_WARM_OPENED] = "proxy_warm_opened",
 	[STAT_PROXY_WARM_USED] = "proxy_warm_used",
+	[STAT_PROXY_LAN_LEFT_EARLY] = "proxy_lan_left_early",
+	[STAT_PROXY_LAN_EARLY_CAPPED] = "proxy_lan_early_capped",
+	[STAT_ACCEPT_PAUSES] = "accept_pauses",
 };
 
 static uint64_t counters[STAT_COUNT];

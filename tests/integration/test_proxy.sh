@@ -69,8 +69,18 @@ og_check "an unknown pool address on port 25 gets a 421 line" \
 	test "$(lan_line 10.200.0.1 25 10)" = "421 4.4.1 10.200.0.1: no onion name is known for this address"
 og_check "an unknown pool address on another port is closed without a word" test -z "$(lan_line 10.200.0.1 80 10)"
 
-gw_stop "$px_dir"
-og_check "the relay gateway (ASan+UBSan build) stops with exit 0" test $? = 0
+# Shutdown: SIGTERM, then at once 60 LAN connects to :25 and 60 MX queries (that would warm a
+# stream), one every 0.5 ms, while the embedded Tor stops (its control socket is closed then).
+ip netns exec "$LAN_NS" "$OG_TOOLS/shutdownprobe" "$GW_PID" "$mx_addr" 25 "$GW_LAN_ADDR" porttest.test 60 500 \
+	> "$px_dir/shutdown.probe"
+wait "$GW_PID"
+og_check "SIGTERM with LAN connects and MX queries in the grace window: exit 0 (ASan+UBSan build)" test $? = 0
+cp "$px_dir/oniongated.log" "$px_dir/shutdown.log"
+og_check "and no sanitizer report" bash -c "! grep -q Sanitizer '$px_dir/shutdown.log'"
+og_check "a LAN connect in the grace window reads 421 4.3.2 <onion>: the gateway is shutting down" \
+	grep -q "^line: 421 4.3.2 $(privnet_onion mx): the gateway is shutting down$" "$px_dir/shutdown.probe"
+og_check "no LAN connect in the grace window hangs" bash -c "! grep -q '^timeout' '$px_dir/shutdown.probe'"
+sort "$px_dir/shutdown.probe" | uniq -c | sed 's/^/shutdown probe: /'
 og_check "its table is gone after the clean exit" test "$(nft_json | jq '[.nftables[] | select(.table)] | length')" = 0
 
 gw_start "$px_dir"

@@ -1,0 +1,25 @@
+/* listener: a TCP listener that, when the process is out of fds or memory (EMFILE, ENFILE,
+ * ENOBUFS, ENOMEM), stops accepting for a while instead of spinning on accept() (as redsocks does). */
+#ifndef OG_LISTENER_H
+#define OG_LISTENER_H
+
+#include <sys/socket.h>
+
+#include <event2/event.h>
+
+/* The first pause, doubled on each failure in a row up to the last; a success starts over. */
+#define LISTENER_BACKOFF_FIRST_MS 100
+#define LISTENER_BACKOFF_MAX_MS 1000
+
+struct listener;
+
+/* A new connection; fd is the callback's (to keep or close). */
+typedef void listener_cb(evutil_socket_t fd, struct sockaddr *peer, int peerlen, void *arg);
+
+/* Binds sa (an IPv6 address is bound IPv6-only) and listens; name says whose it is in the log
+ * ("proxy", "dns"; a string that outlives it). NULL with errno set when it cannot. */
+struct listener *listener_new(struct event_base *base, const char *name, const struct sockaddr *sa, int salen,
+			      int backlog, listener_cb *cb, void *arg);
+void listener_free(struct listener *l);
+
+#endif
