@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -449,6 +450,18 @@ static void remove_nft(struct daemon *d)
 	d->nftd = NULL;
 }
 
+/* Descriptors: up to 512 upstream queries, 64 DNS TCP clients, two per stream, and the embedded
+ * Tor's own all share the process's limit; the soft limit (often 1024) is raised to the hard one. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		log_warn("cannot raise the descriptor limit: %s", strerror(errno));
+}
+
 static void teardown(struct daemon *d)
 {
 	if (d->dns != NULL)
@@ -511,6 +524,7 @@ int main(int argc, char **argv)
 	log_notice("oniongated %s starting with %s", ONIONGATE_VERSION, path);
 	log_map_warnings(map);
 	mapfile_free(map);
+	raise_fd_limit();
 	if (start(&d) < 0) {
 		d.exit_code = 1;
 	} else {

@@ -250,7 +250,7 @@ static size_t upstream_mx(struct fixture *f, uint8_t *buf, size_t cap, const uin
 	dns_write_header(&w, &h);
 	dns_write_raw(&w, f->pkt + 12, f->q.question_end - 12);
 	for (size_t i = 0; i < n; i++) {
-		char exch[32];
+		char exch[64];
 		snprintf(exch, sizeof(exch), "mx%zu.example.org", i);
 		dns_write_mx(&w, NULL, 3600, prefs[i], exch);
 	}
