@@ -23,6 +23,7 @@ struct socksconn {
 	const char *status, *reason;
 	socksconn_cb *cb;
 	void *arg;
+	bool in_connect; /* inside bufferevent_socket_connect */
 };
 
 /* The outcome: the callback is the last thing done here, so it may free sc. */
@@ -78,6 +79,10 @@ static void readable(struct bufferevent *bev, void *arg)
 static void event(struct bufferevent *bev, short what, void *arg)
 {
 	struct socksconn *sc = arg;
+	/* libevent up to 2.1.8 reports a connect() that fails at once here and then returns -1 as
+	 * well: the -1 is the one path for it. (2.1.9+ defers a refusal to the loop: it comes later.) */
+	if (sc->in_connect)
+		return;
 	if (what & BEV_EVENT_CONNECTED) {
 		sc->state = SOCKSCONN_HANDSHAKE;
 		send_request(sc);
@@ -96,7 +101,7 @@ struct socksconn *socksconn_new(struct event_base *base, const struct sockaddr_u
 				uint16_t port, socksconn_cb *cb, void *arg)
 {
 	struct socksconn *sc = calloc(1, sizeof(*sc));
-	int err;
+	int err, rc;
 	if (sc == NULL)
 		return NULL;
 	sc->cb = cb;
@@ -110,16 +115,17 @@ struct socksconn *socksconn_new(struct event_base *base, const struct sockaddr_u
 		free(sc);
 		return NULL;
 	}
-	/* No callbacks yet: when connect() fails at once (ENOENT, EAGAIN), libevent 2.1 runs the event
-	 * callback inside bufferevent_socket_connect and then also returns -1; the -1 is our one path. */
-	if (bufferevent_socket_connect(sc->bev, (const struct sockaddr *)server, sizeof(*server)) < 0) {
+	bufferevent_setcb(sc->bev, readable, NULL, event, sc);
+	sc->in_connect = true;
+	rc = bufferevent_socket_connect(sc->bev, (const struct sockaddr *)server, sizeof(*server));
+	sc->in_connect = false;
+	if (rc < 0) {
 		err = errno;
 		bufferevent_free(sc->bev);
 		free(sc);
 		errno = err;
 		return NULL;
 	}
-	bufferevent_setcb(sc->bev, readable, NULL, event, sc);
 	return sc;
 }
 

@@ -59,6 +59,28 @@ gw_stop "$pl_dir"
 og_check "no SOCKS socket: exit 0 on SIGTERM" test $? = 0
 og_check "no SOCKS socket: no sanitizer report" pl_no_sanitizer_report "$pl_dir"
 
+# (1b) The SOCKS socket is there but nobody listens (its server stopped): connect() is refused,
+# which libevent 2.1.9+ reports from the loop, later.
+pl_dir="$OG_TMP/limits-stale"
+mkdir -p "$pl_dir"
+og_spawn "$GW_NS" "$OG_TMP/socksstall-stale.log" "$OG_TOOLS/socksstall" "$pl_dir/socks"
+og_wait_for 5 test -S "$pl_dir/socks"
+og_stop "$OG_SPAWNED"
+pl_conf "$pl_dir" "$pl_dir/socks" "onion-map $pl_dir/onionmx.map"
+echo "stale.test smtptor:[$pl_onion]" > "$pl_dir/onionmx.map"
+gw_start "$pl_dir" "$OG_TOP/build/asan/oniongated"
+og_wait_for 10 gw_log_has "$pl_dir" "proxy: transparent port 9040"
+pl_addr=$(ip netns exec "$LAN_NS" dig +short @"$GW_LAN_ADDR" "$pl_onion" A)
+pl_out=$(pl_read 25 10)
+og_check "a SOCKS socket nobody listens on: an SMTP client reads one 421 line ($pl_out)" \
+	test "$pl_out" = "421 4.4.2 $pl_onion: no answer on Tor's SOCKS socket"
+ip netns exec "$LAN_NS" dig +short @"$GW_LAN_ADDR" stale.test MX > /dev/null
+og_check "a SOCKS socket nobody listens on: the warm-up fails once" \
+	og_wait_for 5 gw_log_has "$pl_dir" "warm stream to $pl_onion:25 failed: no answer on Tor's SOCKS socket"
+gw_stop "$pl_dir"
+og_check "a SOCKS socket nobody listens on: exit 0 on SIGTERM" test $? = 0
+og_check "a SOCKS socket nobody listens on: no sanitizer report" pl_no_sanitizer_report "$pl_dir"
+
 # (2) A SOCKS server that never answers a CONNECT to port 9 (and echoes any other port).
 pl_dir="$OG_TMP/limits-stall"
 mkdir -p "$pl_dir"
