@@ -83,6 +83,12 @@ demo: daemon/oniongated tools
 bench: daemon/oniongated tools
 	@QUICK=$(QUICK) bash tests/bench/run.sh
 
+# Soak: SOAK_MINUTES (default 60) of mail and DNS load with churned names, reloads and onion MX flaps;
+# RSS and fds of oniongated sampled and plotted; writes docs/soak.md and docs/soak.png.
+SOAK_MINUTES ?= 60
+soak: daemon/oniongated tools
+	@SOAK_MINUTES=$(SOAK_MINUTES) bash tests/soak/run.sh
+
 # libFuzzer targets: a bounded run of each (FUZZ_SECONDS per target).
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(CORE_SRCS) $(HDRS) | deps
 	@mkdir -p $(@D)

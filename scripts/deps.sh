@@ -9,7 +9,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 build_pkgs="build-essential pkg-config dpkg-dev libevent-dev libssl-dev zlib1g-dev libcap-dev
   libnftnl-dev libmnl-dev libunbound-dev libcmocka-dev clang valgrind dns-root-data"
 test_pkgs="tor iproute2 nftables jq curl netcat-openbsd dnsutils knot-dnsutils nsd ldnsutils tcpdump procps psmisc
-  postfix swaks dnsperf dnsmasq-base redsocks torsocks bsd-mailx"
+  postfix swaks dnsperf dnsmasq-base redsocks torsocks bsd-mailx gnuplot-nox"
 
 missing() {
 	local p out=""
