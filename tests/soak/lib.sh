@@ -55,11 +55,13 @@ soak_last_sample() {
 # Flaps: a minute each, every 10 minutes from 5 minutes after warm-up, none in the last window and
 # the minutes before it (deferred mail must have arrived by then); one in the middle of a short run.
 # They alternate: the onion MX's Postfix stopped, then the onion service's tor stopped.
+# SOAK_FLAP_MINUTES="2 3" sets the minutes instead (to see both kinds in a short run).
 soak_schedule_flaps() {
 	local m
 	SOAK_FLAPS=()
 	for ((m = WARM + 5; m + 1 < MINUTES - WINDOW - 2; m += 10)); do SOAK_FLAPS+=("$m"); done
 	[ ${#SOAK_FLAPS[@]} -gt 0 ] || SOAK_FLAPS=($((MINUTES / 2)))
+	[ -z "${SOAK_FLAP_MINUTES:-}" ] || read -r -a SOAK_FLAPS <<< "$SOAK_FLAP_MINUTES"
 	SOAK_FLAP_KIND="" SOAK_FLAP_AT=-1 SOAK_FLAP_N=0
 	og_log "soak: onion MX flaps at minutes ${SOAK_FLAPS[*]}"
 }
@@ -228,7 +230,8 @@ soak_plot() {
 		echo "set title \"oniongated soak, $(date -u +%F): $MINUTES min of mail and DNS load, SIGHUP every 2 min, onion MX flaps (red)\""
 		echo "set xlabel 'minutes since the load began'"
 		echo "set ylabel 'RSS (MiB)'; set y2label 'open fds'"
-		echo "set ytics nomirror; set y2tics; set yrange [0:*]; set y2range [0:*]; set key bottom right"
+		echo "set ytics nomirror; set y2tics; set yrange [0:$(sort -k2 -n "$OG_TMP/samples.tsv" | tail -1 |
+			awk -v l="$RSS_LIMIT" '{ m = ($2 > l) ? $2 : l; printf "%.1f", m / 1024 * 1.15 }')]; set y2range [0:*]; set key bottom right"
 		echo "set grid ytics"
 		echo "set object rect from 0, graph 0 to $WARM, graph 1 fc rgb '#e8e8e8' fs solid noborder behind"
 		echo "set label 'warm-up' at $WARM / 2.0, graph 0.96 center"

@@ -72,9 +72,9 @@ for ((m = 0; m < MINUTES; m++)); do
 	soak_until $((m * 60))
 	[ "$m" = "$WARM" ] && soak_event "warm-up over"
 	if soak_flap_ends "$m"; then soak_flap_end; fi
+	if soak_flap_starts "$m"; then soak_flap_begin "$m"; flaps=$((flaps + 1)); fi
 	soak_submit_mails "$m"
 	soak_dns_load "$m"
-	if soak_flap_starts "$m"; then soak_flap_begin "$m"; flaps=$((flaps + 1)); fi
 	[ $((m % 2)) = 0 ] || soak_reload
 	soak_flapping || mail_flush "$LAN_NS" "$OG_TMP/pf-lan"
 	og_log "soak: minute $((m + 1))/$MINUTES: $(soak_last_sample)"
