@@ -213,6 +213,9 @@ soak_verdicts() {
 	FD_POST=$(soak_window_stat "$post_a" "$post_b" 3) FD_LAST=$(soak_window_stat "$last_a" "$last_b" 3)
 	RSS_LIMIT=$(awk -v p="$RSS_POST" -v k="$RSS_SLACK_KB" -v pct="$RSS_SLACK_PCT" \
 		'BEGIN { s = p * pct / 100; if (s < k) s = k; printf "%d", p + s }')
+	# The trend, for the report: a least-squares slope of RSS from warm-up to the end of the load.
+	RSS_SLOPE=$(awk -v a="$post_a" -v b="$last_b" '$1 >= a && $1 < b { n++; x = $1 / 3600; sx += x; sy += $2; sxx += x * x; sxy += x * $2 }
+		END { d = n * sxx - sx * sx; printf "%.0f", (n > 1 && d > 0) ? (n * sxy - sx * sy) / d : 0 }' "$OG_TMP/samples.tsv")
 	og_check "the samples cover both windows compared" test "$RSS_POST" -gt 0 -a "$RSS_LAST" -gt 0
 	og_check "RSS does not grow after warm-up: $((RSS_LAST / 1024)) MiB at the end, $((RSS_POST / 1024)) MiB after warm-up (limit $((RSS_LIMIT / 1024)) MiB)" \
 		test "$RSS_LAST" -le "$RSS_LIMIT"
@@ -277,8 +280,8 @@ mail has arrived ($DRAIN_SECONDS s at most).
 Passes when: every mail submitted is in the onion MX's mailbox (deferred ones included), none bounced;
 every reload was applied; every DNS query was answered and every churned name got an address; and
 after warm-up (the first $WARM min) memory and fds stay flat: the median RSS of the last $WINDOW min is at
-most max(4 MiB, 10%) above the median of the $WINDOW min right after warm-up, and the median fd count
-at most 4 above.
+most max($((RSS_SLACK_KB / 1024)) MiB, $RSS_SLACK_PCT%) above the median of the $WINDOW min right after warm-up, and the median fd count
+at most $FD_SLACK above.
 
 ## Last run
 
@@ -289,6 +292,7 @@ $(date -u '+%F %H:%M UTC'), commit $rev, $MINUTES min of load, $(nproc) cores, o
 | RSS, median of the $WINDOW min after warm-up | $(awk -v k="$RSS_POST" 'BEGIN { printf "%.1f MiB", k / 1024 }') |
 | RSS, median of the last $WINDOW min | $(awk -v k="$RSS_LAST" 'BEGIN { printf "%.1f MiB", k / 1024 }') |
 | RSS, highest sample | $(sort -k2 -n "$OG_TMP/samples.tsv" | tail -1 | awk '{ printf "%.1f MiB", $2 / 1024 }') |
+| RSS trend after warm-up (least squares) | $RSS_SLOPE KiB per hour |
 | open fds, median after warm-up / at the end / highest | $FD_POST / $FD_LAST / $(sort -k3 -n "$OG_TMP/samples.tsv" | tail -1 | cut -f3) |
 | mails submitted / delivered / lost / bounced | $SOAK_SUBMITTED / $SOAK_DELIVERED / $SOAK_LOST / $SOAK_BOUNCED |
 | mails deferred by the flaps (all arrived later) | $SOAK_DEFERRED |

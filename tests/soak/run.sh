@@ -21,9 +21,9 @@ OUT=${SOAK_OUT:-$OG_TOP/docs}
 # (a tenth of the run, at least a minute) right after warm-up and at the end.
 WARM=$(( MINUTES / 6 > 1 ? MINUTES / 6 : 1 ))
 WINDOW=$(( MINUTES / 10 > 1 ? MINUTES / 10 : 1 ))
-# The bound: the last window's median RSS at most the larger of 4 MiB or 10% above the median right
+# The bound: the last window's median RSS at most the larger of 3 MiB or 10% above the median right
 # after warm-up; its median fd count at most 4 above.
-RSS_SLACK_KB=4096 RSS_SLACK_PCT=10 FD_SLACK=4
+RSS_SLACK_KB=3072 RSS_SLACK_PCT=10 FD_SLACK=4
 [ "$MINUTES" -ge $((WARM + 2 * WINDOW)) ] || { echo "soak: SOAK_MINUTES must be at least 3" >&2; exit 1; }
 
 og_init soak
@@ -60,7 +60,7 @@ gw_start "$gw" && og_wait_for 5 test -e "$gw/oniongated.log" || { og_fail "onion
 og_wait_for 120 gw_log_has "$gw" "tor ready" || { og_fail "oniongated's Tor bootstraps"; og_summary; exit 1; }
 privnet_wait_ready 120 || { og_fail "the onion MX's descriptor is published"; og_summary; exit 1; }
 mail_start lan "$LAN_NS" "$OG_TMP/pf-lan" 192.0.2.1 "myhostname = mail.lan.test" "mydestination = localhost" \
-	"mynetworks = 127.0.0.0/8 192.0.2.0/24" || { og_fail "the LAN's Postfix starts"; og_summary; exit 1; }
+	"mynetworks = 127.0.0.0/8 192.0.2.0/24" "inet_protocols = ipv4" || { og_fail "the LAN's Postfix starts"; og_summary; exit 1; }
 og_pass "the world is up in $(( $(date +%s) - t_start )) s: private Tor network, onion MX, oniongated, LAN Postfix"
 og_log "soak: $MINUTES min of load (warm-up $WARM min, windows $WINDOW min), a sample every $SAMPLE_SECONDS s"
 
