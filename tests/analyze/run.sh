@@ -16,7 +16,8 @@ if [ "${1:-}" = --one ]; then
 	if [ "$2" = gcc ]; then
 		gcc "${defs[@]}" -fanalyzer -fdiagnostics-plain-output -fno-diagnostics-show-caret -c -o /dev/null "$3" > "$4" 2>&1
 	else
-		clang "${defs[@]}" --analyze -Xclang -analyzer-output=text -o /dev/null "$3" > "$4" 2>&1
+		clang "${defs[@]}" -include tests/analyze/plain-sockaddr.h --analyze -Xclang -analyzer-output=text \
+			-o /dev/null "$3" > "$4" 2>&1
 	fi
 	rc=$?
 	[ "$rc" = 0 ] || { echo "analyze: $2 could not compile $3:"; cat "$4"; }
