@@ -26,7 +26,7 @@ UNIT_TESTS := $(patsubst tests/unit/test_%.c,%,$(sort $(wildcard tests/unit/test
 FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
 TOOLS := $(patsubst tests/tools/%.c,%,$(sort $(wildcard tests/tools/*.c)))
 
-.PHONY: all deps libtor check unit unit-asan integration fuzz demo bench clean distclean
+.PHONY: all deps libtor check unit unit-asan integration analyze fuzz fuzz-check soak demo bench clean distclean
 
 all: daemon/oniongated tools
 
@@ -69,7 +69,12 @@ unit-asan: $(addprefix $(BUILD)/unit-asan/test_,$(UNIT_TESTS))
 integration: daemon/oniongated $(BUILD)/asan/oniongated tools
 	@bash tests/integration/run.sh
 
-check: unit unit-asan integration
+# Static analysis: gcc -fanalyzer and clang --analyze over daemon/*.c and tests/tools/*.c (~30 s); fails on
+# any finding not listed with its reason in tests/analyze/suppressions.
+analyze: | deps
+	@bash tests/analyze/run.sh
+
+check: unit unit-asan analyze fuzz-check integration
 
 demo: daemon/oniongated tools
 	@bash tests/demo.sh
@@ -77,6 +82,12 @@ demo: daemon/oniongated tools
 # Benchmarks beside their peers; writes docs/benchmarks.md. QUICK=1 for a short run.
 bench: daemon/oniongated tools
 	@QUICK=$(QUICK) bash tests/bench/run.sh
+
+# Soak: SOAK_MINUTES (default 60) of mail and DNS load with churned names, reloads and onion MX flaps;
+# RSS and fds of oniongated sampled and plotted; writes docs/soak.md and docs/soak.png.
+SOAK_MINUTES ?= 60
+soak: daemon/oniongated tools
+	@SOAK_MINUTES=$(SOAK_MINUTES) bash tests/soak/run.sh
 
 # libFuzzer targets: a bounded run of each (FUZZ_SECONDS per target).
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(CORE_SRCS) $(HDRS) | deps
@@ -92,6 +103,25 @@ fuzz: $(addprefix $(BUILD)/fuzz/fuzz_,$(FUZZ_TARGETS))
 			|| { tail -40 $(BUILD)/fuzz/$$t.log; exit 1; }; \
 		grep -E '^(Done|stat::(number_of_executed_units|new_units_added|peak_rss_mb))' $(BUILD)/fuzz/$$t.log; \
 	done
+
+# make check's fuzzing: every target (tests/fuzz/fuzz_*.c) for FUZZ_CHECK_SECONDS, starting from its
+# committed seeds in tests/fuzz/seeds/<target>/ into a fresh corpus. A crash, a leak, or one input
+# running 10 s fails it; the input that did is kept as build/fuzz/fuzz_<target>-crash-* (or -leak-, -timeout-).
+FUZZ_CHECK_SECONDS ?= 10
+fuzz-check: $(addprefix $(BUILD)/fuzz/fuzz_,$(FUZZ_TARGETS))
+	@failed=0; for t in $(FUZZ_TARGETS); do \
+		corpus=$(BUILD)/fuzz/check-$$t seeds=tests/fuzz/seeds/$$t log=$(BUILD)/fuzz/check-$$t.log; \
+		rm -rf $$corpus; mkdir -p $$corpus; \
+		[ -d $$seeds ] || { echo "fuzz_$$t: no committed seeds ($$seeds): it starts from nothing"; seeds=; }; \
+		if $(BUILD)/fuzz/fuzz_$$t -max_total_time=$(FUZZ_CHECK_SECONDS) -timeout=10 -print_final_stats=1 \
+			-artifact_prefix=$(BUILD)/fuzz/fuzz_$$t- $$corpus $$seeds > $$log 2>&1; then \
+			echo "fuzz_$$t: $(FUZZ_CHECK_SECONDS) s, $$(sed -n 's/^stat::number_of_executed_units: *//p' $$log) runs," \
+				"$$(ls $$corpus | wc -l) new inputs, no crash"; \
+		else \
+			failed=$$((failed + 1)); tail -40 $$log; echo "FAIL: fuzz_$$t (log: $$log)"; \
+		fi; \
+	done; \
+	echo "fuzz-check: $(words $(FUZZ_TARGETS)) targets, $$failed failed"; [ $$failed = 0 ]
 
 clean:
 	rm -f daemon/oniongated

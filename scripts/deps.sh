@@ -6,10 +6,11 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/tor.pin"
 
+# libclang-rt-dev: the libFuzzer and sanitizer runtimes (only recommended by clang); gnuplot-nox: the soak plot.
 build_pkgs="build-essential pkg-config dpkg-dev libevent-dev libssl-dev zlib1g-dev libcap-dev
-  libnftnl-dev libmnl-dev libunbound-dev libcmocka-dev clang valgrind dns-root-data"
+  libnftnl-dev libmnl-dev libunbound-dev libcmocka-dev clang libclang-rt-dev valgrind dns-root-data"
 test_pkgs="tor iproute2 nftables jq curl netcat-openbsd dnsutils knot-dnsutils nsd ldnsutils tcpdump procps psmisc
-  postfix swaks dnsperf dnsmasq-base redsocks torsocks bsd-mailx"
+  postfix swaks dnsperf dnsmasq-base redsocks torsocks bsd-mailx gnuplot-nox"
 
 missing() {
 	local p out=""
