@@ -413,8 +413,10 @@ static void udp_readable(evutil_socket_t fd, short what, void *arg)
 static void tcp_free(struct tcp_client *tc)
 {
 	struct dns *d = tc->d;
-	while (tc->reqs != NULL)
-		req_free(tc->reqs);
+	for (struct req *r = tc->reqs, *next; r != NULL; r = next) {
+		next = r->tc_next;
+		req_free(r);
+	}
 	if (tc->prev)
 		tc->prev->next = tc->next;
 	else
@@ -668,10 +670,17 @@ void dns_free(struct dns *d)
 {
 	if (d == NULL)
 		return;
-	while (d->clients != NULL)
-		tcp_free(d->clients);
-	while (d->reqs != NULL)
-		req_free(d->reqs);
+	/* libevent closes a freed socket on a later turn of the loop, which never comes at exit:
+	 * the FIN goes now, while an nft DNS redirect still stands. */
+	for (struct tcp_client *tc = d->clients, *next; tc != NULL; tc = next) {
+		next = tc->next;
+		shutdown(bufferevent_getfd(tc->bev), SHUT_RDWR);
+		tcp_free(tc);
+	}
+	for (struct req *r = d->reqs, *next; r != NULL; r = next) {
+		next = r->next;
+		req_free(r);
+	}
 	for (size_t i = 0; i < d->n_udp; i++) {
 		event_free(d->udp[i].ev);
 		close(d->udp[i].fd);

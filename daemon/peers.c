@@ -51,15 +51,16 @@ bool peers_take(struct peers *p, const struct sockaddr_storage *addr, unsigned l
 {
 	uint8_t key[16];
 	key_of(addr, key);
-	struct peer **pp = slot_of(p, key);
-	if (*pp == NULL) {
-		if (limit == 0 || (*pp = calloc(1, sizeof(**pp))) == NULL)
+	struct peer **pp = slot_of(p, key), *peer = *pp;
+	if (peer == NULL) {
+		if (limit == 0 || (peer = calloc(1, sizeof(*peer))) == NULL)
 			return false;
-		memcpy((*pp)->addr, key, 16);
+		memcpy(peer->addr, key, 16);
+		*pp = peer; /* the end of its bucket's chain */
 	}
-	if ((*pp)->held >= limit)
+	if (peer->held >= limit)
 		return false;
-	(*pp)->held++;
+	peer->held++;
 	return true;
 }
 

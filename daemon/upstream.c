@@ -330,7 +330,9 @@ void upstream_free(struct upstream *u)
 {
 	if (u == NULL)
 		return;
-	while (u->live != NULL)
-		query_free(u->live);
+	for (struct upstream_query *uq = u->live, *next; uq != NULL; uq = next) {
+		next = uq->next;
+		query_free(uq);
+	}
 	free(u);
 }
