@@ -41,6 +41,28 @@ zones_break_srv_signature() {
 	grep -q 'RRSIG' "$file"
 }
 
+# zones_nsd_server ADDR DIR: the server part of an nsd.conf serving DIR's zones on ADDR:53.
+zones_nsd_server() {
+	cat <<EOT
+server:
+	ip-address: $1
+	port: 53
+	username: ""
+	chroot: ""
+	zonesdir: "$2"
+	pidfile: "$2/nsd.pid"
+	database: ""
+	zonelistfile: "$2/zone.list"
+	xfrdfile: "$2/xfrd.state"
+	xfrdir: "$2"
+	logfile: "$2/nsd.log"
+	verbosity: 1
+	rrl-ratelimit: 0
+remote-control:
+	control-enable: no
+EOT
+}
+
 zones_start() {
 	local ns=$1 dir=$3 a=$4 b=$5 mail=${6:-$4} big i
 	ZONES_ADDR=$2
@@ -85,24 +107,7 @@ big IN TXT$big"
 	zones_sign "$dir" broken.test || return 1
 	zones_break_srv_signature "$dir/broken.test.zone.signed" || return 1
 	{
-		cat <<EOT
-server:
-	ip-address: $ZONES_ADDR
-	port: 53
-	username: ""
-	chroot: ""
-	zonesdir: "$dir"
-	pidfile: "$dir/nsd.pid"
-	database: ""
-	zonelistfile: "$dir/zone.list"
-	xfrdfile: "$dir/xfrd.state"
-	xfrdir: "$dir"
-	logfile: "$dir/nsd.log"
-	verbosity: 1
-	rrl-ratelimit: 0
-remote-control:
-	control-enable: no
-EOT
+		zones_nsd_server "$ZONES_ADDR" "$dir"
 		for z in signed.test broken.test; do printf 'zone:\n\tname: %s\n\tzonefile: %s.zone.signed\n' "$z" "$z"; done
 		for z in unsigned.test unsigned2.test first.test plain.test example.test mapped.test fresh.test switch.test; do
 			printf 'zone:\n\tname: %s\n\tzonefile: %s.zone\n' "$z" "$z"
@@ -133,27 +138,14 @@ mx IN A 198.51.100.35
 www IN A 198.51.100.91
 _onion-mx._tcp IN SRV 10 0 25 $onion."
 	ZONES_ADDR=$main_addr
-	cat > "$dir/nsd.conf" <<EOT
-server:
-	ip-address: $addr
-	port: 53
-	username: ""
-	chroot: ""
-	zonesdir: "$dir"
-	pidfile: "$dir/nsd.pid"
-	database: ""
-	zonelistfile: "$dir/zone.list"
-	xfrdfile: "$dir/xfrd.state"
-	xfrdir: "$dir"
-	logfile: "$dir/nsd.log"
-	verbosity: 1
-	rrl-ratelimit: 0
-remote-control:
-	control-enable: no
+	{
+		zones_nsd_server "$addr" "$dir"
+		cat <<EOT
 zone:
 	name: switch.test
 	zonefile: switch.test.zone
 EOT
+	} > "$dir/nsd.conf"
 	nsd-checkconf "$dir/nsd.conf" || return 1
 	og_spawn "$ns" "$dir/nsd.stdout" nsd -d -c "$dir/nsd.conf"
 	ZONES_ALT_PID=$OG_SPAWNED
