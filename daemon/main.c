@@ -48,6 +48,7 @@ struct daemon {
 	bool force_stderr;
 	bool stopping;
 	bool tor_ended;
+	unsigned reloads; /* numbered in the log */
 	int exit_code;
 };
 
@@ -196,7 +197,6 @@ static void reload_commit(struct daemon *d, struct config *fresh, struct onionma
 /* SIGHUP: the new configuration whole, or none of it and the running one stays whole. */
 static void reload(struct daemon *d)
 {
-	static unsigned reloads;
 	char err[CONFIG_ERR_MAX];
 	struct mapfile *map;
 	struct onionmap_next *next;
@@ -212,7 +212,7 @@ static void reload(struct daemon *d)
 	log_map_warnings(map);
 	reload_commit(d, fresh, next);
 	/* Numbered, so that the log never folds two reloads into "last message repeated". */
-	log_notice("configuration reloaded from %s (reload %u)", fresh->path, ++reloads);
+	log_notice("configuration reloaded from %s (reload %u)", fresh->path, ++d->reloads);
 }
 
 /* The pool key: pool-key from the config, else data-dir/pool.key, made once at random. */
