@@ -61,7 +61,8 @@ struct upgrade *upgrade_new(size_t max_claims, const uint8_t key[UPGRADE_KEY_LEN
 			    void *arg);
 void upgrade_free(struct upgrade *t);
 /* domain claims addr until now + ttl, for target, or NULL when the domain has no onion MX (times:
- * seconds on one clock for every call). */
+ * seconds on one clock for every call; names compare case-insensitively, the caller drops the
+ * final dot). */
 enum upgrade_claim_result upgrade_claim(struct upgrade *t, const char *domain, const struct upgrade_addr *addr,
 					const struct upgrade_target *target, time_t now, uint32_t ttl);
 /* Where a connection to addr goes, over the claims live at now (expiry after now): the target
