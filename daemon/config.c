@@ -362,31 +362,76 @@ static int apply_dnssec(struct parse_state *ps, const struct directive *d, char 
 	return 0;
 }
 
-static int parse_policy(struct parse_state *ps, const char *word, enum mx_policy *out)
+static bool parse_policy(const char *word, enum mx_policy *out)
 {
 	if (strcmp(word, "onion-only") == 0)
 		*out = MX_POLICY_ONION_ONLY;
 	else if (strcmp(word, "onion-first") == 0)
 		*out = MX_POLICY_ONION_FIRST;
 	else
-		return fail(ps, "the MX policy must be onion-only or onion-first, not '%s'", word);
-	return 0;
+		return false;
+	return true;
+}
+
+static bool parse_mode(const char *word, enum mx_mode *out)
+{
+	if (strcmp(word, "rewrite") == 0)
+		*out = MX_MODE_REWRITE;
+	else if (strcmp(word, "upgrade") == 0)
+		*out = MX_MODE_UPGRADE;
+	else
+		return false;
+	return true;
 }
 
 static int apply_mx_policy(struct parse_state *ps, const struct directive *d, char **args, int nargs)
 {
 	(void)d;
 	(void)nargs;
-	return parse_policy(ps, args[0], &ps->cfg->mx_policy);
+	if (!parse_policy(args[0], &ps->cfg->mx_policy))
+		return fail(ps, "the MX policy must be onion-only or onion-first, not '%s'", args[0]);
+	return 0;
+}
+
+static int apply_mx_mode(struct parse_state *ps, const struct directive *d, char **args, int nargs)
+{
+	(void)d;
+	(void)nargs;
+	if (!parse_mode(args[0], &ps->cfg->mx_mode))
+		return fail(ps, "mx-mode must be rewrite or upgrade, not '%s'", args[0]);
+	return 0;
+}
+
+/* The words after a domain's name: an MX policy, an MX mode, or one of each in either order. */
+static int parse_domain_words(struct parse_state *ps, char **words, int n, struct config_domain *out)
+{
+	for (int i = 0; i < n; i++) {
+		enum mx_policy policy;
+		enum mx_mode mode;
+		if (parse_policy(words[i], &policy)) {
+			if (out->has_policy)
+				return fail(ps, "domain gives two MX policies");
+			out->policy = policy;
+			out->has_policy = true;
+		} else if (parse_mode(words[i], &mode)) {
+			if (out->has_mode)
+				return fail(ps, "domain gives two MX modes");
+			out->mode = mode;
+			out->has_mode = true;
+		} else {
+			return fail(ps, "domain takes an MX policy (onion-only, onion-first) and/or an MX mode "
+				    "(rewrite, upgrade), not '%s'", words[i]);
+		}
+	}
+	return 0;
 }
 
 static int apply_domain(struct parse_state *ps, const struct directive *d, char **args, int nargs)
 {
 	(void)d;
 	struct config *cfg = ps->cfg;
-	enum mx_policy policy = MX_POLICY_ONION_ONLY;
-	(void)nargs;
-	if (parse_policy(ps, args[1], &policy) < 0)
+	struct config_domain entry = { .line = ps->line };
+	if (parse_domain_words(ps, args + 1, nargs - 1, &entry) < 0)
 		return -1;
 	for (char *c = args[0]; *c; c++)
 		*c = (char)tolower((unsigned char)*c);
@@ -402,12 +447,9 @@ static int apply_domain(struct parse_state *ps, const struct directive *d, char 
 	if (grown == NULL)
 		return fail(ps, "out of memory");
 	cfg->domains = grown;
-	grown[cfg->n_domains].domain = strdup(args[0]);
-	if (grown[cfg->n_domains].domain == NULL)
+	if ((entry.domain = strdup(args[0])) == NULL)
 		return fail(ps, "out of memory");
-	grown[cfg->n_domains].policy = policy;
-	grown[cfg->n_domains].line = ps->line;
-	cfg->n_domains++;
+	grown[cfg->n_domains++] = entry;
 	return 0;
 }
 
@@ -498,7 +540,8 @@ static const struct directive directives[] = {
 	ONCE("dnssec", apply_dnssec, dnssec, RELOADS),
 	PATH("trust-anchor", trust_anchor, RELOADS),
 	ONCE("mx-policy", apply_mx_policy, mx_policy, RELOADS),
-	MANY("domain", 2, 2, apply_domain, RELOADS),
+	ONCE("mx-mode", apply_mx_mode, mx_mode, RELOADS),
+	MANY("domain", 2, 3, apply_domain, RELOADS),
 	NUM("transparent-port", apply_u16, transparent_port, 1, 65535, bytes_differ),
 	NUM("proxy-max-streams", apply_size, proxy_max_streams, 1, 100000, RELOADS),
 	NUM("proxy-idle-timeout", apply_unsigned, proxy_idle_timeout, 1, 86400, RELOADS),
@@ -682,6 +725,8 @@ static int parse_line(struct parse_state *ps, char *line)
 			if (d->min_args == d->max_args)
 				return fail(ps, "%s takes %d argument%s, not %d", d->keyword, d->min_args,
 					    d->min_args == 1 ? "" : "s", nargs);
+			if (nargs > d->max_args)
+				return fail(ps, "%s takes at most %d arguments, not %d", d->keyword, d->max_args, nargs);
 			return fail(ps, "%s takes at least %d arguments, not %d", d->keyword, d->min_args, nargs);
 		}
 		if (d->once && ps->cfg->lines[i] != 0)
@@ -761,6 +806,7 @@ static struct config *config_defaults(const char *name)
 	cfg->dnssec = DNSSEC_PREFER;
 	cfg->trust_anchor = strdup("/usr/share/dns/root.key");
 	cfg->mx_policy = MX_POLICY_ONION_ONLY;
+	cfg->mx_mode = MX_MODE_REWRITE;
 	cfg->proxy_max_streams = 256;
 	cfg->proxy_idle_timeout = 600;
 	cfg->proxy_connect_timeout = 120;
@@ -841,12 +887,24 @@ void config_free(struct config *cfg)
 	free(cfg);
 }
 
-enum mx_policy config_mx_policy(const struct config *cfg, const char *domain)
+static const struct config_domain *find_domain(const struct config *cfg, const char *domain)
 {
 	for (size_t i = 0; i < cfg->n_domains; i++)
 		if (strcmp(cfg->domains[i].domain, domain) == 0)
-			return cfg->domains[i].policy;
-	return cfg->mx_policy;
+			return &cfg->domains[i];
+	return NULL;
+}
+
+enum mx_policy config_mx_policy(const struct config *cfg, const char *domain)
+{
+	const struct config_domain *d = find_domain(cfg, domain);
+	return d != NULL && d->has_policy ? d->policy : cfg->mx_policy;
+}
+
+enum mx_mode config_mx_mode(const struct config *cfg, const char *domain)
+{
+	const struct config_domain *d = find_domain(cfg, domain);
+	return d != NULL && d->has_mode ? d->mode : cfg->mx_mode;
 }
 
 bool config_client_allowed(const struct config *cfg, int family, const uint8_t *addr)

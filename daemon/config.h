@@ -23,6 +23,9 @@ struct tor_option {
 };
 
 enum mx_policy { MX_POLICY_ONION_ONLY, MX_POLICY_ONION_FIRST };
+/* rewrite: the DNS answers MX queries with onion MX hosts at pool addresses; upgrade: MX answers
+ * pass untouched and connections to the domain's real MX addresses are sent to its onion MX. */
+enum mx_mode { MX_MODE_REWRITE, MX_MODE_UPGRADE };
 enum dnssec_mode { DNSSEC_OFF, DNSSEC_PREFER, DNSSEC_REQUIRE };
 
 struct config_sockaddr {
@@ -38,9 +41,12 @@ struct config_net {
 	int line;
 };
 
+/* A domain line: each of policy and mode is its own when given, else the global one. */
 struct config_domain {
 	char *domain;
 	enum mx_policy policy;
+	enum mx_mode mode;
+	bool has_policy, has_mode;
 	int line;
 };
 
@@ -72,6 +78,7 @@ struct config {
 	enum dnssec_mode dnssec;
 	char *trust_anchor;
 	enum mx_policy mx_policy;
+	enum mx_mode mx_mode;
 	struct config_domain *domains;
 	size_t n_domains;
 
@@ -93,6 +100,8 @@ struct config {
 
 /* The MX policy for domain: its own domain line, else the global mx-policy. */
 enum mx_policy config_mx_policy(const struct config *cfg, const char *domain);
+/* The MX mode for domain: its own domain line, else the global mx-mode. */
+enum mx_mode config_mx_mode(const struct config *cfg, const char *domain);
 /* True when addr (4 or 16 bytes of family) lies in one of the client networks. */
 bool config_client_allowed(const struct config *cfg, int family, const uint8_t *addr);
 

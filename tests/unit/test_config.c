@@ -162,10 +162,61 @@ static void test_dns_directives(void **state)
 	expect_error("pool-key 00zz\n", "test.conf:1: pool-key must be 32 hex digits");
 	expect_error("dnssec maybe\n", "test.conf:1: dnssec must be require, prefer or off, not 'maybe'");
 	expect_error("domain a.test onion-last\n",
-		     "test.conf:1: the MX policy must be onion-only or onion-first, not 'onion-last'");
+		     "test.conf:1: domain takes an MX policy (onion-only, onion-first) and/or an MX mode (rewrite, upgrade), "
+		     "not 'onion-last'");
+	expect_error("mx-policy upgrade\n", "test.conf:1: the MX policy must be onion-only or onion-first, not 'upgrade'");
 	expect_error("domain a.test onion-only\ndomain A.test. onion-first\n",
 		     "test.conf:2: duplicate domain a.test (first given at line 1)");
 	expect_error("onion-ttl -1\n", "test.conf:1: onion-ttl must be a number from 0 to 86400, not '-1'");
+}
+
+/* mx-mode and a domain line's mode: each domain's own policy and mode, else the global ones. */
+static void test_mx_mode(void **state)
+{
+	char err[CONFIG_ERR_MAX];
+	(void)state;
+	struct config *cfg = parse("", err);
+	assert_non_null(cfg);
+	assert_int_equal(cfg->mx_mode, MX_MODE_REWRITE);
+	assert_int_equal(config_mx_mode(cfg, "a.test"), MX_MODE_REWRITE);
+	config_free(cfg);
+
+	cfg = parse("mx-mode upgrade\n"
+		    "mx-policy onion-first\n"
+		    "domain old.test onion-only\n"
+		    "domain up.test rewrite\n"
+		    "domain both.test onion-only upgrade\n"
+		    "domain swapped.test rewrite onion-first\n",
+		    err);
+	assert_non_null(cfg);
+	assert_int_equal(config_mx_mode(cfg, "other.test"), MX_MODE_UPGRADE);
+	assert_int_equal(config_mx_policy(cfg, "other.test"), MX_POLICY_ONION_FIRST);
+	assert_int_equal(config_mx_mode(cfg, "old.test"), MX_MODE_UPGRADE);
+	assert_int_equal(config_mx_policy(cfg, "old.test"), MX_POLICY_ONION_ONLY);
+	assert_int_equal(config_mx_mode(cfg, "up.test"), MX_MODE_REWRITE);
+	assert_int_equal(config_mx_policy(cfg, "up.test"), MX_POLICY_ONION_FIRST);
+	assert_int_equal(config_mx_mode(cfg, "both.test"), MX_MODE_UPGRADE);
+	assert_int_equal(config_mx_policy(cfg, "both.test"), MX_POLICY_ONION_ONLY);
+	assert_int_equal(config_mx_mode(cfg, "swapped.test"), MX_MODE_REWRITE);
+	assert_int_equal(config_mx_policy(cfg, "swapped.test"), MX_POLICY_ONION_FIRST);
+	config_free(cfg);
+
+	cfg = parse("domain a.test upgrade\n", err);
+	assert_non_null(cfg);
+	assert_int_equal(config_mx_mode(cfg, "a.test"), MX_MODE_UPGRADE);
+	assert_int_equal(config_mx_policy(cfg, "a.test"), MX_POLICY_ONION_ONLY);
+	assert_int_equal(config_mx_mode(cfg, "b.test"), MX_MODE_REWRITE);
+	config_free(cfg);
+
+	expect_error("mx-mode transparent\n", "test.conf:1: mx-mode must be rewrite or upgrade, not 'transparent'");
+	expect_error("mx-mode rewrite\nmx-mode upgrade\n", "test.conf:2: duplicate mx-mode (first given at line 1)");
+	expect_error("mx-mode\n", "test.conf:1: mx-mode takes 1 argument, not 0");
+	expect_error("\ndomain a.test upgrade rewrite\n", "test.conf:2: domain gives two MX modes");
+	expect_error("domain a.test onion-first onion-only\n", "test.conf:1: domain gives two MX policies");
+	expect_error("domain a.test\n", "test.conf:1: domain takes at least 2 arguments, not 1");
+	expect_error("domain a.test onion-only upgrade x\n", "test.conf:1: domain takes at most 3 arguments, not 4");
+	expect_error("domain a.test upgrade\ndomain A.TEST. rewrite\n",
+		     "test.conf:2: duplicate domain a.test (first given at line 1)");
 }
 
 static void test_socks_server(void **state)
@@ -278,6 +329,9 @@ static const struct reload_case {
 	{ DNS, DNS "trust-anchor /etc/oniongate/test.key\n", NULL },
 	{ DNS, DNS "mx-policy onion-first\n", NULL },
 	{ DNS "domain a.test onion-only\n", DNS "domain a.test onion-first\ndomain b.test onion-only\n", NULL },
+	{ DNS, DNS "mx-mode upgrade\n", NULL },
+	{ DNS "mx-mode upgrade\n", DNS, NULL },
+	{ DNS "domain a.test onion-only\n", DNS "domain a.test onion-only upgrade\ndomain b.test rewrite\n", NULL },
 	{ DNS, DNS "proxy-max-streams 1\n", NULL },
 	{ DNS, DNS "proxy-idle-timeout 3\n", NULL },
 	{ DNS, DNS "proxy-connect-timeout 10\n", NULL },
@@ -363,7 +417,7 @@ int main(void)
 		cmocka_unit_test(test_too_many_words), cmocka_unit_test(test_load_file),
 		cmocka_unit_test(test_load_fifo),
 		cmocka_unit_test(test_reload_classes), cmocka_unit_test(test_config_line),
-		cmocka_unit_test(test_dns_directives), cmocka_unit_test(test_socks_server), cmocka_unit_test(test_user),
+		cmocka_unit_test(test_dns_directives), cmocka_unit_test(test_mx_mode), cmocka_unit_test(test_socks_server), cmocka_unit_test(test_user),
 	};
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }
