@@ -236,6 +236,7 @@ soak_plot() {
 		echo "set ytics nomirror; set y2tics; set yrange [0:$(sort -k2 -n "$OG_TMP/samples.tsv" | tail -1 |
 			awk -v l="$RSS_LIMIT" '{ m = ($2 > l) ? $2 : l; printf "%.1f", m / 1024 * 1.15 }')]; set y2range [0:*]; set key bottom right"
 		echo "set grid ytics"
+		echo "set xrange [0:$(tail -1 "$OG_TMP/samples.tsv" | awk '{ printf "%.1f", $1 / 60 }')]"
 		echo "set object rect from 0, graph 0 to $WARM, graph 1 fc rgb '#e8e8e8' fs solid noborder behind"
 		echo "set label 'warm-up' at $WARM / 2.0, graph 0.96 center"
 		echo "set object rect from $WARM, graph 0 to $((WARM + WINDOW)), graph 1 fc rgb '#dde8ff' fs solid noborder behind"
