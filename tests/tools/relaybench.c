@@ -197,6 +197,8 @@ static void on_stdin(evutil_socket_t fd, short what, void *arg)
 		event_base_loopbreak(b->base);
 }
 
+static void usage(void) __attribute__((noreturn));
+
 static void usage(void)
 {
 	fprintf(stderr, "usage: relaybench tput  IP PORT STREAMS MIB      [SOCKS_IP:SOCKS_PORT HOST]\n"
