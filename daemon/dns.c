@@ -46,8 +46,9 @@
 #define UDP_READS_PER_EVENT 64
 
 /* A request lives while an answer is awaited: SRV discovery first for MX queries, then perhaps the
- * upstream (not an onion MX domain, or onion-first merging the upstream's MX after the onions). */
-enum req_state { REQ_DISCOVERING, REQ_FORWARDING };
+ * upstream: FORWARDING relays its reply (not an onion MX domain), MERGING puts the upstream's MX
+ * after the onion hosts (onion-first). */
+enum req_state { REQ_DISCOVERING, REQ_FORWARDING, REQ_MERGING };
 
 /* A TCP connection: IDLE (nothing under way), READING (part of a query came), BUSY (queries at
  * the upstream), WRITING (replies wait for the client to read them). */
@@ -61,7 +62,7 @@ struct tcp_client {
 	struct event *timer;
 	struct req *reqs;
 	size_t n_reqs;
-	bool reading, in_input, eof;
+	bool in_input, eof;
 	struct tcp_client *prev, *next;
 };
 
@@ -79,7 +80,6 @@ struct req {
 	struct onionmap_query *mq;
 	struct upstream_query *uq;
 	struct onionmap_result onion;     /* kept for an onion-first merge */
-	bool merge;
 	struct event *timer;              /* the discovery's deadline */
 	struct req *prev, *next;
 };
@@ -262,7 +262,7 @@ static void on_upstream(void *arg, const uint8_t *msg, size_t len)
 	struct answer a;
 	struct answer_query aq = query_of(r);
 	r->uq = NULL;
-	if (r->merge) {
+	if (r->state == REQ_MERGING) {
 		/* Onion-first: the onion hosts come first whatever the upstream said, or without it. */
 		struct answer_env env = env_of(r->d);
 		stats_bump(STAT_DNS_MX_ANSWERS);
@@ -276,9 +276,9 @@ static void on_upstream(void *arg, const uint8_t *msg, size_t len)
 	req_done(r);
 }
 
-static void forward(struct req *r)
+static void forward(struct req *r, enum req_state state)
 {
-	r->state = REQ_FORWARDING;
+	r->state = state;
 	r->uq = upstream_send(r->d->up, r->pkt, r->len, &r->q.q, on_upstream, r);
 	if (r->uq == NULL) {
 		stats_bump(STAT_DNS_OVERLOADED);
@@ -312,13 +312,12 @@ static void on_onionmap(const struct onionmap_result *res, void *arg)
 		return;
 	}
 	if (res->n == 0) {
-		forward(r);
+		forward(r, REQ_FORWARDING);
 		return;
 	}
 	r->onion = *res;
 	if (res->policy == MX_POLICY_ONION_FIRST) {
-		r->merge = true;
-		forward(r);
+		forward(r, REQ_MERGING);
 		return;
 	}
 	struct answer a;
@@ -387,7 +386,7 @@ static void handle_query(struct dns *d, int udp_fd, const struct sockaddr_storag
 		if (q.q.type == DNS_TYPE_MX && q.q.qclass == DNS_CLASS_IN)
 			discover(r);
 		else
-			forward(r);
+			forward(r, REQ_FORWARDING);
 		return;
 	}
 	send_reply(d, udp_fd, peer, peerlen, tc, &a);
@@ -478,17 +477,14 @@ static void tcp_update(struct tcp_client *tc)
 				       [TCP_BUSY] = 0, [TCP_WRITING] = TCP_WRITING_SECONDS };
 	if (tc->in_input)
 		return;
-	bool may_read = tcp_may_read(tc);
-	if (may_read && !tc->reading) {
-		tc->reading = true;
+	bool may_read = tcp_may_read(tc), reading = (bufferevent_get_enabled(tc->bev) & EV_READ) != 0;
+	if (may_read && !reading) {
 		bufferevent_enable(tc->bev, EV_READ);
 		tcp_read_queries(tc);
 		return;
 	}
-	if (!may_read && tc->reading) {
-		tc->reading = false;
+	if (!may_read && reading)
 		bufferevent_disable(tc->bev, EV_READ);
-	}
 	enum tcp_state state = tcp_state_now(tc);
 	if (tc->eof && (state == TCP_IDLE || state == TCP_READING)) {
 		tcp_free(tc);
@@ -533,7 +529,6 @@ static void tcp_event(struct bufferevent *bev, short what, void *arg)
 	if (what & BEV_EVENT_EOF) {
 		/* The client has sent all it will: answer what it asked, then close. */
 		tc->eof = true;
-		tc->reading = false;
 		bufferevent_disable(bev, EV_READ);
 		tcp_update(tc);
 		return;
