@@ -24,6 +24,7 @@ struct address {
 	uint32_t first;                 /* its claims in the order made; NIL: none */
 	time_t conflict_until;          /* a refused claim disagreed with the live ones until then */
 	enum upgrade_state reported;    /* what on_change last said */
+	time_t reported_until;          /* and the expiry it said with ONION */
 	uint32_t next_free;
 	bool used;
 };
@@ -41,6 +42,7 @@ struct upgrade {
 	size_t mask;
 	uint64_t key[2];
 	time_t next_expiry;
+	uint32_t slack;
 	upgrade_change_fn *on_change;
 	void *arg;
 };
@@ -112,13 +114,15 @@ static bool same_target(const struct upgrade_target *x, const struct upgrade_tar
 	return x->port == y->port && strcasecmp(x->host, y->host) == 0;
 }
 
-/* The address's state over its claims live at now; *onion is the agreed target when ONION. */
+/* The address's state over its claims live at now; *onion is the agreed target when ONION, and
+ * *until the latest expiry of those claims. */
 static enum upgrade_state state_of(const struct upgrade *t, const struct address *a, time_t now,
-				   const struct upgrade_target **onion)
+				   const struct upgrade_target **onion, time_t *until)
 {
 	const struct upgrade_target *first = NULL;
 	bool plain = false;
 	*onion = NULL;
+	*until = 0;
 	if (a->conflict_until > now)
 		return UPGRADE_AMBIGUOUS;
 	for (uint32_t i = a->first; i != NIL; i = t->claims[i].next) {
@@ -131,6 +135,8 @@ static enum upgrade_state state_of(const struct upgrade *t, const struct address
 			first = &c->target;
 		else if (!same_target(first, &c->target))
 			return UPGRADE_AMBIGUOUS;
+		if (has_target(c) && c->expires > *until)
+			*until = c->expires;
 	}
 	if (first != NULL && plain)
 		return UPGRADE_AMBIGUOUS;
@@ -139,16 +145,19 @@ static enum upgrade_state state_of(const struct upgrade *t, const struct address
 	return first != NULL ? UPGRADE_ONION : plain ? UPGRADE_PLAIN : UPGRADE_NONE;
 }
 
-/* Tells on_change when the address's state is not the one it last reported. */
+/* Tells on_change when the address's state is not the one it last reported, or when it stays
+ * ONION with claims that now outlive the reported expiry by more than the slack. */
 static void refresh(struct upgrade *t, struct address *a, time_t now)
 {
 	const struct upgrade_target *onion;
-	enum upgrade_state before = a->reported, after = state_of(t, a, now, &onion);
-	if (after == before)
+	time_t until;
+	enum upgrade_state before = a->reported, after = state_of(t, a, now, &onion, &until);
+	if (after == before && (after != UPGRADE_ONION || until <= a->reported_until + (time_t)t->slack))
 		return;
 	a->reported = after;
+	a->reported_until = after == UPGRADE_ONION ? until : 0;
 	if (t->on_change != NULL)
-		t->on_change(t->arg, &a->addr, before, after);
+		t->on_change(t->arg, &a->addr, before, after, a->reported_until);
 }
 
 static void note_expiry(struct upgrade *t, time_t at)
@@ -157,8 +166,8 @@ static void note_expiry(struct upgrade *t, time_t at)
 		t->next_expiry = at;
 }
 
-struct upgrade *upgrade_new(size_t max_claims, const uint8_t key[UPGRADE_KEY_LEN], upgrade_change_fn *on_change,
-			    void *arg)
+struct upgrade *upgrade_new(size_t max_claims, const uint8_t key[UPGRADE_KEY_LEN], uint32_t slack,
+			    upgrade_change_fn *on_change, void *arg)
 {
 	if (max_claims == 0 || max_claims > MAX_CLAIMS)
 		return NULL;
@@ -177,6 +186,7 @@ struct upgrade *upgrade_new(size_t max_claims, const uint8_t key[UPGRADE_KEY_LEN
 	}
 	t->mask = cells - 1;
 	t->max = max_claims;
+	t->slack = slack;
 	memcpy(t->key, key, UPGRADE_KEY_LEN);
 	t->on_change = on_change;
 	t->arg = arg;
@@ -230,7 +240,8 @@ static bool disagrees(const struct upgrade *t, const struct address *a, const st
 		      time_t now)
 {
 	const struct upgrade_target *onion;
-	switch (state_of(t, a, now, &onion)) {
+	time_t until;
+	switch (state_of(t, a, now, &onion, &until)) {
 	case UPGRADE_NONE:
 		return false;
 	case UPGRADE_PLAIN:
@@ -330,8 +341,9 @@ const struct upgrade_target *upgrade_lookup(const struct upgrade *t, const struc
 	memcpy(key.bytes, addr->bytes, addr_len(addr->family));
 	uint32_t ai = find_address(t, &key);
 	const struct upgrade_target *onion = NULL;
+	time_t until;
 	if (ai != NIL)
-		state_of(t, &t->addrs[ai], now, &onion);
+		state_of(t, &t->addrs[ai], now, &onion, &until);
 	return onion;
 }
 
@@ -384,6 +396,18 @@ size_t upgrade_sweep(struct upgrade *t, time_t now)
 	}
 	t->n_claims -= dropped;
 	return dropped;
+}
+
+size_t upgrade_drop(struct upgrade *t, bool (*drop)(const char *domain, void *arg), void *arg, time_t now)
+{
+	for (size_t i = 0; i < t->max; i++) {
+		if (!t->addrs[i].used)
+			continue;
+		for (uint32_t c = t->addrs[i].first; c != NIL; c = t->claims[c].next)
+			if (t->claims[c].expires > now && drop(t->claims[c].domain, arg))
+				t->claims[c].expires = now;
+	}
+	return upgrade_sweep(t, now);
 }
 
 time_t upgrade_next_expiry(const struct upgrade *t)

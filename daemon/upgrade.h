@@ -10,10 +10,13 @@
  *   PLAIN      only claims without a target: not upgraded;
  *   ONION      every claim names the same target (host case-insensitive, and port): upgraded to it;
  *   AMBIGUOUS  claims with different targets, or with and without one: never upgraded.
- * on_change reports each change of an address's state (made by upgrade_claim and upgrade_sweep
- * only, never by lookups): to ONION, the caller adds the address to its redirect set; from ONION,
- * it removes it; to AMBIGUOUS, it logs and counts it, which happens once for as long as the
- * conflicting claims live.
+ * on_change reports each change of an address's state (made by upgrade_claim, upgrade_sweep and
+ * upgrade_drop only, never by lookups): to ONION, the caller adds the address to its redirect set
+ * until `until` (the latest expiry of its claims); from ONION, it removes it; to AMBIGUOUS, it logs
+ * and counts it, which happens once for as long as the conflicting claims live. An address that
+ * stays ONION is reported again (before == after == ONION) when renewed claims outlive the
+ * reported `until` by more than the slack: the caller's set entry, made to last `until` + slack,
+ * thus never ends before a claim does, and a flood of renewals costs one report per slack.
  *
  * Bounds: at most max_claims claims and max_claims addresses. A live claim is never evicted (an MTA
  * may still use the address it was given); when full, a new claim is refused (UPGRADE_FULL) once the
@@ -24,6 +27,7 @@
 #ifndef OG_UPGRADE_H
 #define OG_UPGRADE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -51,14 +55,14 @@ enum upgrade_claim_result {
 };
 
 typedef void upgrade_change_fn(void *arg, const struct upgrade_addr *addr, enum upgrade_state before,
-			       enum upgrade_state after);
+			       enum upgrade_state after, time_t until);
 
 struct upgrade;
 
 /* NULL when out of memory or max_claims is 0 or above 2^30. Allocates about
  * upgrade_bytes_per_claim() * max_claims at once. */
-struct upgrade *upgrade_new(size_t max_claims, const uint8_t key[UPGRADE_KEY_LEN], upgrade_change_fn *on_change,
-			    void *arg);
+struct upgrade *upgrade_new(size_t max_claims, const uint8_t key[UPGRADE_KEY_LEN], uint32_t slack,
+			    upgrade_change_fn *on_change, void *arg);
 void upgrade_free(struct upgrade *t);
 /* domain claims addr until now + ttl, for target, or NULL when the domain has no onion MX (times:
  * seconds on one clock for every call; names compare case-insensitively, the caller drops the
@@ -71,6 +75,9 @@ const struct upgrade_target *upgrade_lookup(const struct upgrade *t, const struc
 /* Drops the claims expired at now, reporting each address whose state changes (from ONION: take
  * it out of the redirect set); returns how many claims it dropped. */
 size_t upgrade_sweep(struct upgrade *t, time_t now);
+/* Ends at now every live claim of a domain for which drop(domain) is true (a reload took the
+ * domain out of mx-mode upgrade), reporting as upgrade_sweep does; returns the claims dropped. */
+size_t upgrade_drop(struct upgrade *t, bool (*drop)(const char *domain, void *arg), void *arg, time_t now);
 /* When to sweep next: no later than the first expiry in the table; 0 when it is empty. */
 time_t upgrade_next_expiry(const struct upgrade *t);
 size_t upgrade_claims(const struct upgrade *t);

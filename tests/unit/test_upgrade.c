@@ -13,9 +13,12 @@
 
 #include <cmocka.h>
 
+#include <strings.h>
+
 #include "upgrade.h"
 
 #define T0 1000
+#define SLACK 60
 
 static const uint8_t key[UPGRADE_KEY_LEN] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 };
 
@@ -23,22 +26,24 @@ static const uint8_t key[UPGRADE_KEY_LEN] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11,
 struct change {
 	struct upgrade_addr addr;
 	enum upgrade_state before, after;
+	time_t until;
 };
 
 static struct change changes[64];
 static size_t n_changes;
 
-static void record(void *arg, const struct upgrade_addr *addr, enum upgrade_state before, enum upgrade_state after)
+static void record(void *arg, const struct upgrade_addr *addr, enum upgrade_state before, enum upgrade_state after,
+		   time_t until)
 {
 	(void)arg;
 	assert_true(n_changes < sizeof(changes) / sizeof(changes[0]));
-	changes[n_changes++] = (struct change){ *addr, before, after };
+	changes[n_changes++] = (struct change){ *addr, before, after, until };
 }
 
 static struct upgrade *table(size_t max)
 {
 	n_changes = 0;
-	struct upgrade *t = upgrade_new(max, key, record, NULL);
+	struct upgrade *t = upgrade_new(max, key, SLACK, record, NULL);
 	assert_non_null(t);
 	return t;
 }
@@ -173,7 +178,10 @@ static void test_expiry_and_sweep(void **state)
 	assert_int_equal(upgrade_claim(t, "c.test", &c, &y, T0, 30), UPGRADE_CLAIMED);
 	assert_int_equal(upgrade_claim(t, "p.test", &d, NULL, T0, 60), UPGRADE_CLAIMED);
 	assert_int_equal(upgrade_next_expiry(t), T0 + 30);
-	assert_int_equal(n_changes, 4);
+	/* b.test's claim outlives a.test's by more than the slack: b is reported again. */
+	assert_int_equal(n_changes, 5);
+	expect_change(2, &b, UPGRADE_ONION, UPGRADE_ONION);
+	assert_int_equal(changes[2].until, T0 + 600);
 	n_changes = 0;
 
 	assert_null(upgrade_lookup(t, &c, T0 + 30));
@@ -220,6 +228,57 @@ static void test_renewal(void **state)
 	assert_int_equal(n_changes, 1);
 	assert_int_equal(upgrade_sweep(t, T0 + 15), 1);
 	assert_int_equal(n_changes, 2);
+	upgrade_free(t);
+}
+
+/* An address that stays ONION is reported again only when its claims outlive the reported expiry
+ * by more than the slack; the report carries the new expiry. */
+static void test_renewal_slack(void **state)
+{
+	(void)state;
+	struct upgrade *t = table(4);
+	struct upgrade_addr a = v4(9);
+	struct upgrade_target x = onion(X, 25);
+	assert_int_equal(upgrade_claim(t, "a.test", &a, &x, T0, 100), UPGRADE_CLAIMED);
+	assert_int_equal(n_changes, 1);
+	assert_int_equal(changes[0].until, T0 + 100);
+	for (time_t now = T0 + 1; now <= T0 + 60; now++)
+		assert_int_equal(upgrade_claim(t, "a.test", &a, &x, now, 100), UPGRADE_RENEWED);
+	assert_int_equal(n_changes, 1);
+	assert_int_equal(upgrade_claim(t, "a.test", &a, &x, T0 + 61, 100), UPGRADE_RENEWED);
+	assert_int_equal(n_changes, 2);
+	expect_change(1, &a, UPGRADE_ONION, UPGRADE_ONION);
+	assert_int_equal(changes[1].until, T0 + 161);
+	assert_int_equal(upgrade_sweep(t, T0 + 161), 1);
+	expect_change(2, &a, UPGRADE_ONION, UPGRADE_NONE);
+	assert_int_equal(changes[2].until, 0);
+	upgrade_free(t);
+}
+
+static bool drop_named(const char *domain, void *arg)
+{
+	return strcasecmp(domain, arg) == 0;
+}
+
+/* A reload drops the claims of a domain: the addresses they made AMBIGUOUS or ONION change. */
+static void test_drop(void **state)
+{
+	(void)state;
+	struct upgrade *t = table(4);
+	struct upgrade_addr a = v4(1);
+	struct upgrade_target x = onion(X, 25);
+	assert_int_equal(upgrade_claim(t, "a.test", &a, &x, T0, 100), UPGRADE_CLAIMED);
+	assert_int_equal(upgrade_claim(t, "p.test", &a, NULL, T0, 100), UPGRADE_CLAIMED);
+	assert_null(upgrade_lookup(t, &a, T0));
+	n_changes = 0;
+	assert_int_equal(upgrade_drop(t, drop_named, "P.test", T0 + 1), 1);
+	assert_int_equal(n_changes, 1);
+	expect_change(0, &a, UPGRADE_AMBIGUOUS, UPGRADE_ONION);
+	expect_target(t, &a, T0 + 1, X, 25);
+	assert_int_equal(upgrade_drop(t, drop_named, "nobody.test", T0 + 2), 0);
+	assert_int_equal(upgrade_drop(t, drop_named, "a.test", T0 + 2), 1);
+	expect_change(1, &a, UPGRADE_ONION, UPGRADE_NONE);
+	assert_int_equal(upgrade_claims(t), 0);
 	upgrade_free(t);
 }
 
@@ -313,7 +372,7 @@ static void test_invalid(void **state)
 	assert_int_equal(upgrade_claim(t, long_name, &a, &x, T0, 60), UPGRADE_CLAIMED);
 	assert_null(upgrade_lookup(t, &unix_addr, T0));
 	assert_int_equal(upgrade_claims(t), 1);
-	assert_null(upgrade_new(0, key, NULL, NULL));
+	assert_null(upgrade_new(0, key, SLACK, NULL, NULL));
 	upgrade_free(NULL);
 	upgrade_free(t);
 }
@@ -353,7 +412,7 @@ static struct upgrade_addr model_addr(int i)
 static void test_model(void **state)
 {
 	(void)state;
-	struct upgrade *t = upgrade_new(MODEL_MAX * 4, key, NULL, NULL);
+	struct upgrade *t = upgrade_new(MODEL_MAX * 4, key, SLACK, NULL, NULL);
 	assert_non_null(t);
 	uint32_t seed = 12345;
 	time_t now = T0;
@@ -408,7 +467,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_agree),    cmocka_unit_test(test_disagree),
 		cmocka_unit_test(test_plain_claim), cmocka_unit_test(test_expiry_and_sweep),
-		cmocka_unit_test(test_renewal),  cmocka_unit_test(test_bound),
+		cmocka_unit_test(test_renewal),  cmocka_unit_test(test_renewal_slack),
+		cmocka_unit_test(test_drop),     cmocka_unit_test(test_bound),
 		cmocka_unit_test(test_families), cmocka_unit_test(test_invalid),
 		cmocka_unit_test(test_model),
 	};
