@@ -542,6 +542,7 @@ static const struct directive directives[] = {
 	ONCE("mx-policy", apply_mx_policy, mx_policy, RELOADS),
 	ONCE("mx-mode", apply_mx_mode, mx_mode, RELOADS),
 	MANY("domain", 2, 3, apply_domain, RELOADS),
+	NUM("upgrade-max", apply_size, upgrade_max, 16, 1UL << 20, bytes_differ),
 	NUM("transparent-port", apply_u16, transparent_port, 1, 65535, bytes_differ),
 	NUM("proxy-max-streams", apply_size, proxy_max_streams, 1, 100000, RELOADS),
 	NUM("proxy-idle-timeout", apply_unsigned, proxy_idle_timeout, 1, 86400, RELOADS),
@@ -738,6 +739,17 @@ static int parse_line(struct parse_state *ps, char *line)
 	return fail(ps, "unknown directive '%s'", words[0]);
 }
 
+/* The first line that asks for mx-mode upgrade: the global mx-mode, else a domain line. */
+static int upgrade_line(const struct config *cfg)
+{
+	if (cfg->mx_mode == MX_MODE_UPGRADE)
+		return config_line(cfg, "mx-mode");
+	for (size_t i = 0; i < cfg->n_domains; i++)
+		if (cfg->domains[i].has_mode && cfg->domains[i].mode == MX_MODE_UPGRADE)
+			return cfg->domains[i].line;
+	return 0;
+}
+
 /* Rules between directives, reported at the line that breaks them. */
 static int check_whole(struct parse_state *ps)
 {
@@ -770,6 +782,12 @@ static int check_whole(struct parse_state *ps)
 		ps->line = config_line(cfg, "transparent-port");
 		return fail(ps, "transparent-port %u is bound after dropping to user %s (line %d): use a port above 1023",
 			    cfg->transparent_port, cfg->user, cfg->user_line);
+	}
+	if (config_upgrade_used(cfg) && (cfg->transparent_port == 0 || !cfg->nft || cfg->n_dns_listen == 0)) {
+		ps->line = upgrade_line(cfg);
+		return fail(ps, "mx-mode upgrade needs %s: %s", cfg->n_dns_listen == 0 ? "dns-listen" : "transparent-port and nft on",
+			    cfg->n_dns_listen == 0 ? "the real MX hosts are learned from the LAN's MX queries"
+						   : "connections to the real MX hosts are redirected to the relay");
 	}
 	/* Each pool must have more addresses than names (pool.c places a name in a free one). */
 	uint64_t v4_hosts = (1ULL << (32 - cfg->pool_v4.prefix)) - 2;
@@ -807,6 +825,7 @@ static struct config *config_defaults(const char *name)
 	cfg->trust_anchor = strdup("/usr/share/dns/root.key");
 	cfg->mx_policy = MX_POLICY_ONION_ONLY;
 	cfg->mx_mode = MX_MODE_REWRITE;
+	cfg->upgrade_max = 4096;
 	cfg->proxy_max_streams = 256;
 	cfg->proxy_idle_timeout = 600;
 	cfg->proxy_connect_timeout = 120;
@@ -905,6 +924,11 @@ enum mx_mode config_mx_mode(const struct config *cfg, const char *domain)
 {
 	const struct config_domain *d = find_domain(cfg, domain);
 	return d != NULL && d->has_mode ? d->mode : cfg->mx_mode;
+}
+
+bool config_upgrade_used(const struct config *cfg)
+{
+	return upgrade_line(cfg) != 0;
 }
 
 bool config_client_allowed(const struct config *cfg, int family, const uint8_t *addr)

@@ -81,6 +81,7 @@ struct config {
 	enum mx_mode mx_mode;
 	struct config_domain *domains;
 	size_t n_domains;
+	size_t upgrade_max;            /* claims (domain, real MX address) mx-mode upgrade may hold */
 
 	uint16_t transparent_port;     /* 0: no transparent proxy */
 	size_t proxy_max_streams;
@@ -102,6 +103,8 @@ struct config {
 enum mx_policy config_mx_policy(const struct config *cfg, const char *domain);
 /* The MX mode for domain: its own domain line, else the global mx-mode. */
 enum mx_mode config_mx_mode(const struct config *cfg, const char *domain);
+/* True when the global mx-mode or a domain line asks for upgrade. */
+bool config_upgrade_used(const struct config *cfg);
 /* True when addr (4 or 16 bytes of family) lies in one of the client networks. */
 bool config_client_allowed(const struct config *cfg, int family, const uint8_t *addr);
 

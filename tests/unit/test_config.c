@@ -171,6 +171,8 @@ static void test_dns_directives(void **state)
 }
 
 /* mx-mode and a domain line's mode: each domain's own policy and mode, else the global ones. */
+#define UPGRADE "dns-listen 192.0.2.1\ndns-upstream 198.51.100.53\nclient-network 192.0.2.0/24\ntransparent-port 9040\n"
+
 static void test_mx_mode(void **state)
 {
 	char err[CONFIG_ERR_MAX];
@@ -181,7 +183,7 @@ static void test_mx_mode(void **state)
 	assert_int_equal(config_mx_mode(cfg, "a.test"), MX_MODE_REWRITE);
 	config_free(cfg);
 
-	cfg = parse("mx-mode upgrade\n"
+	cfg = parse(UPGRADE "mx-mode upgrade\n"
 		    "mx-policy onion-first\n"
 		    "domain old.test onion-only\n"
 		    "domain up.test rewrite\n"
@@ -201,13 +203,27 @@ static void test_mx_mode(void **state)
 	assert_int_equal(config_mx_policy(cfg, "swapped.test"), MX_POLICY_ONION_FIRST);
 	config_free(cfg);
 
-	cfg = parse("domain a.test upgrade\n", err);
+	cfg = parse(UPGRADE "domain a.test upgrade\n", err);
 	assert_non_null(cfg);
 	assert_int_equal(config_mx_mode(cfg, "a.test"), MX_MODE_UPGRADE);
 	assert_int_equal(config_mx_policy(cfg, "a.test"), MX_POLICY_ONION_ONLY);
 	assert_int_equal(config_mx_mode(cfg, "b.test"), MX_MODE_REWRITE);
 	config_free(cfg);
 
+	cfg = parse(UPGRADE "upgrade-max 100\n", err);
+	assert_non_null(cfg);
+	assert_int_equal(cfg->upgrade_max, 100);
+	assert_false(config_upgrade_used(cfg));
+	config_free(cfg);
+	expect_error("dns-listen 192.0.2.1\ndns-upstream 198.51.100.53\nclient-network 192.0.2.0/24\nmx-mode upgrade\n",
+		     "test.conf:4: mx-mode upgrade needs transparent-port and nft on: connections to the real MX hosts are "
+		     "redirected to the relay");
+	expect_error(UPGRADE "nft off\n\ndomain a.test rewrite\ndomain b.test upgrade\n",
+		     "test.conf:8: mx-mode upgrade needs transparent-port and nft on: connections to the real MX hosts are "
+		     "redirected to the relay");
+	expect_error("transparent-port 9040\nmx-mode upgrade\n",
+		     "test.conf:2: mx-mode upgrade needs dns-listen: the real MX hosts are learned from the LAN's MX queries");
+	expect_error(UPGRADE "upgrade-max 15\n", "test.conf:5: upgrade-max must be between 16 and 1048576");
 	expect_error("mx-mode transparent\n", "test.conf:1: mx-mode must be rewrite or upgrade, not 'transparent'");
 	expect_error("mx-mode rewrite\nmx-mode upgrade\n", "test.conf:2: duplicate mx-mode (first given at line 1)");
 	expect_error("mx-mode\n", "test.conf:1: mx-mode takes 1 argument, not 0");
@@ -315,6 +331,7 @@ static void test_load_fifo(void **state)
 static const struct reload_case {
 	const char *running, *fresh, *want;
 } reload_cases[] = {
+#define TPORT "transparent-port 9040\n"
 	/* reloadable: every one takes effect on SIGHUP */
 	{ DNS, DNS "log-level debug\n", NULL },
 	{ DNS, DNS "dns-upstream 198.51.100.54 5353\n", NULL },
@@ -329,9 +346,10 @@ static const struct reload_case {
 	{ DNS, DNS "trust-anchor /etc/oniongate/test.key\n", NULL },
 	{ DNS, DNS "mx-policy onion-first\n", NULL },
 	{ DNS "domain a.test onion-only\n", DNS "domain a.test onion-first\ndomain b.test onion-only\n", NULL },
-	{ DNS, DNS "mx-mode upgrade\n", NULL },
-	{ DNS "mx-mode upgrade\n", DNS, NULL },
-	{ DNS "domain a.test onion-only\n", DNS "domain a.test onion-only upgrade\ndomain b.test rewrite\n", NULL },
+	{ DNS TPORT, DNS TPORT "mx-mode upgrade\n", NULL },
+	{ DNS TPORT "mx-mode upgrade\n", DNS TPORT, NULL },
+	{ DNS TPORT "domain a.test onion-only\n", DNS TPORT "domain a.test onion-only upgrade\ndomain b.test rewrite\n", NULL },
+	{ DNS TPORT "upgrade-max 100\n", DNS TPORT "upgrade-max 200\n", "test.conf:5: upgrade-max changes only on restart" },
 	{ DNS, DNS "proxy-max-streams 1\n", NULL },
 	{ DNS, DNS "proxy-idle-timeout 3\n", NULL },
 	{ DNS, DNS "proxy-connect-timeout 10\n", NULL },
