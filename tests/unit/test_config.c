@@ -223,7 +223,7 @@ static void test_mx_mode(void **state)
 		     "redirected to the relay");
 	expect_error("transparent-port 9040\nmx-mode upgrade\n",
 		     "test.conf:2: mx-mode upgrade needs dns-listen: the real MX hosts are learned from the LAN's MX queries");
-	expect_error(UPGRADE "upgrade-max 15\n", "test.conf:5: upgrade-max must be between 16 and 1048576");
+	expect_error(UPGRADE "upgrade-max 15\n", "test.conf:5: upgrade-max must be a number from 16 to 1048576, not '15'");
 	expect_error("mx-mode transparent\n", "test.conf:1: mx-mode must be rewrite or upgrade, not 'transparent'");
 	expect_error("mx-mode rewrite\nmx-mode upgrade\n", "test.conf:2: duplicate mx-mode (first given at line 1)");
 	expect_error("mx-mode\n", "test.conf:1: mx-mode takes 1 argument, not 0");
