@@ -1,6 +1,7 @@
 /* nft: the daemon's own nftables table "inet oniongate" through libnftnl/libmnl: LAN TCP to
- * the pools redirected to the transparent port, optional DNS redirect, anything else to the
- * pools dropped. Installed whole (replacing a stale one), checked, and removed at exit. */
+ * the pools, and to port 25 of the addresses in the upgrade sets, redirected to the transparent
+ * port, optional DNS redirect, anything else to the pools dropped. Installed whole (replacing a
+ * stale one), checked, and removed at exit; the upgrade sets' elements change one at a time. */
 #include "nft.h"
 
 #include <arpa/inet.h>
@@ -20,13 +21,20 @@
 #include <libnftnl/common.h>
 #include <libnftnl/expr.h>
 #include <libnftnl/rule.h>
+#include <libnftnl/set.h>
 #include <libnftnl/table.h>
 
 /* Room for one message: the longest one built here (a redirect with an interface, an IPv6 pool
  * and a port) takes under 700 bytes; a message that outgrows its room fails the batch. */
 #define NFT_MSG_ROOM 1024
-/* Messages besides the rules: begin, three table commands, three chains, end. */
-#define NFT_MSGS_AROUND_RULES 8
+/* Messages besides the rules: begin, three table commands, three chains, two sets, end. */
+#define NFT_MSGS_AROUND_RULES 10
+/* nft's numbers for the key types ipv4_addr and ipv6_addr, so that `nft list` names them. */
+#define NFT_KEY_IPV4_ADDR 7
+#define NFT_KEY_IPV6_ADDR 8
+#define SET_ID_V4 1
+#define SET_ID_V6 2
+#define SMTP_PORT 25
 #define NFT_TIMEOUT_SECONDS 5
 #define NFT_RECV_BYTES 32768
 
@@ -65,7 +73,7 @@ static char *batch_room(struct batch *bt)
 static struct nlmsghdr *batch_msg(struct batch *bt, int type)
 {
 	uint16_t flags = 0;
-	if (type != NFT_MSG_DELTABLE)
+	if (type != NFT_MSG_DELTABLE && type != NFT_MSG_DELSETELEM)
 		flags |= NLM_F_CREATE;
 	if (type == NFT_MSG_NEWRULE)
 		flags |= NLM_F_APPEND;
@@ -173,6 +181,22 @@ static void add_chain(struct batch *bt, const char *name, const char *type, int 
 	nftnl_chain_free(c);
 }
 
+/* An upgrade set: addresses of one family, each with its own timeout. */
+static void add_set(struct batch *bt, int family)
+{
+	struct nftnl_set *s = nftnl_set_alloc();
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, NFT_TABLE_NAME);
+	nftnl_set_set_str(s, NFTNL_SET_NAME, family == AF_INET ? NFT_UPGRADE_SET_V4 : NFT_UPGRADE_SET_V6);
+	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_INET);
+	nftnl_set_set_u32(s, NFTNL_SET_ID, family == AF_INET ? SET_ID_V4 : SET_ID_V6);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, family == AF_INET ? NFT_KEY_IPV4_ADDR : NFT_KEY_IPV6_ADDR);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, family == AF_INET ? 4 : 16);
+	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_TIMEOUT);
+	nftnl_set_nlmsg_build_payload(batch_msg(bt, NFT_MSG_NEWSET), s);
+	batch_next(bt);
+	nftnl_set_free(s);
+}
+
 static void expr_meta(struct nftnl_rule *r, uint32_t key)
 {
 	struct nftnl_expr *e = nftnl_expr_alloc("meta");
@@ -240,6 +264,20 @@ static void match_pool(struct nftnl_rule *r, const struct config_net *pool)
 	}
 }
 
+/* The destination address is in the upgrade set of its family. */
+static void match_upgrade_set(struct nftnl_rule *r, int family)
+{
+	uint8_t proto = family == AF_INET ? NFPROTO_IPV4 : NFPROTO_IPV6;
+	expr_meta(r, NFT_META_NFPROTO);
+	expr_cmp(r, &proto, 1);
+	expr_payload(r, NFT_PAYLOAD_NETWORK_HEADER, family == AF_INET ? 16 : 24, family == AF_INET ? 4 : 16);
+	struct nftnl_expr *e = nftnl_expr_alloc("lookup");
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, NFT_REG_1);
+	nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, family == AF_INET ? NFT_UPGRADE_SET_V4 : NFT_UPGRADE_SET_V6);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SET_ID, family == AF_INET ? SET_ID_V4 : SET_ID_V6);
+	nftnl_rule_add_expr(r, e);
+}
+
 static void match_l4(struct nftnl_rule *r, uint8_t proto, int dport)
 {
 	expr_meta(r, NFT_META_L4PROTO);
@@ -296,12 +334,13 @@ static uint16_t dns_port(const struct config *cfg)
 	return ntohs(((const struct sockaddr_in *)ss)->sin_port);
 }
 
-/* One rule per (LAN interface, pool, port): small sets, no anonymous set objects needed. */
+/* One rule per (LAN interface, pool, port) and per (LAN interface, upgrade set): no anonymous
+ * set objects needed. */
 static size_t rules_wanted(const struct config *cfg)
 {
 	size_t n_if = cfg->n_lan_interfaces ? cfg->n_lan_interfaces : 1;
 	size_t n_ports = cfg->n_redirect_ports ? cfg->n_redirect_ports : 1;
-	return n_if * (2 * n_ports + (cfg->nft_dns_redirect ? 2 : 0)) + 4;
+	return n_if * (2 * n_ports + 2 + (cfg->nft_dns_redirect ? 2 : 0)) + 4;
 }
 
 static void add_redirects(struct batch *bt, const struct config *cfg, int *count)
@@ -320,6 +359,15 @@ static void add_redirects(struct batch *bt, const struct config *cfg, int *count
 				redirect_to(r, cfg->transparent_port);
 				rule_add(bt, r, count);
 			}
+		}
+		for (int f = 0; f < 2; f++) {
+			struct nftnl_rule *r = rule_new("prerouting");
+			if (cfg->n_lan_interfaces)
+				match_iifname(r, cfg->lan_interfaces[i]);
+			match_upgrade_set(r, f == 0 ? AF_INET : AF_INET6);
+			match_l4(r, IPPROTO_TCP, SMTP_PORT);
+			redirect_to(r, cfg->transparent_port);
+			rule_add(bt, r, count);
 		}
 		if (!cfg->nft_dns_redirect)
 			continue;
@@ -356,6 +404,8 @@ int nft_install(const struct config *cfg)
 	add_chain(&bt, "prerouting", "nat", NF_INET_PRE_ROUTING, -100);
 	add_chain(&bt, "forward", "filter", NF_INET_FORWARD, 0);
 	add_chain(&bt, "output", "filter", NF_INET_LOCAL_OUT, 0);
+	add_set(&bt, AF_INET);
+	add_set(&bt, AF_INET6);
 	add_redirects(&bt, cfg, &count);
 	return batch_send(&bt) < 0 ? -1 : count;
 }
@@ -406,4 +456,54 @@ int nft_remove(void)
 		return -1;
 	add_table(&bt, NFT_MSG_DELTABLE);
 	return batch_send(&bt);
+}
+
+/* One element command on an upgrade set: the address, with its timeout when adding. */
+static void set_element(struct batch *bt, int type, int family, const uint8_t *addr, uint32_t timeout)
+{
+	struct nftnl_set *s = nftnl_set_alloc();
+	struct nftnl_set_elem *e = nftnl_set_elem_alloc();
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, NFT_TABLE_NAME);
+	nftnl_set_set_str(s, NFTNL_SET_NAME, family == AF_INET ? NFT_UPGRADE_SET_V4 : NFT_UPGRADE_SET_V6);
+	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_INET);
+	nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, addr, family == AF_INET ? 4 : 16);
+	if (timeout > 0)
+		nftnl_set_elem_set_u64(e, NFTNL_SET_ELEM_TIMEOUT, (uint64_t)timeout * 1000);
+	nftnl_set_elem_add(s, e);
+	nftnl_set_elems_nlmsg_build_payload(batch_msg(bt, type), s);
+	batch_next(bt);
+	nftnl_set_free(s);
+}
+
+/* Add (without EXCL: a present element stays), delete, add: one transaction that leaves the
+ * element with the new timeout whether or not it was there, on kernels that cannot update one. */
+int nft_upgrade_add(int family, const uint8_t *addr, uint32_t timeout)
+{
+	struct batch bt;
+	if ((family != AF_INET && family != AF_INET6) || timeout == 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (batch_begin(&bt, 3 + 2) < 0)
+		return -1;
+	set_element(&bt, NFT_MSG_NEWSETELEM, family, addr, timeout);
+	set_element(&bt, NFT_MSG_DELSETELEM, family, addr, 0);
+	set_element(&bt, NFT_MSG_NEWSETELEM, family, addr, timeout);
+	return batch_send(&bt);
+}
+
+/* An element the kernel has already timed out is gone as asked. */
+int nft_upgrade_delete(int family, const uint8_t *addr)
+{
+	struct batch bt;
+	if (family != AF_INET && family != AF_INET6) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (batch_begin(&bt, 1 + 2) < 0)
+		return -1;
+	set_element(&bt, NFT_MSG_DELSETELEM, family, addr, 0);
+	if (batch_send(&bt) < 0)
+		return errno == ENOENT ? 0 : -1;
+	return 0;
 }

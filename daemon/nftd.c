@@ -1,10 +1,12 @@
 /* nftd: the nft helper (relayd's pfe in small): a child forked before anything reads the network,
  * the only process of oniongated with CAP_NET_ADMIN, driven over a socketpair. It reads nothing
- * but fixed-size requests naming one of two operations on the table of the config it was forked
- * with, and exits when the daemon's end of the socketpair closes, leaving the table in place. */
+ * but fixed-size requests naming one of four operations on the table of the config it was forked
+ * with (install, remove, an address into or out of an upgrade set), and exits when the daemon's
+ * end of the socketpair closes, leaving the table in place. */
 #include "nftd.h"
 
 #include <errno.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdint.h>
@@ -22,10 +24,13 @@
 /* A table install or a dump takes milliseconds; each netlink read in nft.c gives up after 5 s. */
 #define NFTD_TIMEOUT_MS 10000
 
-enum nftd_op { NFTD_INSTALL = 1, NFTD_REMOVE = 2 };
+enum nftd_op { NFTD_INSTALL = 1, NFTD_REMOVE = 2, NFTD_UPGRADE_ADD = 3, NFTD_UPGRADE_DELETE = 4 };
 
 struct nftd_request {
 	uint32_t op;
+	uint32_t family;  /* the upgrade operations: AF_INET or AF_INET6 */
+	uint8_t addr[16];
+	uint32_t timeout; /* NFTD_UPGRADE_ADD: 1..NFTD_UPGRADE_TIMEOUT_MAX seconds */
 };
 
 struct nftd_reply {
@@ -52,13 +57,33 @@ static void ignore_signals(void)
 		signal(sigs[i], SIG_IGN);
 }
 
-static struct nftd_reply serve(const struct config *cfg, uint32_t op)
+static bool request_valid(const struct nftd_request *req)
+{
+	switch (req->op) {
+	case NFTD_INSTALL:
+	case NFTD_REMOVE:
+		return true;
+	case NFTD_UPGRADE_ADD:
+		if (req->timeout == 0 || req->timeout > NFTD_UPGRADE_TIMEOUT_MAX)
+			return false;
+		/* fall through */
+	case NFTD_UPGRADE_DELETE:
+		return req->family == AF_INET || req->family == AF_INET6;
+	}
+	return false;
+}
+
+static struct nftd_reply serve(const struct config *cfg, const struct nftd_request *req)
 {
 	struct nftd_reply rep = { -1, -1, 0 };
-	if (op == NFTD_INSTALL && (rep.rules = nft_install(cfg)) >= 0)
+	if (req->op == NFTD_INSTALL && (rep.rules = nft_install(cfg)) >= 0)
 		rep.counted = nft_rule_count();
-	else if (op == NFTD_REMOVE)
+	else if (req->op == NFTD_REMOVE)
 		rep.rules = nft_remove();
+	else if (req->op == NFTD_UPGRADE_ADD)
+		rep.rules = nft_upgrade_add((int)req->family, req->addr, req->timeout);
+	else if (req->op == NFTD_UPGRADE_DELETE)
+		rep.rules = nft_upgrade_delete((int)req->family, req->addr);
 	if (rep.rules < 0)
 		rep.error = errno;
 	return rep;
@@ -74,11 +99,11 @@ static void __attribute__((noreturn)) helper_loop(int fd, const struct config *c
 			continue;
 		if (n <= 0)
 			_exit(0);
-		if (n != (ssize_t)sizeof(req) || (req.op != NFTD_INSTALL && req.op != NFTD_REMOVE)) {
+		if (n != (ssize_t)sizeof(req) || !request_valid(&req)) {
 			log_err("nft helper: malformed request (%zd bytes): exiting", n);
 			_exit(1);
 		}
-		struct nftd_reply rep = serve(cfg, req.op);
+		struct nftd_reply rep = serve(cfg, &req);
 		if (send(fd, &rep, sizeof(rep), MSG_NOSIGNAL) != (ssize_t)sizeof(rep) || req.op == NFTD_REMOVE)
 			_exit(0);
 	}
@@ -122,10 +147,9 @@ static int receive(struct nftd *h, struct nftd_reply *rep, char err[NFTD_ERR_MAX
 	return -1;
 }
 
-static int call(struct nftd *h, uint32_t op, struct nftd_reply *rep, char err[NFTD_ERR_MAX])
+static int call(struct nftd *h, const struct nftd_request *req, struct nftd_reply *rep, char err[NFTD_ERR_MAX])
 {
-	const struct nftd_request req = { op };
-	if (!h->gone && send(h->fd, &req, sizeof(req), MSG_NOSIGNAL) != (ssize_t)sizeof(req))
+	if (!h->gone && send(h->fd, req, sizeof(*req), MSG_NOSIGNAL) != (ssize_t)sizeof(*req))
 		h->gone = true;
 	if (h->gone) {
 		snprintf(err, NFTD_ERR_MAX, "the helper has exited");
@@ -164,7 +188,8 @@ struct nftd *nftd_start(const struct config *cfg, char err[NFTD_ERR_MAX])
 int nftd_install(struct nftd *h, int *counted, char err[NFTD_ERR_MAX])
 {
 	struct nftd_reply rep;
-	if (call(h, NFTD_INSTALL, &rep, err) < 0)
+	const struct nftd_request req = { .op = NFTD_INSTALL };
+	if (call(h, &req, &rep, err) < 0)
 		return -1;
 	*counted = rep.counted;
 	if (rep.rules < 0)
@@ -175,9 +200,29 @@ int nftd_install(struct nftd *h, int *counted, char err[NFTD_ERR_MAX])
 int nftd_remove(struct nftd *h, char err[NFTD_ERR_MAX])
 {
 	struct nftd_reply rep;
-	if (call(h, NFTD_REMOVE, &rep, err) < 0)
+	const struct nftd_request req = { .op = NFTD_REMOVE };
+	if (call(h, &req, &rep, err) < 0)
 		return -1;
 	h->gone = true;
+	if (rep.rules < 0) {
+		snprintf(err, NFTD_ERR_MAX, "%s", strerror(rep.error));
+		return -1;
+	}
+	return 0;
+}
+
+int nftd_upgrade(struct nftd *h, int family, const uint8_t addr[16], uint32_t timeout, char err[NFTD_ERR_MAX])
+{
+	struct nftd_reply rep;
+	struct nftd_request req = { .op = timeout > 0 ? NFTD_UPGRADE_ADD : NFTD_UPGRADE_DELETE, .family = (uint32_t)family,
+				    .timeout = timeout };
+	memcpy(req.addr, addr, family == AF_INET ? 4 : 16);
+	if (!request_valid(&req)) {
+		snprintf(err, NFTD_ERR_MAX, "not an upgrade request the helper takes");
+		return -1;
+	}
+	if (call(h, &req, &rep, err) < 0)
+		return -1;
 	if (rep.rules < 0) {
 		snprintf(err, NFTD_ERR_MAX, "%s", strerror(rep.error));
 		return -1;

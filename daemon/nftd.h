@@ -3,11 +3,14 @@
 #ifndef OG_NFTD_H
 #define OG_NFTD_H
 
+#include <stdint.h>
+
 #include <event2/event.h>
 
 #include "config.h"
 
 #define NFTD_ERR_MAX 320
+#define NFTD_UPGRADE_TIMEOUT_MAX (7 * 86400)
 
 struct nftd;
 
@@ -19,6 +22,10 @@ struct nftd *nftd_start(const struct config *cfg, char err[NFTD_ERR_MAX]);
 int nftd_install(struct nftd *h, int *counted, char err[NFTD_ERR_MAX]);
 /* Removes the table; the helper exits after it. 0, or -1 with err set. */
 int nftd_remove(struct nftd *h, char err[NFTD_ERR_MAX]);
+/* mx-mode upgrade: addr (4 or 16 bytes of family) into its upgrade set for timeout seconds
+ * (1..NFTD_UPGRADE_TIMEOUT_MAX; one already there gets the new timeout), or out of it with
+ * timeout 0. 0, or -1 with err set. */
+int nftd_upgrade(struct nftd *h, int family, const uint8_t addr[16], uint32_t timeout, char err[NFTD_ERR_MAX]);
 /* gone(arg) is called once if the helper exits while the loop runs. */
 int nftd_watch(struct nftd *h, struct event_base *base, void (*gone)(void *arg), void *arg);
 /* Closes the socket, at which the helper exits, and reaps it. NULL is fine. */

@@ -148,3 +148,18 @@ Upper.Test. smtptor:[${onion^^}]
 EOM
 printf 'a.test smtptor:[%s] extra\nb.test\nc.test relay:[x]\nd.test smtptor:[%s\ne.test smtptor:[%s]:0\nf.test smtptor:%s:25\n.onion smtptor:[%s]\n' \
 	"$onion" "$onion" "$onion" "$onion" "$onion" > $m/g-errors.map
+
+x=mxanswer
+mkdir -p $x
+# Answers as libunbound hands them to mxhosts: MX (two hosts, a tie, a null MX, none), A through a
+# CNAME, AAAA, NXDOMAIN.
+bin $x/g-mx-two.bin "b001 8180 0001 0002 0000 0000" "$(name signed.test)" 000f 0001 \
+	c00c "$(rr 15 1 300 "000a$(name mx.signed.test)")" c00c "$(rr 15 1 60 "0014$(name mx2.other.test)")"
+bin $x/g-mx-null.bin "b002 8180 0001 0001 0000 0000" "$(name nomail.test)" 000f 0001 c00c "$(rr 15 1 300 "000000")"
+bin $x/g-mx-nodata.bin "b003 8180 0001 0000 0001 0000" "$(name implicit.test)" 000f 0001 \
+	c00c "$(rr 6 1 300 "$(name ns.test)$(name host.test)00000001000000010000000100000001 00000001")"
+bin $x/g-a-cname.bin "b004 8180 0001 0002 0000 0000" "$(name mx.signed.test)" 0001 0001 \
+	c00c "$(rr 5 1 300 "$(name real.signed.test)")" "$(name real.signed.test)" "$(rr 1 1 120 c6336419)"
+bin $x/g-aaaa.bin "b005 8180 0001 0001 0000 0000" "$(name mx.signed.test)" 001c 0001 \
+	c00c "$(rr 28 1 300 20010db8000000000000000000000019)"
+bin $x/g-nxdomain.bin "b006 8183 0001 0000 0000 0000" "$(name gone.test)" 000f 0001
