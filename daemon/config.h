@@ -13,7 +13,7 @@
 #define CONFIG_DEFAULT_PATH "/etc/oniongate/oniongate.conf"
 #define CONFIG_ERR_MAX 512
 #define CONFIG_MAX_DIRECTIVES 64
-/* lan-interface lines: with 63 redirect-ports the nft table holds at most 2052 rules. */
+/* lan-interface lines: with 63 redirect-ports the nft table holds at most 2084 rules. */
 #define CONFIG_MAX_LAN_INTERFACES 16
 
 struct tor_option {

@@ -20,6 +20,8 @@
 #include "dnsmsg.h"
 #include "listener.h"
 #include "log.h"
+#include "mxanswer.h"
+#include "mxupgrade.h"
 #include "onion.h"
 #include "peers.h"
 #include "stats.h"
@@ -47,8 +49,10 @@
 
 /* A request lives while an answer is awaited: SRV discovery first for MX queries, then perhaps the
  * upstream: FORWARDING relays its reply (not an onion MX domain), MERGING puts the upstream's MX
- * after the onion hosts (onion-first). */
-enum req_state { REQ_DISCOVERING, REQ_FORWARDING, REQ_MERGING };
+ * after the onion hosts (onion-first). In mx-mode upgrade, UPGRADING awaits the upstream's MX
+ * answer and LEARNING holds it while the domain's real MX addresses are claimed: it leaves
+ * untouched (signatures intact) once the first connection to them will be redirected. */
+enum req_state { REQ_DISCOVERING, REQ_FORWARDING, REQ_MERGING, REQ_UPGRADING, REQ_LEARNING };
 
 /* A TCP connection: IDLE (nothing under way), READING (part of a query came), BUSY (queries at
  * the upstream), WRITING (replies wait for the client to read them). */
@@ -79,8 +83,11 @@ struct req {
 	struct dns_query q;
 	struct onionmap_query *mq;
 	struct upstream_query *uq;
-	struct onionmap_result onion;     /* kept for an onion-first merge */
-	struct event *timer;              /* the discovery's deadline */
+	struct onionmap_result onion;     /* kept for an onion-first merge or an upgrade */
+	struct mxupgrade_learn *learn;    /* LEARNING */
+	uint8_t *held;                    /* LEARNING: the upstream's answer */
+	size_t held_len;
+	struct event *timer;              /* the discovery's or the learning's deadline */
 	struct req *prev, *next;
 };
 
@@ -106,6 +113,7 @@ struct dns {
 	size_t n_clients;
 	dns_warm_fn *warm;
 	void *warm_arg;
+	struct mxupgrade *upgrade;
 };
 
 static void tcp_update(struct tcp_client *tc);
@@ -196,6 +204,8 @@ static void req_free(struct req *r)
 		onionmap_cancel(r->mq);
 	if (r->uq != NULL)
 		upstream_cancel(r->uq);
+	if (r->learn != NULL)
+		mxupgrade_cancel(r->learn);
 	if (r->timer != NULL)
 		event_free(r->timer);
 	if (r->tc != NULL) {
@@ -207,6 +217,7 @@ static void req_free(struct req *r)
 			r->tc_next->tc_prev = r->tc_prev;
 		r->tc->n_reqs--;
 	}
+	free(r->held);
 	free(r->pkt);
 	free(r);
 }
@@ -256,12 +267,18 @@ static struct req *req_new(struct dns *d, int udp_fd, const struct sockaddr_stor
 	return r;
 }
 
+static void learn(struct req *r, const uint8_t *msg, size_t len);
+
 static void on_upstream(void *arg, const uint8_t *msg, size_t len)
 {
 	struct req *r = arg;
 	struct answer a;
 	struct answer_query aq = query_of(r);
 	r->uq = NULL;
+	if (r->state == REQ_UPGRADING && msg != NULL) {
+		learn(r, msg, len);
+		return;
+	}
 	if (r->state == REQ_MERGING) {
 		/* Onion-first: the onion hosts come first whatever the upstream said, or without it. */
 		struct answer_env env = env_of(r->d);
@@ -285,6 +302,35 @@ static void forward(struct req *r, enum req_state state)
 		req_reply_rcode(r, DNS_RCODE_SERVFAIL);
 		req_done(r);
 	}
+}
+
+/* Warms a stream up to the onion MX, as an answer naming it does in rewrite mode. */
+static void warm_target(struct dns *d, const struct onion_mx *mx)
+{
+	struct answer_env env = env_of(d);
+	const struct pool_entry *e;
+	if (d->warm == NULL || (e = pool_map(d->pool, mx->host, env.now, d->cfg->onion_ttl)) == NULL)
+		return;
+	pool_set_smtp_port(d->pool, e, mx->port);
+	d->warm(d->warm_arg, e, 25);
+}
+
+static void on_learned(void *arg, bool ok, uint32_t ttl)
+{
+	struct req *r = arg;
+	struct answer a;
+	struct answer_query aq = query_of(r);
+	(void)ttl;
+	r->learn = NULL;
+	if (ok) {
+		answer_relay(&a, &aq, r->held, r->held_len);
+		if (r->onion.n > 0)
+			warm_target(r->d, &r->onion.mx[0]);
+	} else {
+		answer_rcode(&a, &aq, DNS_RCODE_SERVFAIL);
+	}
+	req_reply(r, &a);
+	req_done(r);
 }
 
 static void discovery_timeout(evutil_socket_t fd, short what, void *arg)
@@ -311,6 +357,11 @@ static void on_onionmap(const struct onionmap_result *res, void *arg)
 		req_done(r);
 		return;
 	}
+	if (r->d->upgrade != NULL && config_mx_mode(r->d->cfg, r->q.q.name) == MX_MODE_UPGRADE) {
+		r->onion = *res;
+		forward(r, REQ_UPGRADING);
+		return;
+	}
 	if (res->n == 0) {
 		forward(r, REQ_FORWARDING);
 		return;
@@ -327,6 +378,36 @@ static void on_onionmap(const struct onionmap_result *res, void *arg)
 	answer_onion_mx(&a, &aq, &env, res, NULL, 0);
 	req_reply(r, &a);
 	req_done(r);
+}
+
+/* The upstream's MX answer is held while the domain's MX hosts are claimed (for its onion MX, the
+ * most preferred one, or as plain when it has none); an answer without hosts leaves at once. */
+static void learn(struct req *r, const uint8_t *msg, size_t len)
+{
+	struct timeval tv = { DISCOVERY_WAIT_SECONDS, 0 };
+	struct mxanswer_hosts hosts;
+	struct answer a;
+	struct answer_query aq = query_of(r);
+	struct mxupgrade_learn *l;
+	if (mxanswer_read_hosts(msg, len, r->q.q.name, &hosts) < 0 || hosts.n == 0) {
+		answer_relay(&a, &aq, msg, len);
+		req_reply(r, &a);
+		req_done(r);
+		return;
+	}
+	r->state = REQ_LEARNING;
+	if ((r->held = malloc(len)) == NULL || (r->timer = evtimer_new(r->d->base, discovery_timeout, r)) == NULL) {
+		req_reply_rcode(r, DNS_RCODE_SERVFAIL);
+		req_done(r);
+		return;
+	}
+	memcpy(r->held, msg, len);
+	r->held_len = len;
+	evtimer_add(r->timer, &tv);
+	/* on_learned may run before mxupgrade_learn returns, and end the request. */
+	l = mxupgrade_learn(r->d->upgrade, r->q.q.name, r->onion.n > 0 ? &r->onion.mx[0] : NULL, hosts.ttl, on_learned, r);
+	if (l != NULL)
+		r->learn = l;
 }
 
 /* A discovery that does not answer in time is a failure: SERVFAIL, the MTA retries. */
@@ -653,6 +734,11 @@ void dns_reconfigure(struct dns *d, const struct config *cfg)
 {
 	d->cfg = cfg;
 	upstream_reconfigure(d->up, cfg);
+}
+
+void dns_set_upgrade(struct dns *d, struct mxupgrade *u)
+{
+	d->upgrade = u;
 }
 
 void dns_set_warmer(struct dns *d, dns_warm_fn *fn, void *arg)

@@ -6,6 +6,7 @@
 #include <event2/event.h>
 
 #include "config.h"
+#include "mxupgrade.h"
 #include "onionmap.h"
 #include "pool.h"
 
@@ -18,6 +19,9 @@ void dns_reconfigure(struct dns *d, const struct config *cfg);
 /* Told of every onion MX host the DNS hands out, so a stream to it can be opened early. */
 typedef void dns_warm_fn(void *arg, const struct pool_entry *e, uint16_t port);
 void dns_set_warmer(struct dns *d, dns_warm_fn *fn, void *arg);
+/* mx-mode upgrade: MX answers of upgrade domains are relayed untouched once u has claimed their
+ * hosts (u borrowed; NULL: every domain is answered as in rewrite mode). */
+void dns_set_upgrade(struct dns *d, struct mxupgrade *u);
 void dns_free(struct dns *d);
 
 #endif

@@ -22,6 +22,7 @@
 #include "log.h"
 #include "mapfile.h"
 #include "nft.h"
+#include "mxupgrade.h"
 #include "nftd.h"
 #include "onionmap.h"
 #include "pool.h"
@@ -42,6 +43,7 @@ struct daemon {
 	struct dns *dns;
 	struct proxy *proxy;
 	struct nftd *nftd; /* the nft helper, when there is a table to install */
+	struct mxupgrade *upgrade; /* with the table: mx-mode upgrade's claims */
 	bool nft_installed;
 	struct event *signals[4];
 	struct event *grace;
@@ -186,6 +188,8 @@ static void reload_commit(struct daemon *d, struct config *fresh, struct onionma
 	log_set_level(fresh->log_level);
 	tor_follow_log_level(d, fresh);
 	onionmap_commit(d->onionmap, next);
+	if (d->upgrade != NULL)
+		mxupgrade_reconfigure(d->upgrade, fresh);
 	if (d->dns != NULL)
 		dns_reconfigure(d->dns, fresh);
 	if (d->proxy != NULL)
@@ -331,6 +335,19 @@ static int install_nft(struct daemon *d)
 	return 0;
 }
 
+/* The upgrade sets exist now: the map file's domains may be learned into them. */
+static int start_upgrade(struct daemon *d)
+{
+	if ((d->upgrade = mxupgrade_new(d->base, d->cfg, d->onionmap, d->nftd)) == NULL) {
+		log_err("cannot allocate the upgrade table (upgrade-max %zu)", d->cfg->upgrade_max);
+		return -1;
+	}
+	if (d->dns != NULL)
+		dns_set_upgrade(d->dns, d->upgrade);
+	proxy_set_upgrade(d->proxy, d->upgrade);
+	return 0;
+}
+
 static int start_proxy(struct daemon *d)
 {
 	if (d->cfg->transparent_port == 0)
@@ -341,7 +358,11 @@ static int start_proxy(struct daemon *d)
 		return -1;
 	if (d->dns != NULL)
 		dns_set_warmer(d->dns, warm_stream, d->proxy);
-	return d->nftd != NULL ? install_nft(d) : 0;
+	if (d->nftd == NULL)
+		return 0;
+	if (install_nft(d) < 0)
+		return -1;
+	return start_upgrade(d);
 }
 
 /* With `user`: the directories exist and hold nothing but ours (they are handed over whole);
@@ -470,6 +491,7 @@ static void teardown(struct daemon *d)
 	 * still in a listen backlog) get their FIN or RST from the address they dialled. */
 	proxy_free(d->proxy);
 	dns_free(d->dns);
+	mxupgrade_free(d->upgrade);
 	remove_nft(d);
 	onionmap_free(d->onionmap);
 	pool_free(d->pool);

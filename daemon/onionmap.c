@@ -50,6 +50,16 @@ struct cache_entry {
 	struct cache_entry *lru_prev, *lru_next; /* the LRU, or the retired list */
 };
 
+/* A lookup made for another module (mxhosts) on the discovery's context, listed until its answer:
+ * a reload that deletes the context answers the ones libunbound left with SERVFAIL. */
+struct resolve {
+	struct onionmap *map;
+	struct ub_ctx *ub;
+	onionmap_answer_cb *cb;
+	void *arg;
+	struct resolve *prev, *next;
+};
+
 struct onionmap_next {
 	const struct config *cfg;
 	struct mapfile *file;
@@ -65,6 +75,7 @@ struct onionmap {
 	struct cache_entry *lru_head, *lru_tail;
 	size_t n_cached;
 	struct cache_entry *retired;
+	struct resolve *resolves;
 };
 
 static unsigned bucket_of(const char *domain)
@@ -374,6 +385,67 @@ void onionmap_cancel(struct onionmap_query *q)
 	free(q);
 }
 
+static void resolve_unlink(struct resolve *rs)
+{
+	if (rs->prev != NULL)
+		rs->prev->next = rs->next;
+	else
+		rs->map->resolves = rs->next;
+	if (rs->next != NULL)
+		rs->next->prev = rs->prev;
+}
+
+static void resolve_done(void *arg, int rcode, void *packet, int packet_len, int sec, char *why_bogus, int ratelimited)
+{
+	struct resolve *rs = arg;
+	enum onionmap_security security = ONIONMAP_INSECURE;
+	(void)ratelimited;
+	resolve_unlink(rs);
+	if (sec == UB_SEC_SECURE)
+		security = ONIONMAP_SECURE;
+	else if (sec == UB_SEC_BOGUS && rs->map->cfg->dnssec != DNSSEC_OFF)
+		security = ONIONMAP_BOGUS;
+	if (security == ONIONMAP_BOGUS)
+		log_debug("discovery: a lookup is DNSSEC-bogus: %s", why_bogus ? why_bogus : "no reason");
+	rs->cb(rs->arg, rcode, packet, packet_len > 0 ? (size_t)packet_len : 0, security);
+	free(rs);
+}
+
+/* The lookups of a deleted context that libunbound did not end: SERVFAIL. */
+static void resolve_end_all(struct onionmap *m, const struct ub_ctx *ub)
+{
+	for (struct resolve *rs = m->resolves, *next; rs != NULL; rs = next) {
+		next = rs->next;
+		if (ub == NULL || rs->ub == ub)
+			resolve_done(rs, DNS_RCODE_SERVFAIL, NULL, 0, 0, NULL, 0);
+	}
+}
+
+int onionmap_resolve(struct onionmap *m, const char *name, uint16_t type, onionmap_answer_cb *cb, void *arg)
+{
+	struct resolve *rs;
+	int async_id;
+	if (m->ub == NULL || (rs = calloc(1, sizeof(*rs))) == NULL)
+		return -1;
+	*rs = (struct resolve){ .map = m, .ub = m->ub, .cb = cb, .arg = arg, .next = m->resolves };
+	if (m->resolves != NULL)
+		m->resolves->prev = rs;
+	m->resolves = rs;
+	int err = ub_resolve_event(m->ub, name, type, DNS_CLASS_IN, rs, resolve_done, &async_id);
+	if (err != 0) {
+		log_warn("discovery: cannot resolve %s: %s", name, ub_strerror(err));
+		resolve_unlink(rs);
+		free(rs);
+		return -1;
+	}
+	return 0;
+}
+
+const struct mapfile *onionmap_file(const struct onionmap *m)
+{
+	return m->file;
+}
+
 /* The line of cfg that asked for a trust anchor: trust-anchor, else dnssec, else the first
  * directive that turns discovery on. */
 static int anchor_line(const struct config *cfg)
@@ -469,7 +541,8 @@ struct onionmap_next *onionmap_prepare(struct onionmap *m, const struct config *
 	}
 	next->cfg = cfg;
 	next->file = file;
-	if (cfg->srv_discovery && cfg->n_dns_upstream > 0 && (next->ub = new_unbound(m->base, cfg, err)) == NULL) {
+	if ((cfg->srv_discovery || config_upgrade_used(cfg)) && cfg->n_dns_upstream > 0 &&
+	    (next->ub = new_unbound(m->base, cfg, err)) == NULL) {
 		onionmap_abandon(next);
 		return NULL;
 	}
@@ -498,8 +571,10 @@ void onionmap_commit(struct onionmap *m, struct onionmap_next *next)
 	/* Deleting a context ends each of its queries with SERVFAIL through srv_done, which ends
 	 * the retired entries; any it left are ended here. Lookups from their waiters see the
 	 * new context and an empty cache. */
-	if (old != NULL)
+	if (old != NULL) {
 		ub_ctx_delete(old);
+		resolve_end_all(m, old);
+	}
 	while (m->retired != NULL)
 		end_retired(m->retired);
 }
@@ -537,8 +612,11 @@ void onionmap_free(struct onionmap *m)
 			free(q);
 		}
 	}
-	if (m->ub != NULL)
-		ub_ctx_delete(m->ub);
+	struct ub_ctx *ub = m->ub;
+	m->ub = NULL; /* no lookup may start from a callback of the deletion */
+	if (ub != NULL)
+		ub_ctx_delete(ub);
+	resolve_end_all(m, NULL);
 	for (struct cache_entry *e = m->lru_head, *next; e != NULL; e = next) {
 		next = e->lru_next;
 		free(e);

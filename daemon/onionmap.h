@@ -51,6 +51,15 @@ void onionmap_abandon(struct onionmap_next *next);
  * discovery and calls cb later (returns a handle for onionmap_cancel). */
 struct onionmap_query *onionmap_lookup(struct onionmap *m, const char *domain, onionmap_cb *cb, void *arg);
 void onionmap_cancel(struct onionmap_query *q);
+enum onionmap_security { ONIONMAP_INSECURE, ONIONMAP_SECURE, ONIONMAP_BOGUS /* only when dnssec is on */ };
+typedef void onionmap_answer_cb(void *arg, int rcode, const uint8_t *pkt, size_t len, enum onionmap_security sec);
+/* Any lookup through the discovery's libunbound context (its upstreams, its trust anchor): cb is
+ * called once, perhaps before this returns, with the answer (pkt NULL when there is none); -1
+ * when there is no context (no dns-upstream) or libunbound refuses, and cb is not called. A
+ * reload or onionmap_free ends the lookups still running with SERVFAIL. */
+int onionmap_resolve(struct onionmap *m, const char *name, uint16_t type, onionmap_answer_cb *cb, void *arg);
+/* The map file in force (NULL: none); valid until the next onionmap_commit. */
+const struct mapfile *onionmap_file(const struct onionmap *m);
 /* Calls fn for each onion of the map file, at most max of them; returns how many. */
 size_t onionmap_each_mapped(const struct onionmap *m, size_t max, void (*fn)(const char *onion, void *arg), void *arg);
 

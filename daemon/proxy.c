@@ -66,6 +66,7 @@ struct proxy {
 	struct stream *streams;
 	size_t n_streams;
 	bool stopping;
+	struct mxupgrade *upgrade;
 };
 
 static void stream_free(struct stream *s)
@@ -376,6 +377,27 @@ static const struct pool_entry *destination_entry(struct proxy *p, int alen, con
 	return pool_contains_ip6(p->pool, addr) ? pool_lookup_ip6(p->pool, addr) : NULL;
 }
 
+/* mx-mode upgrade: port 25 of a real MX address the upgrade table sends to an onion MX. */
+static const struct pool_entry *upgrade_entry(struct proxy *p, int alen, const uint8_t *addr, uint16_t port)
+{
+	struct timespec ts;
+	const struct upgrade_target *t;
+	const struct pool_entry *e;
+	bool mapped = alen == 16 && IN6_IS_ADDR_V4MAPPED((const struct in6_addr *)addr);
+	if (p->upgrade == NULL || port != 25)
+		return NULL;
+	t = mapped ? mxupgrade_lookup(p->upgrade, AF_INET, addr + 12)
+		   : mxupgrade_lookup(p->upgrade, alen == 4 ? AF_INET : AF_INET6, addr);
+	if (t == NULL)
+		return NULL;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	if ((e = pool_map(p->pool, t->host, ts.tv_sec, p->cfg->onion_ttl)) == NULL)
+		return NULL;
+	pool_set_smtp_port(p->pool, e, t->port);
+	stats_bump(STAT_UPGRADE_STREAMS);
+	return e;
+}
+
 /* Without an embedded Tor (socks-server), the external SOCKS server is taken as ready. */
 static bool tor_ready(const struct proxy *p)
 {
@@ -454,6 +476,8 @@ static void accept_cb(evutil_socket_t fd, struct sockaddr *sa, int salen, void *
 	}
 	inet_ntop(alen == 4 ? AF_INET : AF_INET6, addr, s->dst, sizeof(s->dst));
 	s->entry = destination_entry(p, alen, addr);
+	if (s->entry == NULL)
+		s->entry = upgrade_entry(p, alen, addr, s->port);
 	if (s->entry != NULL)
 		pool_hold(p->pool, s->entry);
 	begin(s);
@@ -489,6 +513,11 @@ struct proxy *proxy_new(struct event_base *base, const struct config *cfg, struc
 		log_notice("proxy: no IPv6 listener on port %u: %s", cfg->transparent_port, strerror(errno));
 	log_notice("proxy: transparent port %u", cfg->transparent_port);
 	return p;
+}
+
+void proxy_set_upgrade(struct proxy *p, struct mxupgrade *u)
+{
+	p->upgrade = u;
 }
 
 void proxy_warm(struct proxy *p, const struct pool_entry *e, uint16_t port)

@@ -1,5 +1,5 @@
 /* proxy: the transparent listener: the original destination of each redirected LAN connection,
- * the pool's onion name for it, a stream through Tor's SOCKS socket (or the warm one), and the
+ * the pool's onion name for it (or the upgrade table's onion MX for a real MX address), a stream through Tor's SOCKS socket (or the warm one), and the
  * relay with back-pressure; an SMTP client that cannot be served gets a 421 line so its mail defers. */
 #ifndef OG_PROXY_H
 #define OG_PROXY_H
@@ -8,6 +8,7 @@
 
 #include "config.h"
 #include "control.h"
+#include "mxupgrade.h"
 #include "onionmap.h"
 #include "pool.h"
 
@@ -19,6 +20,9 @@ struct proxy *proxy_new(struct event_base *base, const struct config *cfg, struc
 /* The DNS has just handed out this onion as an MX: warm a stream up for the LAN connection
  * that will follow (warm.c). */
 void proxy_warm(struct proxy *p, const struct pool_entry *e, uint16_t port);
+/* mx-mode upgrade: connections to port 25 of the real MX addresses u upgrades go to their onion
+ * MX (u borrowed; NULL: none). */
+void proxy_set_upgrade(struct proxy *p, struct mxupgrade *u);
 /* A reloaded config: limits and timeouts change; the listeners stay as bound. */
 void proxy_reconfigure(struct proxy *p, const struct config *cfg);
 /* Shutdown has begun: new LAN connections get a 421 line, warm-up ends; streams already open

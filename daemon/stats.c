@@ -35,6 +35,14 @@ static const char *const names[STAT_COUNT] = {
 	[STAT_PROXY_LAN_LEFT_EARLY] = "proxy_lan_left_early",
 	[STAT_PROXY_LAN_EARLY_CAPPED] = "proxy_lan_early_capped",
 	[STAT_ACCEPT_PAUSES] = "accept_pauses",
+	[STAT_UPGRADE_LEARNED] = "upgrade_learned",
+	[STAT_UPGRADE_LEARN_FAILED] = "upgrade_learn_failed",
+	[STAT_UPGRADE_AMBIGUOUS] = "upgrade_ambiguous",
+	[STAT_UPGRADE_FOREIGN_HOSTS] = "upgrade_foreign_hosts",
+	[STAT_UPGRADE_FULL] = "upgrade_full",
+	[STAT_UPGRADE_MALFORMED] = "upgrade_malformed",
+	[STAT_UPGRADE_NFT_ERRORS] = "upgrade_nft_errors",
+	[STAT_UPGRADE_STREAMS] = "upgrade_streams",
 };
 
 static uint64_t counters[STAT_COUNT];

@@ -81,17 +81,23 @@ ps_probe
 ps_open=$(ps_leaked)
 og_check "privsep: with no table, LAN packets to a pool address reach the WAN ($ps_open seen)" test "$ps_open" -ge 2
 
-# Item 8: 4 interfaces x 2 pools x 63 ports + 4 drops = 508 rules, a 333 KB batch, as root.
+# Item 8: 4 interfaces x 2 pools x 63 ports + 4 drops + 8 upgrade-set redirects = 516 rules, a 338 KB batch, as root.
 ps_dir="$OG_TMP/privsep-many"
 ps_config "$ps_dir" "lan-interface $PS_GW_LAN_IF" "lan-interface lan1" "lan-interface lan2" "lan-interface lan3" \
 	"redirect-ports $(seq -s ' ' 25 87)"
 gw_start "$ps_dir" "$OG_TOP/build/asan/oniongated"
-og_check "many rules: the table is installed (508 rules)" \
-	og_wait_for 10 gw_log_has "$ps_dir" "nft: table inet oniongate installed (508 rules)"
-og_check "many rules: the kernel holds 508 rules" test "$(ps_nft_rules)" = 508
-og_check "many rules: port 87 on lan3 is the last redirect" \
+og_check "many rules: the table is installed (516 rules)" \
+	og_wait_for 10 gw_log_has "$ps_dir" "nft: table inet oniongate installed (516 rules)"
+og_check "many rules: the kernel holds 516 rules" test "$(ps_nft_rules)" = 516
+og_check "many rules: lan3's last rule redirects port 25 of the IPv6 upgrade set" \
 	test "$(ip netns exec "$PS_GW" nft -j list chain inet oniongate prerouting |
 		jq -c '[.nftables[] | select(.rule) | .rule.expr | [(.[] | select(.match.left.meta.key == "iifname") | .match.right),
+			(.[] | select(.match.right | tostring | startswith("@")) | .match.right),
+			(.[] | select(.match.left.payload.field == "dport") | .match.right)]] | last')" = '["lan3","@upgrade6",25]'
+og_check "many rules: port 87 on lan3 is the last pool redirect" \
+	test "$(ip netns exec "$PS_GW" nft -j list chain inet oniongate prerouting |
+		jq -c '[.nftables[] | select(.rule) | .rule.expr | select(all(.[]; (.match.right | tostring | startswith("@")) | not))
+			| [(.[] | select(.match.left.meta.key == "iifname") | .match.right),
 			(.[] | select(.match.left.payload.field == "dport") | .match.right)]] | last')" = '["lan3",87]'
 ps_pid=$(ps_helper)
 og_check "root: the daemon, every thread, has no CAP_NET_ADMIN in any set" ps_lacks_net_admin "$GW_PID"
@@ -111,7 +117,7 @@ ps_dir="$OG_TMP/privsep-valgrind"
 ps_config "$ps_dir" "lan-interface $PS_GW_LAN_IF"
 gw_start "$ps_dir" "$OG_TOP/daemon/oniongated" valgrind --quiet --leak-check=full --errors-for-leak-kinds=definite \
 	--error-exitcode=99 --suppressions="$OG_TOP/tests/valgrind.supp"
-og_check "valgrind: the table is installed (6 rules)" og_wait_for 30 gw_log_has "$ps_dir" "nft: table inet oniongate installed (6 rules)"
+og_check "valgrind: the table is installed (8 rules)" og_wait_for 30 gw_log_has "$ps_dir" "nft: table inet oniongate installed (8 rules)"
 gw_stop "$ps_dir"
 og_check "valgrind: the daemon exits 0" test $? = 0
 og_check "valgrind: neither the daemon nor its helper reports an error" bash -c "! grep -q '^==[0-9]*==' '$ps_dir/oniongated.log'"
@@ -122,7 +128,7 @@ og_check "valgrind: the table is removed at exit" ps_no_table
 ps_dir="$OG_TMP/privsep-gone"
 ps_config "$ps_dir" "lan-interface $PS_GW_LAN_IF"
 gw_start "$ps_dir"
-og_wait_for 10 gw_log_has "$ps_dir" "nft: table inet oniongate installed (6 rules)"
+og_wait_for 10 gw_log_has "$ps_dir" "nft: table inet oniongate installed (8 rules)"
 ip netns exec "$PS_GW" nft delete table inet oniongate
 ps_t0=$(date +%s)
 gw_stop "$ps_dir"
@@ -135,8 +141,8 @@ chmod 711 "$OG_TMP"
 ps_dir="$OG_TMP/privsep-user"
 ps_config "$ps_dir" "user nobody" "lan-interface $PS_GW_LAN_IF"
 gw_start "$ps_dir"
-og_check "user: the table is installed (6 rules)" og_wait_for 10 gw_log_has "$ps_dir" "nft: table inet oniongate installed (6 rules)"
-og_check "user: the kernel holds 6 rules" test "$(ps_nft_rules)" = 6
+og_check "user: the table is installed (8 rules)" og_wait_for 10 gw_log_has "$ps_dir" "nft: table inet oniongate installed (8 rules)"
+og_check "user: the kernel holds 8 rules" test "$(ps_nft_rules)" = 8
 ps_pid=$(ps_helper)
 nobody=$(id -u nobody)
 og_check "user: the daemon runs as nobody with no capability (CapEff, CapPrm, CapBnd all 0)" \
@@ -148,13 +154,13 @@ og_check "user: the nft helper runs as nobody with CAP_NET_ADMIN alone" ps_helpe
 kill -KILL "$GW_PID"
 wait "$GW_PID" 2>/dev/null
 og_check "SIGKILL: the helper exits with the daemon (no orphan)" og_wait_for 5 ps_ended "$ps_pid"
-og_check "SIGKILL: the table stays, whole (6 rules)" test "$(ps_nft_rules)" = 6
+og_check "SIGKILL: the table stays, whole (8 rules)" test "$(ps_nft_rules)" = 8
 ps_probe
 og_check "SIGKILL: LAN packets to a pool address still do not reach the WAN" test "$(ps_leaked)" = "$ps_open"
 gw_start "$ps_dir"
-og_check "restart: the stale table is replaced (6 rules, not 12)" \
-	og_wait_for 10 gw_log_has "$ps_dir" "nft: table inet oniongate installed (6 rules)"
-og_check "restart: the kernel holds 6 rules" test "$(ps_nft_rules)" = 6
+og_check "restart: the stale table is replaced (8 rules, not 16)" \
+	og_wait_for 10 gw_log_has "$ps_dir" "nft: table inet oniongate installed (8 rules)"
+og_check "restart: the kernel holds 8 rules" test "$(ps_nft_rules)" = 8
 
 # A killed helper: the daemon cannot remove its table any more, so it exits 1 and leaves it.
 ps_pid=$(ps_helper)
@@ -170,9 +176,9 @@ og_check "helper killed: ... with exit 1" test $? = 1
 og_check "helper killed: ... saying why" gw_log_has "$ps_dir" "nft: the helper exited: table inet oniongate stays until the next start"
 og_check "helper killed: ... and that it could not remove the table" \
 	gw_log_has "$ps_dir" "nft: cannot remove table inet oniongate: the helper has exited"
-og_check "helper killed: the table stays (6 rules)" test "$(ps_nft_rules)" = 6
+og_check "helper killed: the table stays (8 rules)" test "$(ps_nft_rules)" = 8
 gw_start "$ps_dir"
-og_wait_for 10 gw_log_has "$ps_dir" "nft: table inet oniongate installed (6 rules)"
+og_wait_for 10 gw_log_has "$ps_dir" "nft: table inet oniongate installed (8 rules)"
 gw_stop "$ps_dir"
 og_check "user: SIGTERM stops the daemon with exit 0" test $? = 0
 og_check "user: SIGTERM removes the table" ps_no_table
@@ -191,7 +197,7 @@ og_check "embedded Tor: the table is removed" ps_no_table
 og_stop "$ps_capture"
 GW_NS=$WORLD_GW_NS
 
-# The bound: 16 lan-interface lines (2052 rules with 63 ports) pass -t, a 17th is refused at its line.
+# The bound: 16 lan-interface lines (2084 rules with 63 ports) pass -t, a 17th is refused at its line.
 ps_ifs=()
 for i in $(seq 1 16); do ps_ifs+=("lan-interface lan$i"); done
 ps_config "$OG_TMP/privsep-bound" "redirect-ports $(seq -s ' ' 25 87)" "${ps_ifs[@]}"

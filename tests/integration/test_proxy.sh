@@ -12,7 +12,7 @@ px_conf=(
 gw_config "$px_dir" "${px_conf[@]}" "onion-map $px_dir/onionmx.map"
 echo "porttest.test smtptor:[$(privnet_onion echo)]:7777" > "$px_dir/onionmx.map"
 gw_start "$px_dir" "$OG_TOP/build/asan/oniongated"
-og_check "the nft table is installed" og_wait_for 20 gw_log_has "$px_dir" "nft: table inet oniongate installed (6 rules)"
+og_check "the nft table is installed" og_wait_for 20 gw_log_has "$px_dir" "nft: table inet oniongate installed (8 rules)"
 og_wait_for 60 gw_log_has "$px_dir" "tor ready"
 
 nft_json() { ip netns exec "$GW_NS" nft -j list ruleset; }
@@ -90,8 +90,8 @@ wait "$GW_PID" 2>/dev/null
 og_check "a crashed daemon leaves its table" ip netns exec "$GW_NS" nft list table inet oniongate >/dev/null
 gw_config "$px_dir" "${px_conf[@]}" "tor-option DisableNetwork 1"
 gw_start "$px_dir"
-og_check "the next start replaces it (6 rules, not 12)" og_wait_for 20 gw_log_has "$px_dir" "nft: table inet oniongate installed (6 rules)"
-og_check "the kernel holds 6 rules" test "$(nft_json | jq '[.nftables[] | select(.rule)] | length')" = 6
+og_check "the next start replaces it (8 rules, not 16)" og_wait_for 20 gw_log_has "$px_dir" "nft: table inet oniongate installed (8 rules)"
+og_check "the kernel holds 8 rules" test "$(nft_json | jq '[.nftables[] | select(.rule)] | length')" = 8
 mx_addr2=$(ip netns exec "$LAN_NS" dig +short @"$GW_LAN_ADDR" "$(privnet_onion mx)" A)
 og_check "the restarted daemon gives the onion the same fake address" test "$mx_addr2" = "$mx_addr"
 og_check "with Tor not bootstrapped a LAN connect gets a 421 line" \
@@ -134,7 +134,7 @@ for mode in off on; do
 			og_wait_for 15 gw_log_has "$wdir" "warm stream to $(privnet_onion mx):25 unclaimed: ending it"
 	else
 		og_check "warm-up off: no warm stream" bash -c "! grep -q 'warming a stream' '$wdir/oniongated.log'"
-		og_check "nft-dns-redirect: 8 rules" gw_log_has "$wdir" "nft: table inet oniongate installed (8 rules)"
+		og_check "nft-dns-redirect: 10 rules" gw_log_has "$wdir" "nft: table inet oniongate installed (10 rules)"
 		og_check "nft-dns-redirect: a LAN query to any resolver is answered by the gateway" \
 			in_pool_v4 "$(ip netns exec "$LAN_NS" dig +short +time=2 +tries=1 @198.51.100.99 "$(privnet_onion mx)" A)"
 		# proxy-max-streams 1 and proxy-idle-timeout 3 in this run: a held stream, a second one
