@@ -3,7 +3,6 @@
 #include "mxanswer.h"
 
 #include <stdbool.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -78,7 +77,7 @@ int mxanswer_read_hosts(const uint8_t *pkt, size_t len, const char *domain, stru
 		}
 		if (strlen(host) > UPGRADE_NAME_MAX || strchr(host, '\\') != NULL)
 			continue;
-		snprintf(mx.host, sizeof(mx.host), "%s", host);
+		memcpy(mx.host, host, strlen(host) + 1);
 		keep(kept, &n, &mx);
 	}
 	if (rcode == DNS_RCODE_NXDOMAIN || null_mx)
@@ -86,7 +85,7 @@ int mxanswer_read_hosts(const uint8_t *pkt, size_t len, const char *domain, stru
 	if (!any) {
 		if (strlen(domain) > UPGRADE_NAME_MAX || domain[0] == '\0')
 			return 0;
-		snprintf(out->name[0], sizeof(out->name[0]), "%s", domain);
+		memcpy(out->name[0], domain, strlen(domain) + 1);
 		out->n = 1;
 		return 0;
 	}
