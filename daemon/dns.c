@@ -405,7 +405,8 @@ static void learn(struct req *r, const uint8_t *msg, size_t len)
 	r->held_len = len;
 	evtimer_add(r->timer, &tv);
 	/* on_learned may run before mxupgrade_learn returns, and end the request. */
-	l = mxupgrade_learn(r->d->upgrade, r->q.q.name, r->onion.n > 0 ? &r->onion.mx[0] : NULL, hosts.ttl, on_learned, r);
+	l = mxupgrade_learn(r->d->upgrade, r->q.q.name, r->onion.n > 0 ? &r->onion.mx[0] : NULL,
+			    hosts.ttl == UINT32_MAX ? 0 : hosts.ttl, on_learned, r);
 	if (l != NULL)
 		r->learn = l;
 }

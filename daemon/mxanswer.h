@@ -14,13 +14,13 @@
 struct mxanswer_hosts {
 	size_t n;
 	char name[MXANSWER_MAX_HOSTS][UPGRADE_NAME_MAX + 1]; /* lowercase, no final dot; by preference */
-	uint32_t ttl;                                        /* the least of the MX records' TTLs */
+	uint32_t ttl;  /* the least of the MX records' TTLs; UINT32_MAX when there is none */
 };
 
 struct mxanswer_addrs {
 	size_t n;
 	struct upgrade_addr addr[MXANSWER_MAX_ADDRS];
-	uint32_t ttl; /* the least of the address records' TTLs */
+	uint32_t ttl; /* the least of the address records' TTLs; UINT32_MAX when there is none */
 };
 
 /* The hosts of domain's MX answer (rcode NOERROR or NXDOMAIN; -1 for any other, or a packet that

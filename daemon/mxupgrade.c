@@ -108,7 +108,7 @@ static void on_change(void *arg, const struct upgrade_addr *addr, enum upgrade_s
 		const struct upgrade_target *t = upgrade_lookup(u->table, addr, now_mono());
 		if (before != UPGRADE_ONION && t != NULL)
 			log_notice("upgrade: %s port 25 -> %s:%u (%s)", text, t->host, t->port,
-				   u->claiming != NULL ? u->claiming->domain : "renewed");
+				   u->claiming != NULL ? u->claiming->domain : "a conflicting claim ended");
 	} else if (before == UPGRADE_ONION) {
 		set_delete(u, addr, text);
 		log_info("upgrade: %s port 25 no longer upgraded (%s)", text,

@@ -49,6 +49,7 @@ static void test_implicit_and_null(void **state)
 	assert_int_equal(mxanswer_read_hosts(buf, w.len, "implicit.test", &h), 0);
 	assert_int_equal(h.n, 1);
 	assert_string_equal(h.name[0], "implicit.test");
+	assert_int_equal(h.ttl, UINT32_MAX);
 
 	begin("nomail.test", DNS_TYPE_MX, 0, 1);
 	dns_write_mx(&w, NULL, 300, 0, "");
