@@ -50,7 +50,7 @@ static void keep(struct mx *kept, size_t *n, const struct mx *mx)
 int mxanswer_read_hosts(const uint8_t *pkt, size_t len, const char *domain, struct mxanswer_hosts *out)
 {
 	struct dns_reader r;
-	struct mx kept[MXANSWER_MAX_HOSTS];
+	struct mx kept[MXANSWER_MAX_HOSTS] = { 0 };
 	size_t n = 0;
 	bool null_mx = false, any = false;
 	memset(out, 0, sizeof(*out));
