@@ -21,12 +21,15 @@ og_check "the gateway has exactly one table: inet oniongate" \
 og_check "its chains: prerouting (nat), forward and output (filter)" \
 	test "$(nft_json | jq -c '[.nftables[] | select(.chain) | .chain | [.name, .type, .hook]] | sort')" \
 	= '[["forward","filter","forward"],["output","filter","output"],["prerouting","nat","prerouting"]]'
-og_check "two redirects to :9040 (IPv4 and IPv6 pool), only from the LAN interface" \
+og_check "four redirects to :9040 (the IPv4 and IPv6 pools, port 25 of the upgrade sets), only from the LAN interface" \
 	test "$(nft_json | jq -c "[.nftables[] | select(.rule and .rule.chain == \"prerouting\") | .rule.expr |
 		[(.[] | select(.match.left.meta.key == \"iifname\") | .match.right),
-		 (.[] | select(.match.left.payload.field == \"daddr\") | .match.right.prefix.addr),
+		 (.[] | select(.match.left.payload.field == \"daddr\") | (.match.right | if type == \"object\" then .prefix.addr else . end)),
 		 (.[] | select(.redirect) | .redirect.port)]] | sort")" \
-	= "[[\"$GW_LAN_IF\",\"10.192.0.0\",9040],[\"$GW_LAN_IF\",\"fd6f:6e69:6f6e::\",9040]]"
+	= "[[\"$GW_LAN_IF\",\"10.192.0.0\",9040],[\"$GW_LAN_IF\",\"@upgrade4\",9040],[\"$GW_LAN_IF\",\"@upgrade6\",9040],[\"$GW_LAN_IF\",\"fd6f:6e69:6f6e::\",9040]]"
+og_check "the upgrade sets are empty in rewrite mode" \
+	test "$(nft_json | jq -c '[.nftables[] | select(.set) | .set | [.name, .type, (.elem // [] | length)]] | sort')" \
+	= '[["upgrade4","ipv4_addr",0],["upgrade6","ipv6_addr",0]]'
 og_check "the pools are dropped in forward and output" \
 	test "$(nft_json | jq -c '[.nftables[] | select(.rule and .rule.chain != "prerouting") | .rule |
 		[.chain, (.expr[] | select(.match) | .match.right.prefix.addr // empty), (.expr[-1] | keys[0])]] | sort')" \
