@@ -75,13 +75,14 @@ up_submit() {
 	ip netns exec "$LAN_NS" swaks --silent 2 --server 127.0.0.1 --from alice@lan.test --to "$1" \
 		--header "Subject: $2"
 }
-# up_wait_delivered N SECONDS: flushing the LAN queue every 5 s, until N mails are in the mailbox.
+# up_wait_delivered N SECONDS: looking every 0.5 s and flushing the LAN queue every 5 s, until N
+# mails are in the mailbox.
 up_wait_delivered() {
 	local want=$1 limit=$2 t
-	for ((t = 0; t < limit; t += 5)); do
+	for ((t = 1; t <= limit * 2; t++)); do
 		[ "$(up_mailbox_count)" -ge "$want" ] && return 0
-		sleep 5
-		mail_flush "$LAN_NS" "$up_dir/pf-lan"
+		sleep 0.5
+		((t % 10)) || mail_flush "$LAN_NS" "$up_dir/pf-lan"
 	done
 	[ "$(up_mailbox_count)" -ge "$want" ]
 }
