@@ -9,8 +9,11 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 # libclang-rt-dev: the libFuzzer and sanitizer runtimes (only recommended by clang); gnuplot-nox: the soak plot.
 build_pkgs="build-essential pkg-config dpkg-dev libevent-dev libssl-dev zlib1g-dev libcap-dev
   libnftnl-dev libmnl-dev libunbound-dev libcmocka-dev clang libclang-rt-dev valgrind dns-root-data"
+# unbound, openssl, libnet-ssleay-perl: the mail server's validating resolver, the onion MX's TLS
+# key, and swaks --tls (test_upgrade).
 test_pkgs="tor iproute2 nftables jq curl netcat-openbsd dnsutils knot-dnsutils nsd ldnsutils tcpdump procps psmisc
-  postfix swaks dnsperf dnsmasq-base redsocks torsocks bsd-mailx gnuplot-nox"
+  postfix swaks dnsperf dnsmasq-base redsocks torsocks bsd-mailx gnuplot-nox unbound openssl
+  libnet-ssleay-perl"
 
 missing() {
 	local p out=""
@@ -54,7 +57,8 @@ EOS
 	return 0
 }
 
-# Debian's tor package would start a tor with the public directory authorities: never.
+# Debian's tor package would start a tor with the public directory authorities: never. Its
+# unbound package would start a system resolver (the tests run their own): not either.
 install_pkgs() {
 	need_root "$*"
 	local guard=/usr/sbin/policy-rc.d made=0
@@ -66,9 +70,12 @@ install_pkgs() {
 	echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@"
 	[ "$made" = 1 ] && rm -f "$guard"
-	if [ -x /etc/init.d/tor ] && command -v update-rc.d >/dev/null; then
-		update-rc.d tor disable >/dev/null 2>&1 || true
-	fi
+	local svc
+	for svc in tor unbound; do
+		if [ -x "/etc/init.d/$svc" ] && command -v update-rc.d >/dev/null; then
+			update-rc.d "$svc" disable >/dev/null 2>&1 || true
+		fi
+	done
 	return 0
 }
 

@@ -1,10 +1,17 @@
 # zones.sh: the test DNS world: an authoritative nsd with test zones that publish
 # _onion-mx._tcp SRV records: signed (with a trust anchor), unsigned, and one whose SRV
-# signature is broken. Source after common.sh.
+# signature is broken; and the DANE zones of mx-mode upgrade (a TLS key for the onion MX, TLSA
+# records for the real MX hosts). Source after common.sh.
 #
 #   zones_start NS ADDR DIR ONION_A ONION_B [ONION_MAIL]
 #       writes DIR/trust-anchors, starts nsd on ADDR:53; with ONION_MAIL, example.test
 #       publishes it as its onion MX (SRV) and mapped.test exists without SRV
+#       DIR/mx-tls.key, DIR/mx-tls.crt: the onion MX's key and self-signed certificate, which
+#       the TLSA records of mx.dane.test and mx.danemap.test (DANE-EE, SPKI, SHA-256) match:
+#         dane.test     signed, MX mx.dane.test (198.51.100.36), SRV ONION_MAIL
+#         danemap.test  signed, MX mx.danemap.test (198.51.100.37), no SRV (for the map file)
+#         alias.test    unsigned, MX mx.signed.test (signed.test's MX host, another onion MX)
+#         hijack.test   unsigned, SRV ONION_A, MX mx.plain.test (another domain's MX host)
 #   zones_alt_start NS ADDR DIR ONION
 #       a second authoritative server on ADDR:53 (the other upstream of the reload tests): its
 #       switch.test publishes ONION by SRV and other addresses than the first server's
@@ -63,8 +70,18 @@ remote-control:
 EOT
 }
 
+# zones_tls DIR: the onion MX's TLS key and certificate; prints the TLSA 3 1 1 data for it.
+zones_tls() {
+	local dir=$1
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 \
+		-subj /CN=mx.dane.test -addext "subjectAltName = DNS:mx.dane.test, DNS:mx.danemap.test" \
+		-keyout "$dir/mx-tls.key" -out "$dir/mx-tls.crt" 2>/dev/null || return 1
+	openssl x509 -in "$dir/mx-tls.crt" -noout -pubkey | openssl pkey -pubin -outform DER |
+		sha256sum | cut -d' ' -f1
+}
+
 zones_start() {
-	local ns=$1 dir=$3 a=$4 b=$5 mail=${6:-$4} big i
+	local ns=$1 dir=$3 a=$4 b=$5 mail=${6:-$4} big i tlsa
 	ZONES_ADDR=$2
 	ZONES_DIR=$dir
 	mkdir -p "$dir"
@@ -103,13 +120,29 @@ www IN A 198.51.100.90"
 mx IN A 198.51.100.30
 www IN A 198.51.100.80
 big IN TXT$big"
+	tlsa=$(zones_tls "$dir") || return 1
+	zones_write "$dir" dane.test "@ IN MX 10 mx.dane.test.
+mx IN A 198.51.100.36
+_onion-mx._tcp IN SRV 10 0 25 $mail.
+_25._tcp.mx IN TLSA 3 1 1 $tlsa"
+	zones_write "$dir" danemap.test "@ IN MX 10 mx.danemap.test.
+mx IN A 198.51.100.37
+_25._tcp.mx IN TLSA 3 1 1 $tlsa"
+	zones_write "$dir" alias.test "@ IN MX 10 mx.signed.test."
+	zones_write "$dir" hijack.test "@ IN MX 10 mx.plain.test.
+_onion-mx._tcp IN SRV 10 0 25 $a."
 	zones_sign "$dir" signed.test || return 1
 	zones_sign "$dir" broken.test || return 1
 	zones_break_srv_signature "$dir/broken.test.zone.signed" || return 1
+	zones_sign "$dir" dane.test || return 1
+	zones_sign "$dir" danemap.test || return 1
 	{
 		zones_nsd_server "$ZONES_ADDR" "$dir"
-		for z in signed.test broken.test; do printf 'zone:\n\tname: %s\n\tzonefile: %s.zone.signed\n' "$z" "$z"; done
-		for z in unsigned.test unsigned2.test first.test plain.test example.test mapped.test fresh.test switch.test; do
+		for z in signed.test broken.test dane.test danemap.test; do
+			printf 'zone:\n\tname: %s\n\tzonefile: %s.zone.signed\n' "$z" "$z"
+		done
+		for z in unsigned.test unsigned2.test first.test plain.test example.test mapped.test fresh.test switch.test \
+			alias.test hijack.test; do
 			printf 'zone:\n\tname: %s\n\tzonefile: %s.zone\n' "$z" "$z"
 		done
 	} > "$dir/nsd.conf"
