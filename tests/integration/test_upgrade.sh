@@ -1,6 +1,7 @@
 # test_upgrade: mx-mode upgrade behind a LAN mail server's own validating resolver (issue 12): an
 # unmodified Postfix doing DANE, resolving through unbound that forwards to oniongated, delivers
-# to a signed SRV domain, a signed map-file domain and an .onion recipient; the MX answers it gets
+# to a signed SRV domain, a signed map-file domain and an .onion recipient (and over IPv6 to a
+# signed SRV domain whose MX host has only an AAAA record); the MX answers it gets
 # validate (AD), its TLS is DANE-verified through the onion, and the clearnet MX never sees it.
 # The ambiguity rule: an MX address of domains with different onion MX hosts, or of a domain that
 # claims another domain's MX host, is never upgraded.
@@ -14,7 +15,7 @@ chown nobody "$up_dir/mailbox" "$up_dir/sink"
 # The onion MX: Postfix with STARTTLS, presenting the key the TLSA records of the real MX hosts name.
 og_check "the onion MX's Postfix starts with STARTTLS" mail_start mx "$WAN_NS" "$up_dir/pf-mx" 127.0.0.1 \
 	"myhostname = mx.dane.test" "inet_interfaces = 127.0.0.1" "mydestination = localhost" \
-	"virtual_mailbox_domains = dane.test danemap.test $up_pfmx" "virtual_mailbox_base = $up_dir/mailbox" \
+	"virtual_mailbox_domains = dane.test danemap.test dane6.test $up_pfmx" "virtual_mailbox_base = $up_dir/mailbox" \
 	"virtual_mailbox_maps = static:user/" "virtual_uid_maps = static:65534" "virtual_gid_maps = static:65534" \
 	"smtpd_tls_cert_file = $OG_TMP/zones/mx-tls.crt" "smtpd_tls_key_file = $OG_TMP/zones/mx-tls.key" \
 	"smtpd_tls_security_level = may" "smtpd_tls_loglevel = 1"
@@ -137,8 +138,9 @@ og_check "signed.test DNSKEY validates through the gateway (AD)" up_validated si
 og_check "unbound logged no validation failure" bash -c "! grep -q 'validation failure' '$up_dir/unbound/unbound.log'"
 
 # The redirect set.
-up_set() { ip netns exec "$GW_NS" nft list set inet oniongate upgrade4 2>&1; }
-up_in_set() { up_set | grep -qE "(^|[{ ,])$1 [^,}]*expires"; }
+# up_set [SET]: the gateway's upgrade4 (or SET); up_in_set ADDR [SET]: ADDR is in it, with an expiry.
+up_set() { ip netns exec "$GW_NS" nft list set inet oniongate "${1:-upgrade4}" 2>&1; }
+up_in_set() { up_set "${2:-upgrade4}" | grep -qE "(^|[{ ,])$1 [^,}]*expires"; }
 for a in $up_sink_addrs; do
 	og_check "nft set upgrade4 holds $a with an expiry" up_in_set "$a"
 done
@@ -178,6 +180,20 @@ ip netns exec "$LAN_NS" dig +time=5 +tries=1 @"$GW_LAN_ADDR" hijack.test MX >/de
 sleep 1
 og_check "hijack.test (SRV, MX host in plain.test): 198.51.100.30 is never upgraded" up_not_in_set 198.51.100.30
 og_check "and the gateway logs no upgrade of it" bash -c "! grep -q 'upgrade: 198.51.100.30 port' '$up_dir/gw/oniongated.log'"
+
+# IPv6: a signed SRV domain whose MX host has only an AAAA record goes through the upgrade6 set
+# (the WAN has no IPv6: without the upgrade the mail could only defer).
+t0=$(date +%s.%N)
+og_check "swaks submits a mail for user@dane6.test to the LAN Postfix" up_submit user@dane6.test "to dane6.test"
+og_check "it reaches the onion MX's mailbox" up_wait_delivered 4 90
+echo "upgrade: the IPv6 MX's mail delivered $(privnet_since "$t0") s after submission"
+og_check "dane6.test: sent to the real MX as Postfix sees it (relay=mx.dane6.test[2001:db8::36]:25)" \
+	up_sent_via user@dane6.test 'mx\.dane6\.test\[2001:db8::36\]:25'
+og_check "DANE verified mx.dane6.test's certificate through the onion" \
+	grep -q "Verified TLS connection established to mx.dane6.test\[" "$up_dir/pf-lan/maillog"
+og_check "the gateway logs the upgrade of 2001:db8::36 to the onion MX (dane6.test)" \
+	gw_log_has "$up_dir/gw" "upgrade: 2001:db8::36 port 25 -> $up_pfmx:25 (dane6.test)"
+og_check "nft set upgrade6 holds 2001:db8::36 with an expiry" up_in_set 2001:db8::36 upgrade6
 
 og_check "no mail bounced" test "$(grep -c "status=bounced" "$up_dir/pf-lan/maillog")" = 0
 mail_stop "$up_dir/pf-lan"

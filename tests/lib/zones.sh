@@ -10,6 +10,7 @@
 #       the TLSA records of mx.dane.test and mx.danemap.test (DANE-EE, SPKI, SHA-256) match:
 #         dane.test     signed, MX mx.dane.test (198.51.100.36), SRV ONION_MAIL
 #         danemap.test  signed, MX mx.danemap.test (198.51.100.37), no SRV (for the map file)
+#         dane6.test    signed, MX mx.dane6.test (IPv6 only: 2001:db8::36), SRV ONION_MAIL
 #         alias.test    unsigned, MX mx.signed.test (signed.test's MX host, another onion MX)
 #         hijack.test   unsigned, SRV ONION_A, MX mx.plain.test (another domain's MX host)
 #   zones_alt_start NS ADDR DIR ONION
@@ -128,6 +129,10 @@ _25._tcp.mx IN TLSA 3 1 1 $tlsa"
 	zones_write "$dir" danemap.test "@ IN MX 10 mx.danemap.test.
 mx IN A 198.51.100.37
 _25._tcp.mx IN TLSA 3 1 1 $tlsa"
+	zones_write "$dir" dane6.test "@ IN MX 10 mx.dane6.test.
+mx IN AAAA 2001:db8::36
+_onion-mx._tcp IN SRV 10 0 25 $mail.
+_25._tcp.mx IN TLSA 3 1 1 $tlsa"
 	zones_write "$dir" alias.test "@ IN MX 10 mx.signed.test."
 	zones_write "$dir" hijack.test "@ IN MX 10 mx.plain.test.
 _onion-mx._tcp IN SRV 10 0 25 $a."
@@ -136,9 +141,10 @@ _onion-mx._tcp IN SRV 10 0 25 $a."
 	zones_break_srv_signature "$dir/broken.test.zone.signed" || return 1
 	zones_sign "$dir" dane.test || return 1
 	zones_sign "$dir" danemap.test || return 1
+	zones_sign "$dir" dane6.test || return 1
 	{
 		zones_nsd_server "$ZONES_ADDR" "$dir"
-		for z in signed.test broken.test dane.test danemap.test; do
+		for z in signed.test broken.test dane.test danemap.test dane6.test; do
 			printf 'zone:\n\tname: %s\n\tzonefile: %s.zone.signed\n' "$z" "$z"
 		done
 		for z in unsigned.test unsigned2.test first.test plain.test example.test mapped.test fresh.test switch.test \
