@@ -15,7 +15,7 @@ chown nobody "$up_dir/mailbox" "$up_dir/sink"
 # The onion MX: Postfix with STARTTLS, presenting the key the TLSA records of the real MX hosts name.
 og_check "the onion MX's Postfix starts with STARTTLS" mail_start mx "$WAN_NS" "$up_dir/pf-mx" 127.0.0.1 \
 	"myhostname = mx.dane.test" "inet_interfaces = 127.0.0.1" "mydestination = localhost" \
-	"virtual_mailbox_domains = dane.test danemap.test dane6.test $up_pfmx" "virtual_mailbox_base = $up_dir/mailbox" \
+	"virtual_mailbox_domains = dane.test danemap.test dane6.test example.test $up_pfmx" "virtual_mailbox_base = $up_dir/mailbox" \
 	"virtual_mailbox_maps = static:user/" "virtual_uid_maps = static:65534" "virtual_gid_maps = static:65534" \
 	"smtpd_tls_cert_file = $OG_TMP/zones/mx-tls.crt" "smtpd_tls_key_file = $OG_TMP/zones/mx-tls.key" \
 	"smtpd_tls_security_level = may" "smtpd_tls_loglevel = 1"
@@ -60,8 +60,8 @@ echo "danemap.test smtptor:[$up_pfmx]" > "$up_dir/onionmx.map"
 gw_config "$up_dir/gw" "mx-mode upgrade" "dns-listen $GW_LAN_ADDR" "dns-upstream $WAN_DNS_ADDR" \
 	"client-network 192.0.2.0/24" "client-network fd00:0:0:1::/64" "transparent-port 9040" \
 	"lan-interface $GW_LAN_IF" "onion-map $up_dir/onionmx.map" "trust-anchor $OG_TMP/zones/trust-anchors" \
-	"proxy-connect-timeout 20"
-gw_start "$up_dir/gw"
+	"proxy-connect-timeout 20" "domain example.test rewrite"
+gw_start "$up_dir/gw" "$OG_TOP/build/asan/oniongated"
 og_check "the gateway (mx-mode upgrade) starts and Tor is ready" og_wait_for 60 gw_log_has "$up_dir/gw" "tor ready"
 
 og_check "the mail server's validating unbound starts (test zones' anchors, forwarding to the gateway)" \
@@ -90,12 +90,13 @@ up_wait_delivered() {
 up_sent_via() { grep -qE "to=<$1>, relay=$2, .*status=sent" "$up_dir/pf-lan/maillog"; }
 
 # The first mails, before anything else asked about their domains: what an MTA's first contact sees.
+# example.test (unsigned, SRV to the same onion MX) is in rewrite mode: the two modes side by side.
 t0=$(date +%s.%N)
-for rcpt in user@dane.test user@danemap.test "user@$up_pfmx"; do
+for rcpt in user@dane.test user@danemap.test "user@$up_pfmx" user@example.test; do
 	og_check "swaks submits a mail for $rcpt to the LAN Postfix" up_submit "$rcpt" "to $rcpt"
 done
-og_check "all 3 mails reach the onion MX's mailbox" up_wait_delivered 3 90
-echo "upgrade: $(up_mailbox_count) of 3 mails delivered $(privnet_since "$t0") s after submission"
+og_check "all 4 mails reach the onion MX's mailbox" up_wait_delivered 4 90
+echo "upgrade: $(up_mailbox_count) of 4 mails delivered $(privnet_since "$t0") s after submission"
 # Each mail's first-contact latency, submission to delivery, as Postfix measured it (delay=).
 sed -nE 's/.* to=<([^>]*)>, relay=([^,]*), delay=([0-9.]+), .*status=sent.*/upgrade: \1 delivered \3 s after submission (relay=\2)/p' \
 	"$up_dir/pf-lan/maillog"
@@ -185,7 +186,7 @@ og_check "and the gateway logs no upgrade of it" bash -c "! grep -q 'upgrade: 19
 # (the WAN has no IPv6: without the upgrade the mail could only defer).
 t0=$(date +%s.%N)
 og_check "swaks submits a mail for user@dane6.test to the LAN Postfix" up_submit user@dane6.test "to dane6.test"
-og_check "it reaches the onion MX's mailbox" up_wait_delivered 4 90
+og_check "it reaches the onion MX's mailbox" up_wait_delivered 5 90
 echo "upgrade: the IPv6 MX's mail delivered $(privnet_since "$t0") s after submission"
 og_check "dane6.test: sent to the real MX as Postfix sees it (relay=mx.dane6.test[2001:db8::36]:25)" \
 	up_sent_via user@dane6.test 'mx\.dane6\.test\[2001:db8::36\]:25'
@@ -195,12 +196,26 @@ og_check "the gateway logs the upgrade of 2001:db8::36 to the onion MX (dane6.te
 	gw_log_has "$up_dir/gw" "upgrade: 2001:db8::36 port 25 -> $up_pfmx:25 (dane6.test)"
 og_check "nft set upgrade6 holds 2001:db8::36 with an expiry" up_in_set 2001:db8::36 upgrade6
 
+og_check "example.test (domain ... rewrite): sent to the onion at its pool address, as in rewrite mode" \
+	up_sent_via user@example.test "$up_pfmx\\[(10\\.[0-9.]+|fd6f:6e69:6f6e:[0-9a-f:]+)\\]:25"
+
+# Reload: dane.test leaves upgrade mode; its claims end at once and its address leaves the set.
+cp "$up_dir/gw/oniongate.conf" "$up_dir/gw/oniongate.conf.upgrade"
+echo "domain dane.test rewrite" >> "$up_dir/gw/oniongate.conf"
+kill -HUP "$GW_PID"
+og_check "SIGHUP with dane.test in rewrite mode: its claims are dropped" \
+	og_wait_for 10 gw_log_has "$up_dir/gw" "claims of domains no longer in mx-mode upgrade dropped"
+og_check "and 198.51.100.36 leaves upgrade4" up_not_in_set 198.51.100.36
+og_check "while danemap.test's 198.51.100.37 stays" up_in_set 198.51.100.37 upgrade4
+cp "$up_dir/gw/oniongate.conf.upgrade" "$up_dir/gw/oniongate.conf"
+
 og_check "no mail bounced" test "$(grep -c "status=bounced" "$up_dir/pf-lan/maillog")" = 0
 mail_stop "$up_dir/pf-lan"
 resolver_stop
 mail_stop "$up_dir/pf-mx"
 gw_stop "$up_dir/gw"
-og_check "the upgrade gateway stops with exit 0" test $? = 0
+og_check "the upgrade gateway (ASan+UBSan build) stops with exit 0" test $? = 0
+og_check "and no sanitizer report" bash -c "! grep -q 'Sanitizer' '$up_dir/gw/oniongated.log'"
 og_check "its nft table (and the upgrade sets) are gone" \
 	bash -c "! ip netns exec '$GW_NS' nft list table inet oniongate >/dev/null 2>&1"
 for pid in "${up_sink_pids[@]}"; do og_stop "$pid"; done
