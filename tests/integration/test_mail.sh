@@ -22,21 +22,9 @@ og_check "the LAN's Postfix starts (stock master.cf, resolver: the gateway)" mai
 	"$mail_dir/pf-lan" "$GW_LAN_ADDR" "myhostname = mail.lan.test" "mydestination = localhost" \
 	"mynetworks = 127.0.0.0/8 192.0.2.0/24 [fd00:0:0:1::]/64"
 
-mailbox_count() { ls "$mail_dir/mailbox/user/new" 2>/dev/null | wc -l; }
-submit() {
-	ip netns exec "$LAN_NS" swaks --silent 2 --server 127.0.0.1 --from alice@lan.test --to "$1" \
-		--header "Subject: $2"
-}
-# wait_delivered N SECONDS: flushing the LAN queue every 5 s, until N mails are in the mailbox.
-wait_delivered() {
-	local want=$1 limit=$2 t
-	for ((t = 0; t < limit; t += 5)); do
-		[ "$(mailbox_count)" -ge "$want" ] && return 0
-		sleep 5
-		mail_flush "$LAN_NS" "$mail_dir/pf-lan"
-	done
-	[ "$(mailbox_count)" -ge "$want" ]
-}
+mailbox_count() { mail_count "$mail_dir/mailbox"; }
+submit() { mail_submit "$LAN_NS" "$1" "$2"; }
+wait_delivered() { mail_wait_delivered "$mail_dir/mailbox" "$1" "$2" "$LAN_NS" "$mail_dir/pf-lan"; }
 
 t0=$(date +%s.%N)
 for rcpt in user@example.test user@mapped.test "user@$pfmx"; do

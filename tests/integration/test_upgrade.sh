@@ -71,22 +71,9 @@ og_check "the LAN's Postfix starts (DANE: dnssec lookups, smtp_tls_security_leve
 	"mynetworks = 127.0.0.0/8 192.0.2.0/24 [fd00:0:0:1::]/64" "smtp_dns_support_level = dnssec" \
 	"smtp_tls_security_level = dane" "smtp_tls_loglevel = 1" "dnssec_probe = ns:dane.test"
 
-up_mailbox_count() { ls "$up_dir/mailbox/user/new" 2>/dev/null | wc -l; }
-up_submit() {
-	ip netns exec "$LAN_NS" swaks --silent 2 --server 127.0.0.1 --from alice@lan.test --to "$1" \
-		--header "Subject: $2"
-}
-# up_wait_delivered N SECONDS: looking every 0.5 s and flushing the LAN queue every 5 s, until N
-# mails are in the mailbox.
-up_wait_delivered() {
-	local want=$1 limit=$2 t
-	for ((t = 1; t <= limit * 2; t++)); do
-		[ "$(up_mailbox_count)" -ge "$want" ] && return 0
-		sleep 0.5
-		((t % 10)) || mail_flush "$LAN_NS" "$up_dir/pf-lan"
-	done
-	[ "$(up_mailbox_count)" -ge "$want" ]
-}
+up_mailbox_count() { mail_count "$up_dir/mailbox"; }
+up_submit() { mail_submit "$LAN_NS" "$1" "$2"; }
+up_wait_delivered() { mail_wait_delivered "$up_dir/mailbox" "$1" "$2" "$LAN_NS" "$up_dir/pf-lan"; }
 up_sent_via() { grep -qE "to=<$1>, relay=$2, .*status=sent" "$up_dir/pf-lan/maillog"; }
 
 # The first mails, before anything else asked about their domains: what an MTA's first contact sees.

@@ -3,6 +3,7 @@
 # log on stdout. Source after common.sh.
 #
 #   mail_start NAME NS DIR RESOLVER [main.cf lines...]   the log is DIR/maillog
+#   mail_submit NS RCPT SUBJECT, mail_count MAILBOX, mail_wait_delivered MAILBOX N SECONDS NS DIR
 #   (MAIL_MASTER_APPEND, when set, is appended to the stock master.cf: the benchmark's smtptor)
 #   mail_stop DIR
 
@@ -54,4 +55,26 @@ mail_flush() {
 # mail_queue_count NS DIR: messages waiting in the queue.
 mail_queue_count() {
 	ip netns exec "$1" postqueue -c "$2/etc" -j 2>/dev/null | grep -c '"queue_id"'
+}
+
+# mail_submit NS RCPT SUBJECT: swaks hands a mail to the Postfix of NS on 127.0.0.1.
+mail_submit() {
+	ip netns exec "$1" swaks --silent 2 --server 127.0.0.1 --from alice@lan.test --to "$2" --header "Subject: $3"
+}
+
+# mail_count MAILBOX: the mails delivered to user under the virtual mailbox base MAILBOX.
+mail_count() {
+	ls "$1/user/new" 2>/dev/null | wc -l
+}
+
+# mail_wait_delivered MAILBOX N SECONDS NS DIR: looking every 0.5 s, and running the queue of the
+# Postfix of NS in DIR every 5 s, until N mails are in MAILBOX.
+mail_wait_delivered() {
+	local box=$1 want=$2 limit=$3 ns=$4 dir=$5 t
+	for ((t = 1; t <= limit * 2; t++)); do
+		[ "$(mail_count "$box")" -ge "$want" ] && return 0
+		sleep 0.5
+		((t % 10)) || mail_flush "$ns" "$dir"
+	done
+	[ "$(mail_count "$box")" -ge "$want" ]
 }
