@@ -7,18 +7,41 @@ TOR_SRC    := $(BUILD)/tor-src
 LIBTOR     := $(BUILD)/tor-build/libtor.a
 FUZZ_SECONDS ?= 30
 
-CC       ?= gcc
+# Taken from the environment (a package build, a cross toolchain) as usual.
+CC         ?= gcc
+CFLAGS     ?= -O2 -g
+CPPFLAGS   ?=
+LDFLAGS    ?=
+PKG_CONFIG ?= pkg-config
+# A cross build names the GNU triplet the binary runs on (HOST=aarch64-linux-gnu), with CC and
+# PKG_CONFIG for it: libtor's configure then gets --host.
+HOST       ?=
+# Installation: `make install DESTDIR=... PREFIX=/usr SYSCONFDIR=/etc`.
+PREFIX      ?= /usr/local
+SBINDIR     ?= $(PREFIX)/sbin
+MANDIR      ?= $(PREFIX)/share/man
+SYSCONFDIR  ?= /etc
+UNITDIR     ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
+INSTALL     ?= install
+
 WARN     := -std=c11 -Wall -Wextra -Werror
-CFLAGS   ?= -O2 -g
-CPPFLAGS := -D_GNU_SOURCE -DONIONGATE_VERSION='"$(VERSION)"' -Idaemon -I$(TOR_SRC)/src/feature/api
-TOR_LIBS := $(LIBTOR) -lnftnl -lmnl -lunbound -levent -levent_pthreads -lssl -lcrypto -lz -lcap -lm -lpthread
+OG_CPPFLAGS := -D_GNU_SOURCE -DONIONGATE_VERSION='"$(VERSION)"' \
+	-DCONFIG_DEFAULT_PATH='"$(SYSCONFDIR)/oniongate/oniongate.conf"' -Idaemon -I$(TOR_SRC)/src/feature/api
+ALL_CPPFLAGS = $(CPPFLAGS) $(OG_CPPFLAGS)
+# Every library through pkg-config (expanded when a recipe runs, after `deps` installed them).
+DAEMON_PKGS := libnftnl libmnl libunbound libevent libevent_pthreads libssl libcrypto zlib libcap
+TOR_LIBS  = $(LIBTOR) $(shell $(PKG_CONFIG) --libs $(DAEMON_PKGS)) -lm -lpthread
+PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(DAEMON_PKGS))
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 # Modules that need no Tor: unit-tested and fuzzed alone.
 CORE_SRCS := daemon/config.c daemon/ctlreply.c daemon/log.c daemon/stats.c daemon/dnsmsg.c daemon/onion.c \
 	daemon/pool.c daemon/mapfile.c daemon/textfile.c daemon/socks5.c daemon/fsdir.c daemon/answer.c daemon/peers.c \
 	daemon/upgrade.c daemon/mxanswer.c
-CORE_LIBS := -lcrypto
+CORE_LIBS = $(shell $(PKG_CONFIG) --libs libcrypto)
+CMOCKA_LIBS = $(shell $(PKG_CONFIG) --libs cmocka)
 # Every module of daemon/ goes into the daemon; each tests/unit/test_X.c and tests/fuzz/fuzz_X.c is a
 # unit test or a fuzz target linked with CORE_SRCS.
 DAEMON_SRCS := $(CORE_SRCS) $(filter-out $(CORE_SRCS),$(sort $(wildcard daemon/*.c)))
@@ -27,7 +50,7 @@ UNIT_TESTS := $(patsubst tests/unit/test_%.c,%,$(sort $(wildcard tests/unit/test
 FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
 TOOLS := $(patsubst tests/tools/%.c,%,$(sort $(wildcard tests/tools/*.c)))
 
-.PHONY: all deps libtor check unit unit-asan integration analyze fuzz fuzz-check soak demo bench clean distclean
+.PHONY: all deps libtor install uninstall check unit unit-asan integration analyze fuzz fuzz-check soak demo bench clean distclean
 
 all: daemon/oniongated tools
 
@@ -35,31 +58,56 @@ deps:
 	@bash scripts/deps.sh
 
 $(LIBTOR): tor.pin scripts/build-tor.sh | deps
-	@bash scripts/build-tor.sh
+	@TOR_HOST="$(HOST)" CC="$(CC)" bash scripts/build-tor.sh
 
 libtor: $(LIBTOR)
 
 daemon/oniongated: $(DAEMON_SRCS) $(HDRS) $(LIBTOR)
-	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) -o $@ $(DAEMON_SRCS) $(TOR_LIBS)
+	$(CC) $(WARN) $(CFLAGS) $(ALL_CPPFLAGS) $(PKG_CFLAGS) $(LDFLAGS) -o $@ $(DAEMON_SRCS) $(TOR_LIBS)
 
 $(BUILD)/asan/oniongated: $(DAEMON_SRCS) $(HDRS) $(LIBTOR)
 	@mkdir -p $(@D)
-	$(CC) $(WARN) -O1 -g $(SAN) $(CPPFLAGS) -o $@ $(DAEMON_SRCS) $(TOR_LIBS)
+	$(CC) $(WARN) -O1 -g $(SAN) $(ALL_CPPFLAGS) $(PKG_CFLAGS) -o $@ $(DAEMON_SRCS) $(TOR_LIBS)
+
+# The daemon, its man pages, the default config (never over one already there), the systemd unit
+# (pointed at SBINDIR and SYSCONFDIR) and the sysusers.d/tmpfiles.d entries.
+install: daemon/oniongated
+	$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 \
+		$(DESTDIR)$(SYSCONFDIR)/oniongate $(DESTDIR)$(UNITDIR)
+	$(INSTALL) -m 0755 daemon/oniongated $(DESTDIR)$(SBINDIR)/oniongated
+	$(INSTALL) -m 0644 docs/oniongated.8 $(DESTDIR)$(MANDIR)/man8/oniongated.8
+	$(INSTALL) -m 0644 docs/oniongate.conf.5 $(DESTDIR)$(MANDIR)/man5/oniongate.conf.5
+	[ -e $(DESTDIR)$(SYSCONFDIR)/oniongate/oniongate.conf ] || \
+		$(INSTALL) -m 0644 image/etc/oniongate/oniongate.conf $(DESTDIR)$(SYSCONFDIR)/oniongate/oniongate.conf
+	sed -e 's|/usr/sbin/oniongated|$(SBINDIR)/oniongated|g' -e 's|/etc/oniongate/|$(SYSCONFDIR)/oniongate/|g' \
+		systemd/oniongated.service > $(DESTDIR)$(UNITDIR)/oniongated.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/oniongated.service
+	$(if $(wildcard systemd/oniongate.sysusers),$(INSTALL) -D -m 0644 systemd/oniongate.sysusers \
+		$(DESTDIR)$(SYSUSERSDIR)/oniongate.conf)
+	$(if $(wildcard systemd/oniongate.tmpfiles),$(INSTALL) -D -m 0644 systemd/oniongate.tmpfiles \
+		$(DESTDIR)$(TMPFILESDIR)/oniongate.conf)
+
+# Everything install put there but the config, which is the admin's.
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/oniongated $(DESTDIR)$(MANDIR)/man8/oniongated.8 \
+		$(DESTDIR)$(MANDIR)/man5/oniongate.conf.5 $(DESTDIR)$(UNITDIR)/oniongated.service \
+		$(DESTDIR)$(SYSUSERSDIR)/oniongate.conf $(DESTDIR)$(TMPFILESDIR)/oniongate.conf
 
 tools: $(addprefix $(BUILD)/tools/,$(TOOLS))
 
 $(BUILD)/tools/%: tests/tools/%.c | deps
 	@mkdir -p $(@D)
-	$(CC) $(WARN) $(CFLAGS) -D_GNU_SOURCE -Itests/unit -o $@ $< -levent -lcrypto
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) -D_GNU_SOURCE -Itests/unit $(LDFLAGS) -o $@ $< \
+		$(shell $(PKG_CONFIG) --libs libevent libcrypto)
 
 # Unit tests: cmocka, once plain and once under ASan+UBSan.
 $(BUILD)/unit/test_%: tests/unit/test_%.c $(CORE_SRCS) $(HDRS) | deps
 	@mkdir -p $(@D)
-	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) -o $@ $< $(CORE_SRCS) $(CORE_LIBS) -lcmocka
+	$(CC) $(WARN) $(CFLAGS) $(ALL_CPPFLAGS) $(LDFLAGS) -o $@ $< $(CORE_SRCS) $(CORE_LIBS) $(CMOCKA_LIBS)
 
 $(BUILD)/unit-asan/test_%: tests/unit/test_%.c $(CORE_SRCS) $(HDRS) | deps
 	@mkdir -p $(@D)
-	$(CC) $(WARN) -O1 -g $(SAN) $(CPPFLAGS) -o $@ $< $(CORE_SRCS) $(CORE_LIBS) -lcmocka
+	$(CC) $(WARN) -O1 -g $(SAN) $(ALL_CPPFLAGS) -o $@ $< $(CORE_SRCS) $(CORE_LIBS) $(CMOCKA_LIBS)
 
 unit: $(addprefix $(BUILD)/unit/test_,$(UNIT_TESTS))
 	@set -e; for t in $^; do echo "== $$t"; $$t; done
@@ -93,7 +141,7 @@ soak: daemon/oniongated tools
 # libFuzzer targets: a bounded run of each (FUZZ_SECONDS per target).
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(CORE_SRCS) $(HDRS) | deps
 	@mkdir -p $(@D)
-	clang $(WARN) -O1 -g -fsanitize=fuzzer,address,undefined $(CPPFLAGS) -o $@ $< $(CORE_SRCS) $(CORE_LIBS)
+	clang $(WARN) -O1 -g -fsanitize=fuzzer,address,undefined $(ALL_CPPFLAGS) -o $@ $< $(CORE_SRCS) $(CORE_LIBS)
 
 fuzz: $(addprefix $(BUILD)/fuzz/fuzz_,$(FUZZ_TARGETS))
 	@set -e; for t in $(FUZZ_TARGETS); do \

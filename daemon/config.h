@@ -10,7 +10,9 @@
 
 #include "log.h"
 
+#ifndef CONFIG_DEFAULT_PATH /* the Makefile sets it from SYSCONFDIR */
 #define CONFIG_DEFAULT_PATH "/etc/oniongate/oniongate.conf"
+#endif
 #define CONFIG_ERR_MAX 512
 #define CONFIG_MAX_DIRECTIVES 64
 /* lan-interface lines: with 63 redirect-ports the nft table holds at most 2084 rules. */
