@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* answer: the replies oniongated writes itself: onion names and pool PTRs from the pool, onion MX
  * answers (merged with the upstream's MX for onion-first), relayed and error replies; no I/O. */
 #include "answer.h"

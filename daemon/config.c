@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* config: the oniongate.conf(5) grammar, its defaults, and "file:line: what is wrong"
  * errors; a parsed config is immutable and replaced whole on reload. */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* control: the owning control connection to the embedded Tor: commands and their replies
  * in order, STATUS_CLIENT events, and the ready/not-ready state the rest of the daemon reads. */
 #ifndef OG_CONTROL_H

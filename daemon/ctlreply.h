@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* ctlreply: the Tor control-protocol reply grammar (control-spec 2.3 and 4): lines to
  * replies, data blocks, async events, and KEY=VALUE lookups; no I/O, fuzzed alone. */
 #ifndef OG_CTLREPLY_H

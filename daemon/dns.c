@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* dns: the LAN DNS service: its UDP and TCP listeners, each query's life from arrival to reply (our
  * own answers, SRV discovery, the upstream), and the bounds every client is held to (see below). */
 #include "dns.h"

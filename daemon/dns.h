@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* dns: the LAN DNS service: UDP and TCP listeners, answers for onion names, onion MX domains
  * and pool PTRs, and every other query relayed upstream as a packet (new ID, reply matched). */
 #ifndef OG_DNS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* dnsmsg: the DNS wire format (RFC 1035, 3596, 2782, 6891): reading headers, questions and
  * records with name decompression, and writing answers; no I/O, fuzzed alone. */
 #include "dnsmsg.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* fsdir: the daemon's own directories (run-dir, data-dir and Tor's below them): made with
  * their missing parents, each one made given its mode exactly; what they may hold. */
 #ifndef OG_FSDIR_H

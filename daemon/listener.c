@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* listener: a TCP listener that, when the process is out of fds or memory (EMFILE, ENFILE,
  * ENOBUFS, ENOMEM), stops accepting for a while instead of spinning on accept() (as redsocks does). */
 #include "listener.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* log: the daemon's one log sink (stderr or syslog), its level, and the folding of
  * identical repeated lines into "last message repeated N times". */
 #include "log.h"

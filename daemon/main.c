@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* main: start-up order, signals, reload, and the one libevent loop of oniongated; the
  * embedded Tor runs on its own thread and is reached only through its sockets. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* mapfile: the onionmx tor_transport map grammar ("domain smtptor:[x.onion]:port"), parsed
  * into a sorted table with file:line: errors and warnings; no I/O beyond reading the file. */
 #include "mapfile.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* mxanswer: a mail domain's MX answer read into its mail hosts (RFC 5321 5.1: the implicit MX,
  * RFC 7505: the null MX), and address answers into addresses; no I/O, fuzzed alone. */
 #ifndef OG_MXANSWER_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* mxhosts: a mail domain's real MX hosts and their addresses, looked up through the onionmap's
  * validating libunbound context: the MX answer first, then A and AAAA of every host at once. */
 #ifndef OG_MXHOSTS_H

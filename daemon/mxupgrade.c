@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* mxupgrade: mx-mode upgrade at work: the real MX addresses of mail domains learned from the
  * LAN's MX queries and the map file (mxhosts), claimed in the upgrade table, mirrored into the
  * nft upgrade sets (nftd), swept as they expire, and looked up by the relay. */

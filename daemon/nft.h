@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* nft: the daemon's own nftables table "inet oniongate" through libnftnl/libmnl: LAN TCP to
  * the pools, and to port 25 of the addresses in the upgrade sets, redirected to the transparent
  * port, optional DNS redirect, anything else to the pools dropped. Installed whole (replacing a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* nftd: the nft helper (relayd's pfe in small): a child forked before anything reads the network,
  * the only process of oniongated with CAP_NET_ADMIN, driven over a socketpair. */
 #ifndef OG_NFTD_H

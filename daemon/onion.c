@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* onion: what a valid v3 onion name is (56 base32 characters, version 3, SHA3 checksum), and
  * the canonical "x.onion" form of a name or of any name under it. */
 #include "onion.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* onionmap: which mail domains have onion MX hosts: the map file, SRV _onion-mx._tcp discovery
  * through libunbound on the daemon's loop (DNSSEC policy), a TTL cache, and MX policy. */
 #ifndef OG_ONIONMAP_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* peers: how many slots each client address holds (TCP connections, requests in flight), so
  * that one LAN host cannot take them all; an address is forgotten when it holds none. */
 #include "peers.h"

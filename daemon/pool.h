@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* pool: onion name <-> fake IPv4 and IPv6 addresses, derived from the name by a keyed hash so
  * every restart and every gateway with the same key agrees; bounded, and an address changes name
  * only when no stream holds it and no answer that named it may still be cached. */

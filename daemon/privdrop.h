@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* privdrop: the privileges each process of oniongated keeps. The daemon, which parses the network,
  * never keeps CAP_NET_ADMIN; the nft helper keeps that capability and nothing else. */
 #ifndef OG_PRIVDROP_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* proxy: the transparent listener: the original destination of each redirected LAN connection,
  * the pool's onion name for it, a stream through Tor's SOCKS socket (or the warm one), and the
  * relay with back-pressure; an SMTP client that cannot be served gets a 421 line so its mail defers.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* socks5: the client side of SOCKS5 (RFC 1928, 1929) as an explicit state machine over bytes,
  * with Tor's extended error codes (0xF0-0xF7) mapped to reasons; no I/O, fuzzed alone. */
 #include "socks5.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* socksconn: one stream through a SOCKS5 unix socket (the embedded Tor's, or socks-server): the
  * connect, the handshake (socks5.c), and one outcome callback; an open stream's bufferevent is then taken. */
 #include "socksconn.h"

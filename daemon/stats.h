@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* stats: the daemon's counters; every module bumps its own, the status dump reads them.
  * The counter array is this module's and is touched only from the main thread. */
 #ifndef OG_STATS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* textfile: reading a whole line-oriented file under a size bound, and walking its lines for
  * the parsers (config, map file), so each parser sees one NUL-terminated line at a time. */
 #ifndef OG_TEXTFILE_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* tor: the embedded Tor: the argv it is given, its directories, the thread that runs
  * tor_run_main once, and the join after it ends. Reached only through its sockets. */
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* upgrade: the real MX addresses (IPv4, IPv6; port 25) that mx-mode upgrade sends to an onion MX,
  * learned as expiring claims by mail domains; no I/O: the caller installs the changes it reports.
  *

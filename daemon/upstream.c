@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* upstream: queries relayed to the dns-upstream servers. Each try leaves from a fresh socket on a
  * random source port with a fresh random ID (unbound's outside_network); TCP when a reply is truncated. */
 #include "upstream.h"

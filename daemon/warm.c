@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* warm: warm-up: a stream opened to an onion MX as soon as the DNS hands it out, held for the LAN
  * connection that follows (or ended politely), and the periodic HSFETCH of the mapped onions.
  * Bounds: WARM_MAX streams; each proxy-connect-timeout seconds to open, then warm-up-hold seconds

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: ISC
 # Builds the client-only libtor.a from Debian's tor source (unpacked by deps.sh at the pin),
 # in build/tor-build; configure runs again only when the pin or the host changes. A cross build
 # sets TOR_HOST (a GNU triplet) and CC for it.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: ISC
 # Installs what oniongate's build and tests need (idempotent): Debian packages,
 # deb-src entries, and Debian's tor source at the one pinned version (see tor.pin).
 set -euo pipefail

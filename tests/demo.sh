@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: ISC
 # The demo: an unmodified Debian Postfix on a LAN delivers to an onion MX through oniongated.
 # lan (Postfix, swaks) -- gw (oniongated, nft) -- wan (private Tor network, nsd, the onion MX:
 # a second Postfix reachable only as a v3 onion service). Prints the path; tears everything down.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: ISC
 # analyze: gcc -fanalyzer and the clang static analyzer (scan-build's engine) over every daemon/*.c and
 # tests/tools/*.c; a finding fails unless tests/analyze/suppressions names it with its reason.
 #

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # lib.sh: what the benchmark sections share: where results go, one table row per measure, raw
 # samples, and the statistics taken of them. Source after tests/lib/common.sh.
 #

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: ISC
 # relay.sh: the relay alone, no Tor: LAN streams redirected to oniongated's transparent port,
 # relayed to a local SOCKS5 peer (socksd) in front of an echo server; beside it redsocks, redirected
 # by its own nft rule to the same SOCKS5 peer, and a direct loopback copy to the echo server.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: ISC
 # run.sh: `make bench`. Every figure beside its peer's, measured in this run on this machine:
 # size, relay (no Tor), then per hop delay one private Tor network for DNS, memory (first delay
 # only) and mail delivery. Writes docs/benchmarks.md and docs/benchmarks-raw.tsv, prints the table.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # section_dns.sh: dnsperf on loopback in the dns namespace: onion A answers from oniongated and
 # from Tor's DNSPort with AutomapHostsOnResolve; pass-through answers from oniongated and from
 # dnsmasq forwarding to the same nsd (once with its default cache, once with none).

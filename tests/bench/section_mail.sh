@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # section_mail.sh: one sender Postfix (Debian's, default process and concurrency settings)
 # delivering to onion MXs two ways: (a) the onionmx recipe as its docs give it (smtptor transport
 # whose smtp is wrapped in `torsocks -i`, smtp_dns_support_level=disabled, smtp_tls_security_level=none,

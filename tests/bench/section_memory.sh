@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # section_memory.sh: resident memory of oniongated (gw, serving the LAN) and of a standalone tor
 # client with the same network options (rcp, SocksPort + DNSPort with automap for its mappings):
 # after bootstrap, after MAPPINGS onion names were resolved, and with STREAMS streams held open

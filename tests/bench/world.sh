@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: ISC
 # world.sh DELAY_MS SECTION...: one private Tor network with DELAY_MS on every hop, the namespaces
 # around it, and the sections named (dns, memory, mail), each measured beside its peer in this run.
 #   lan 192.0.2.10 -- gw 192.0.2.1 / 198.51.100.2 (oniongated) -- wan 198.51.100.1 (Tor network,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* libFuzzer target: the answer synthesis: a client query (the input up to a 0xff 0xff marker) answered
  * from the pool, as an onion MX merged with an upstream reply (the rest), and relayed. */
 #include <stddef.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* libFuzzer target: the oniongate.conf parser on arbitrary bytes. */
 #include <stddef.h>
 #include <stdint.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* libFuzzer target: the control reply parser and KEY=VALUE lookups, fed line by line as the
  * control connection feeds them. */
 #include <stddef.h>

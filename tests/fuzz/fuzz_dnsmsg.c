@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* libFuzzer target: the DNS packet parser: queries, every record with its rdata names, and
  * copying records into a new packet, as the dns and onionmap modules use them. */
 #include <stddef.h>

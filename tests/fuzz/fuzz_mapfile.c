@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* libFuzzer target: the onionmx map-file parser and its lookups on arbitrary bytes. */
 #include <stddef.h>
 #include <stdint.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* libFuzzer target: mxanswer: an answer read as the MX answer of its own question's name, and as
  * an A and an AAAA answer. */
 #include <stddef.h>

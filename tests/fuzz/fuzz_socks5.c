@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* libFuzzer target: the SOCKS5 client state machine fed an arbitrary server, in arbitrary
  * slices (the first byte of the input picks the slice length). */
 #include <stddef.h>

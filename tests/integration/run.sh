@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: ISC
 # Integration tests: builds one world (namespaces + one private Tor network) and runs every
 # test_*.sh in it, in order, sharing that network; ends with "N passed, N failed".
 set -uo pipefail

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # test_bootstrap: oniongated with its embedded Tor bootstraps on the private network, reads
 # the onion MX's banner through its own SOCKS socket, stops cleanly; again under ASan+UBSan
 # and under valgrind, where any error or leak of ours makes the exit code non-zero. The plain

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # test_cli: `oniongated -t` and start-up refuse a bad config with file:line: (and a FIFO
 # without blocking), and a SIGHUP with a broken config keeps the running one (the daemon here
 # runs with DisableNetwork 1); an unknown `user` stops the start, and so does one whose

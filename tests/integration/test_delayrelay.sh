@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # test_delayrelay: the harness's hop delay is real: a banner read through delayrelay (50 ms)
 # arrives no sooner than 50 ms after the connect, and intact.
 

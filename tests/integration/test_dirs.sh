@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # test_dirs: `user` with a data-dir that is not oniongated's own (a stranger's file in it) stops the
 # start and leaves that directory exactly as it was: mode, owner, contents (issue 11 item 9: the
 # daemon used to make it 0700 and write pool.key into it before refusing).

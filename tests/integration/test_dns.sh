@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # test_dns: the LAN DNS of oniongated, queried with dig from the lan namespace: onion names get
 # pool addresses (both ways), onion MX domains get their onion hosts by SRV discovery under the
 # DNSSEC policy, everything else comes from the upstream unchanged; outsiders are REFUSED.

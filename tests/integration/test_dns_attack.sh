@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # test_dns_attack: the LAN DNS under attack (issue 11): a TCP client that pipelines queries and never
 # reads (memory bounded, read from /proc), slowloris from outside and inside client-network (the LAN
 # still gets TCP answers), a burst of forwarded queries (many source ports), a flood of queries the

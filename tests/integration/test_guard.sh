@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # test_guard: the harness refuses to start a tor, or an oniongated, whose configuration has no
 # DirAuthority line (such a tor would use the public authorities).
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # test_mail: an unmodified Debian Postfix on the LAN delivers through oniongated to a Postfix
 # onion MX: by SRV (example.test), by the map file (mapped.test), and to a .onion recipient.
 # Fault: the onion MX down for a while: mails defer with the 421 reason, none bounces, and all

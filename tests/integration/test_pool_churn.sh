@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # test_pool_churn: a LAN host that churns onion names cannot take the address of another host's
 # cached answer (issue 11 item 4). Tiny pool (/29, pool-max 5, onion-ttl 4): while the victim's
 # answer lives (TTL + 5 s grace) its address is never handed to another name, the overflowing names

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # test_pool_pressure: a gateway with a tiny pool (/29, pool-max 4, onion-ttl 0: answers protect
 # their address for the 5 s grace only) keeps a mapping that a live stream holds while more onion
 # names than the pool has room for are resolved, each retried until a slot frees; the held stream

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # test_privsep: CAP_NET_ADMIN lives only in the nft helper. With and without `user`, the daemon
 # (every thread, the embedded Tor's included) lacks it and the helper holds it alone; the helper
 # outlives SIGTERM until the daemon is done with the table, and exits when the daemon is killed.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # test_proxy: the transparent relay: the nft table as installed, listed and removed; a LAN
 # host reaching onions by their fake addresses (banner, 1 MiB each way, a map line's port); 421 lines for an
 # unknown address and for a Tor that is not bootstrapped; a crash leaves the table, a restart

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # test_proxy_limits: the relay under a hostile or careless LAN, without a Tor (socks-server), on
 # the ASan+UBSan build: a SOCKS connect that fails at once is cleaned up once; a LAN client that
 # hangs up before its stream opens frees its slot at once; bytes read before a stream opens are

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # test_reload: SIGHUP is all or nothing. A restart-only directive that changes refuses the whole
 # reload with file:line: and the old setting stays in force; every reloadable class takes full
 # effect: client-network, dns-upstream (forwarding and discovery ask the new server, a discovery

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # test_socks_server: with socks-server, oniongated starts no Tor and relays the LAN's redirected
 # streams through that SOCKS5 unix socket (here the benchmark's local peer in front of an echo server).
 

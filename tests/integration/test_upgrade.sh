@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # test_upgrade: mx-mode upgrade behind a LAN mail server's own validating resolver (issue 12): an
 # unmodified Postfix doing DANE, resolving through unbound that forwards to oniongated, delivers
 # to a signed SRV domain, a signed map-file domain and an .onion recipient (and over IPv6 to a

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # test_zz_leaks (runs last): the captures of the gateway's upstream link over the whole run:
 # DNS queries are there, and not one of them names a .onion (RFC 7686); no packet went to a
 # pool address. Both captures are kept in build/test-artifacts/.

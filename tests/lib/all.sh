@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # all.sh: every harness library, in the order they build on each other (common, the private Tor
 # network, the gateway, the DNS zones, the LAN's validating resolver, Postfix). Source it instead of
 # each one.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # common.sh: what every oniongate integration test shares: a scratch dir, namespaces and
 # processes it made (and removes on any exit), pass/fail counting and the closing line.
 # Source it; then call og_init NAME.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # gateway.sh: oniongated as the tests run it: a config for the private network, the harness's
 # DirAuthority guard, start in the gateway namespace, wait for readiness, stop and reap.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # mail.sh: real Postfix instances for the tests, one per namespace, each in its own directory
 # (config, queue, data) with Debian's stock master.cf, run in the foreground (start-fg) with the
 # log on stdout. Source after common.sh.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # privnet.sh: a private Tor network from Debian's tor binary inside one namespace the test
 # made: 3 directory authorities, N relays, any number of v3 onion services, optional hop delay.
 # Source after common.sh. Never starts a tor whose torrc lacks DirAuthority lines.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # resolver.sh: a LAN mail server's own validating resolver: Debian's unbound, trusting only the
 # test zones' anchors and forwarding everything to the gateway. Source after common.sh.
 #

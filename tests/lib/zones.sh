@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # zones.sh: the test DNS world: an authoritative nsd with test zones that publish
 # _onion-mx._tcp SRV records: signed (with a trust anchor), unsigned, and one whose SRV
 # signature is broken; and the DANE zones of mx-mode upgrade (a TLS key for the onion MX, TLSA

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # lib.sh: the soak's pieces: the sampler of oniongated's RSS and fds, the load of each minute (mails,
 # DNS with churned onion names), reloads, onion MX flaps, the drain, the verdicts and the report.
 # Source after tests/lib/all.sh; run.sh sets the world up and calls these in order.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: ISC
 # soak: oniongated for SOAK_MINUTES (default 60) under mail and DNS load with churned onion names,
 # SIGHUP reloads and onion MX flaps; its RSS and fd count sampled every SOAK_SAMPLE_SECONDS, plotted to
 # docs/soak.png, summed up in docs/soak.md. Passes when memory and fds do not grow after warm-up and

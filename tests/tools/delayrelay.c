@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* delayrelay: a TCP relay that delivers every chunk it reads D ms later, in order, in each
  * direction; put in front of a Tor ORPort it gives a private network realistic hop latency. */
 #include <arpa/inet.h>

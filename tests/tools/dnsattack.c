@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* dnsattack: the hostile LAN host and the off-path spoofer of the DNS attack tests: a TCP client that
  * pipelines queries and never reads, slow TCP clients, a burst of UDP queries, and a spoofing upstream. */
 #include <arpa/inet.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* echod: a TCP echo server for the tests (every byte read is written back), the far end of
  * the relay's byte-count tests behind an onion service. */
 #include <arpa/inet.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* onionname: prints N valid v3 onion names (for tests and benchmarks that need more onion names
  * than the private network runs services); the first 256 are the unit tests' seeded names. */
 #include <stdio.h>

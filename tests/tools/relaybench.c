@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* relaybench: the benchmark's client against an echo server, straight or through a SOCKS5
  * server: bulk throughput over N streams, new connections per second, or N streams held open. */
 #include <arpa/inet.h>

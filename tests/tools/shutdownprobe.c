@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* shutdownprobe: sends SIGTERM to a daemon and at once probes it as a LAN host would during its
  * shutdown: up to COUNT TCP connects and DNS MX queries, one every SPACING_US, until a connect
  * fails; then prints what each connection read first (a line, "closed", "error: ..." or

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* socksbanner: a test probe that connects through a SOCKS5 server (unix socket or TCP) to
  * HOST:PORT, prints the first line the far end sends, and the milliseconds it took. */
 #include <arpa/inet.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* socksd: the benchmark's local SOCKS5 peer: accepts CONNECT (any address type, no auth or
  * username/password) on a unix socket and on TCP, and joins every stream to one fixed target. */
 #include <arpa/inet.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* socksstall: a SOCKS5 server on a unix socket for the relay's limit tests: a CONNECT to port 9
  * is never answered (like an onion that never answers); any other port is accepted and echoed. */
 #include <signal.h>

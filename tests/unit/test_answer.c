@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Unit tests for answer: onion names, pool PTRs (strict reverse names), classes other than IN,
  * EDNS BADVERS, onion MX answers and the onion-first merge (preferences that never wrap), relay. */
 #include <setjmp.h>

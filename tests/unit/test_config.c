@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Unit tests for config: the oniongate.conf(5) grammar, defaults, and file:line: errors. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Unit tests for ctlreply: control-protocol replies, data blocks, events, KEY=VALUE lookups,
  * and the malformed input that must be dropped without harm. */
 #include <setjmp.h>

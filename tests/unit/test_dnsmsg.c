@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Unit tests for dnsmsg: queries, EDNS, records with compressed names, the writer, and the
  * malformed packets that must be refused without reading out of bounds. */
 #include <setjmp.h>

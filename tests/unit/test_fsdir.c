@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Unit tests for fsdir: missing parents made, the exact mode of what it makes, an existing
  * directory accepted and left as it was, a file in the way and an overlong path refused; a
  * directory holding only ours. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Unit tests for mapfile: the onionmx tor_transport grammar, lookups with ".parent" lines,
  * v2 warnings, and file:line: errors. */
 #include <setjmp.h>

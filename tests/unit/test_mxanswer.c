@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Unit tests for mxanswer: MX answers into hosts (preference order, the implicit and the null MX,
  * duplicates, the bound of 8), address answers into addresses, and answers refused. */
 #include <setjmp.h>

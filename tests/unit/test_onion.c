@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Unit tests for onion: v3 name validation (length, base32, version, checksum) and the
  * canonical form of names under an onion. */
 #include <setjmp.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Unit tests for peers: slots per client address up to a limit, IPv4 and its v4-mapped IPv6 form
  * counted as one address, and an address forgotten when it holds no slot. */
 #include <setjmp.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Unit tests for pool: deterministic addresses inside the pools, O(1) lookups both ways, bounded
  * size; an address changes name only when no stream holds it and no answer naming it may still be
  * cached (checked against a brute-force model too); placement always ends; the SMTP port. */

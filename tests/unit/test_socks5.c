@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Unit tests for socks5: the client state machine against a scripted server: every reply
  * code, Tor's extended codes, short reads, bound addresses of each type, and garbage. */
 #include <setjmp.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Unit tests for upgrade: the ambiguity rule (agree, disagree, a claim without onion MX), expiry
  * and the sweep's reports, renewal, the bound (never evicting, a refused conflict still counts),
  * IPv4 vs IPv6, and the hash index against a brute-force model. */

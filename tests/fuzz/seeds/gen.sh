@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: ISC
 # gen.sh: writes the generated seeds of tests/fuzz/seeds/<target>/ (the g-* files): DNS packets of every
 # shape the daemon reads, SOCKS5 servers' replies, Tor control replies, configs and map files that use
 # every directive. Run by hand after a format change; `make fuzz-check` starts from these corpora.
