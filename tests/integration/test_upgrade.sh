@@ -129,7 +129,9 @@ og_check "unbound logged no validation failure" bash -c "! grep -q 'validation f
 # The redirect set.
 # up_set [SET]: the gateway's upgrade4 (or SET); up_in_set ADDR [SET]: ADDR is in it, with an expiry.
 up_set() { ip netns exec "$GW_NS" nft list set inet oniongate "${1:-upgrade4}" 2>&1; }
-up_in_set() { up_set "${2:-upgrade4}" | grep -qE "(^|[{ ,])$1 [^,}]*expires"; }
+# The listing is read whole before grep looks at it: grep -q may stop reading early, and under
+# pipefail nft's write into a closed pipe would fail the check.
+up_in_set() { local set; set=$(up_set "${2:-upgrade4}"); grep -qE "(^|[{ ,])${1//./\\.} [^,}]*expires" <<<"$set"; }
 for a in $up_sink_addrs; do
 	og_check "nft set upgrade4 holds $a with an expiry" up_in_set "$a"
 done
@@ -152,7 +154,11 @@ og_check "the WAN capture saw the gateway's DNS queries (it captured)" \
 
 # Ambiguity: signed.test's MX host upgraded to its onion MX until alias.test names the same host
 # without one; an out-of-domain MX host of an SRV-learned domain (hijack.test) is never upgraded.
-up_not_in_set() { up_set | grep -q '^[[:space:]]*set upgrade4 {' && ! up_set | grep -qE "(^|[{ ,])$1( |,|\$)"; }
+up_not_in_set() {
+	local set
+	set=$(up_set)
+	grep -q '^[[:space:]]*set upgrade4 {' <<<"$set" && ! grep -qE "(^|[{ ,])${1//./\\.}( |,|\$)" <<<"$set"
+}
 up_dig signed.test MX >/dev/null
 og_check "signed.test MX: its MX address 198.51.100.25 is upgraded" og_wait_for 5 up_in_set 198.51.100.25
 up_dig alias.test MX >/dev/null

@@ -34,6 +34,9 @@ mail_start() {
 	echo "nameserver $resolver" > "/etc/netns/$ns/resolv.conf"
 	OG_ETC_NETNS+=("/etc/netns/$ns")
 	ip netns exec "$ns" postfix -c "$dir/etc" check || { og_log "mail: postfix check failed for $name"; return 1; }
+	# A restart must not read the last master's PID: the new master may log "daemon started"
+	# before it rewrites the file, and the old PID would leave the new master running at the end.
+	rm -f "$dir/spool/pid/master.pid"
 	og_spawn "$ns" "$dir/maillog" postfix -c "$dir/etc" start-fg
 	og_wait_for 20 grep -q "daemon started" "$dir/maillog" || { og_log "mail: $name did not start"; return 1; }
 	# start-fg's master runs as its own process: it is the one to end.
