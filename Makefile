@@ -11,14 +11,14 @@ CC       ?= gcc
 WARN     := -std=c11 -Wall -Wextra -Werror
 CFLAGS   ?= -O2 -g
 CPPFLAGS := -D_GNU_SOURCE -DONIONGATE_VERSION='"$(VERSION)"' -Idaemon -I$(TOR_SRC)/src/feature/api
-TOR_LIBS := $(LIBTOR) -lnftnl -lmnl -lunbound -levent -levent_pthreads -lssl -lcrypto -lz -lcap -lm -lpthread
+TOR_LIBS := $(LIBTOR) -lnftnl -lmnl -lunbound -levent -levent_pthreads -lssl -lcrypto -lz -lcap -lsystemd -lm -lpthread
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 # Modules that need no Tor: unit-tested and fuzzed alone.
 CORE_SRCS := daemon/config.c daemon/ctlreply.c daemon/log.c daemon/stats.c daemon/dnsmsg.c daemon/onion.c \
 	daemon/pool.c daemon/mapfile.c daemon/textfile.c daemon/socks5.c daemon/fsdir.c daemon/answer.c daemon/peers.c \
-	daemon/upgrade.c daemon/mxanswer.c
-CORE_LIBS := -lcrypto
+	daemon/upgrade.c daemon/mxanswer.c daemon/notify.c
+CORE_LIBS := -lcrypto -lsystemd
 # Every module of daemon/ goes into the daemon; each tests/unit/test_X.c and tests/fuzz/fuzz_X.c is a
 # unit test or a fuzz target linked with CORE_SRCS.
 DAEMON_SRCS := $(CORE_SRCS) $(filter-out $(CORE_SRCS),$(sort $(wildcard daemon/*.c)))
