@@ -441,11 +441,15 @@ static int drop_privileges(const struct config *cfg)
 	const char *const dirs[] = { cfg->run_dir, cfg->data_dir };
 	char err[PRIVDROP_ERR_MAX];
 	if (cfg->user == NULL) {
-		if (privdrop_net_admin(err) < 0) {
+		if (privdrop_net_admin(cfg->transparent_port != 0 && cfg->transparent_port < 1024, err) < 0) {
 			log_err("%s", err);
 			return -1;
 		}
-		log_notice("running as root without CAP_NET_ADMIN");
+		if (getuid() == 0)
+			log_notice("running as root without CAP_NET_ADMIN");
+		else
+			log_notice("running as uid %u, without capabilities%s", (unsigned)getuid(),
+				   cfg->transparent_port != 0 && cfg->transparent_port < 1024 ? " but CAP_NET_BIND_SERVICE" : "");
 		return 0;
 	}
 	if (privdrop_user(cfg->user, dirs, 2, err) < 0) {
