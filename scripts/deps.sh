@@ -13,7 +13,7 @@ build_pkgs="build-essential pkg-config dpkg-dev libevent-dev libssl-dev zlib1g-d
 # key, and swaks --tls (test_upgrade).
 test_pkgs="tor iproute2 nftables jq curl netcat-openbsd dnsutils knot-dnsutils nsd ldnsutils tcpdump procps psmisc
   postfix swaks dnsperf dnsmasq-base redsocks torsocks bsd-mailx gnuplot-nox unbound openssl
-  libnet-ssleay-perl"
+  libnet-ssleay-perl strace"
 
 missing() {
 	local p out=""
