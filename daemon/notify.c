@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* notify: what oniongated tells its supervisor (systemd's sd_notify): READY, RELOADING, STOPPING,
  * and a STATUS line that follows Tor's bootstrap, then the mappings and streams. No-op without NOTIFY_SOCKET. */
 #include "notify.h"

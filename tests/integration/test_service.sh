@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # test_service: oniongated exactly as systemd/oniongated.service runs it, from the tree `make install`
 # puts in place: the unit's User= (made from the installed sysusers.d entry if absent, removed at the
 # end if made here), only its AmbientCapabilities= (its bounding set the same), its UMask= and

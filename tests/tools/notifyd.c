@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* notifyd: the supervisor's end of sd_notify for the tests: binds a unix datagram socket at PATH
  * (mode 0666, as systemd's), prints each message on one line (its newlines as spaces) with the
  * daemon log's time stamp, until killed. */

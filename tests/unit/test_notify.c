@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Unit tests for notify: the messages a supervisor's notify socket receives (READY, RELOADING with
  * MONOTONIC_USEC, STOPPING, STATUS), the STATUS lines for each state, a changed STATUS held back
  * within a second and an unchanged one never sent again, a control byte kept on one line; and
