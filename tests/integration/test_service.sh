@@ -60,6 +60,8 @@ svc_as_unit=(env NOTIFY_SOCKET="$svc_dir/notify" bash -c 'umask "$0" && exec "$@
 	--ambient-caps "-all,$svc_caps" --bounding-set "-all,$svc_caps" --no-new-privs --)
 og_check "ExecStartPre's check passes as $svc_user" \
 	ip netns exec "$GW_NS" "${svc_as_unit[@]}" "$svc_bin" -t -c "$svc_gw/oniongate.conf"
+og_check "the installed default configuration passes the check as $svc_user" \
+	ip netns exec "$GW_NS" "${svc_as_unit[@]}" "$svc_bin" -t -c "$svc_root/etc/oniongate/oniongate.conf"
 
 og_spawn "$GW_NS" "$svc_dir/notify.log" "$OG_TOOLS/notifyd" "$svc_dir/notify"
 svc_notifyd=$OG_SPAWNED
