@@ -31,7 +31,7 @@ OG_CPPFLAGS := -D_GNU_SOURCE -DONIONGATE_VERSION='"$(VERSION)"' \
 	-DCONFIG_DEFAULT_PATH='"$(SYSCONFDIR)/oniongate/oniongate.conf"' -Idaemon -I$(TOR_SRC)/src/feature/api
 ALL_CPPFLAGS = $(CPPFLAGS) $(OG_CPPFLAGS)
 # Every library through pkg-config (expanded when a recipe runs, after `deps` installed them).
-DAEMON_PKGS := libnftnl libmnl libunbound libevent libevent_pthreads libssl libcrypto zlib libcap
+DAEMON_PKGS := libnftnl libmnl libunbound libevent libevent_pthreads libssl libcrypto zlib libcap libsystemd
 TOR_LIBS  = $(LIBTOR) $(shell $(PKG_CONFIG) --libs $(DAEMON_PKGS)) -lm -lpthread
 PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(DAEMON_PKGS))
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -39,8 +39,8 @@ SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 # Modules that need no Tor: unit-tested and fuzzed alone.
 CORE_SRCS := daemon/config.c daemon/ctlreply.c daemon/log.c daemon/stats.c daemon/dnsmsg.c daemon/onion.c \
 	daemon/pool.c daemon/mapfile.c daemon/textfile.c daemon/socks5.c daemon/fsdir.c daemon/answer.c daemon/peers.c \
-	daemon/upgrade.c daemon/mxanswer.c
-CORE_LIBS = $(shell $(PKG_CONFIG) --libs libcrypto)
+	daemon/upgrade.c daemon/mxanswer.c daemon/notify.c
+CORE_LIBS = $(shell $(PKG_CONFIG) --libs libcrypto libsystemd)
 CMOCKA_LIBS = $(shell $(PKG_CONFIG) --libs cmocka)
 # Every module of daemon/ goes into the daemon; each tests/unit/test_X.c and tests/fuzz/fuzz_X.c is a
 # unit test or a fuzz target linked with CORE_SRCS.

@@ -3,6 +3,7 @@
  * in order, STATUS_CLIENT events, and the ready/not-ready state the rest of the daemon reads. */
 #include "control.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,6 +28,7 @@ struct control {
 	control_state_cb *on_state;
 	void *arg;
 	int progress;
+	char summary[CONTROL_SUMMARY_MAX]; /* of the last bootstrap phase */
 	bool circuits_ok;
 	bool ready;
 };
@@ -46,7 +48,7 @@ static void set_state(struct control *c, int progress, bool circuits_ok)
 /* text holds "... BOOTSTRAP PROGRESS=n TAG=t SUMMARY=\"s\"" or a circuit status word. */
 static void client_status(struct control *c, const char *text)
 {
-	char value[256];
+	char value[CONTROL_SUMMARY_MAX];
 	if (strstr(text, " BOOTSTRAP ") != NULL) {
 		if (ctl_text_value(text, "PROGRESS", value, sizeof(value)) < 0) {
 			stats_bump(STAT_CONTROL_MALFORMED);
@@ -57,8 +59,10 @@ static void client_status(struct control *c, const char *text)
 			stats_bump(STAT_CONTROL_MALFORMED);
 			return;
 		}
-		if (progress != c->progress && ctl_text_value(text, "SUMMARY", value, sizeof(value)) == 0)
+		if (progress != c->progress && ctl_text_value(text, "SUMMARY", value, sizeof(value)) == 0) {
 			log_info("tor bootstrap %d%%: %s", progress, value);
+			snprintf(c->summary, sizeof(c->summary), "%s", value);
+		}
 		set_state(c, progress, progress == 100 ? true : c->circuits_ok);
 	} else if (strstr(text, " CIRCUIT_NOT_ESTABLISHED") != NULL) {
 		set_state(c, c->progress, false);
@@ -212,6 +216,11 @@ bool control_ready(const struct control *c)
 int control_progress(const struct control *c)
 {
 	return c->progress;
+}
+
+const char *control_summary(const struct control *c)
+{
+	return c->summary;
 }
 
 void control_close(struct control *c)

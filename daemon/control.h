@@ -24,6 +24,9 @@ struct control *control_new(struct event_base *base, int fd, control_state_cb *o
 int control_command(struct control *c, const char *line, control_reply_cb *cb, void *arg);
 bool control_ready(const struct control *c);
 int control_progress(const struct control *c);
+/* Tor's words for the last bootstrap phase ("Loading relay descriptors"), "" before the first. */
+#define CONTROL_SUMMARY_MAX 256
+const char *control_summary(const struct control *c);
 /* Closes the owning socket: the embedded Tor shuts down. Pending replies get NULL; the struct
  * stays valid (not ready) for whoever borrowed it, until control_free. */
 void control_close(struct control *c);

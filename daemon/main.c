@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/random.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -25,6 +26,7 @@
 #include "nft.h"
 #include "mxupgrade.h"
 #include "nftd.h"
+#include "notify.h"
 #include "onionmap.h"
 #include "pool.h"
 #include "privdrop.h"
@@ -48,6 +50,7 @@ struct daemon {
 	bool nft_installed;
 	struct event *signals[4];
 	struct event *grace;
+	struct event *status_tick; /* with a supervisor: the STATUS line looked at every second */
 	bool force_stderr;
 	bool stopping;
 	bool tor_ended;
@@ -65,6 +68,44 @@ static void usage(void)
 	exit(2);
 }
 
+/* The supervisor's STATUS line: Tor's bootstrap, then the mappings and streams. */
+static void tell_status(struct daemon *d)
+{
+	struct timespec now;
+	char text[NOTIFY_STATUS_MAX];
+	struct notify_state s = { .tor = d->control != NULL, .tor_summary = "" };
+	if (d->control != NULL) {
+		s.tor_ready = control_ready(d->control);
+		s.tor_progress = control_progress(d->control);
+		s.tor_summary = control_summary(d->control);
+	}
+	s.mappings = d->pool != NULL ? pool_count(d->pool) : 0;
+	s.streams = proxy_streams(d->proxy);
+	notify_status_text(&s, text);
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	notify_status(text, (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000);
+}
+
+static void on_status_tick(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	tell_status(arg);
+}
+
+/* READY=1, then the STATUS line every second while a supervisor listens. */
+static void tell_ready(struct daemon *d)
+{
+	struct timeval second = { 1, 0 };
+	notify_ready();
+	tell_status(d);
+	if (!notify_enabled())
+		return;
+	d->status_tick = event_new(d->base, -1, EV_PERSIST, on_status_tick, d);
+	if (d->status_tick == NULL || evtimer_add(d->status_tick, &second) < 0)
+		log_warn("cannot refresh the supervisor's status line");
+}
+
 static void on_tor_state(bool ready, int progress, void *arg)
 {
 	struct daemon *d = arg;
@@ -76,6 +117,7 @@ static void on_tor_state(bool ready, int progress, void *arg)
 		log_warn("tor not ready: no circuits can be built");
 	else
 		log_info("tor bootstrap %d%%", progress);
+	tell_status(d);
 }
 
 static void on_tor_exit(int code, void *arg)
@@ -109,6 +151,7 @@ static void begin_shutdown(struct daemon *d, const char *why)
 		return;
 	log_notice("%s: shutting down", why);
 	d->stopping = true;
+	notify_stopping();
 	if (d->proxy != NULL)
 		proxy_stop(d->proxy);
 	if (d->tor == NULL) {
@@ -209,15 +252,18 @@ static void reload(struct daemon *d)
 		log_notice("SIGHUP ignored: shutting down");
 		return;
 	}
+	notify_reloading();
 	struct config *fresh = reload_prepare(d, &map, &next, err);
 	if (fresh == NULL) {
 		log_err("reload refused, keeping the running configuration: %s", err);
+		notify_ready();
 		return;
 	}
 	log_map_warnings(map);
 	reload_commit(d, fresh, next);
 	/* Numbered, so that the log never folds two reloads into "last message repeated". */
 	log_notice("configuration reloaded from %s (reload %u)", fresh->path, ++d->reloads);
+	notify_ready();
 }
 
 /* The pool key: pool-key from the config, else data-dir/pool.key, made once at random. */
@@ -396,11 +442,15 @@ static int drop_privileges(const struct config *cfg)
 	const char *const dirs[] = { cfg->run_dir, cfg->data_dir };
 	char err[PRIVDROP_ERR_MAX];
 	if (cfg->user == NULL) {
-		if (privdrop_net_admin(err) < 0) {
+		if (privdrop_net_admin(cfg->transparent_port != 0 && cfg->transparent_port < 1024, err) < 0) {
 			log_err("%s", err);
 			return -1;
 		}
-		log_notice("running as root without CAP_NET_ADMIN");
+		if (getuid() == 0)
+			log_notice("running as root without CAP_NET_ADMIN");
+		else
+			log_notice("running as uid %u, without capabilities%s", (unsigned)getuid(),
+				   cfg->transparent_port != 0 && cfg->transparent_port < 1024 ? " but CAP_NET_BIND_SERVICE" : "");
 		return 0;
 	}
 	if (privdrop_user(cfg->user, dirs, 2, err) < 0) {
@@ -504,6 +554,8 @@ static void teardown(struct daemon *d)
 			event_free(d->signals[i]);
 	if (d->grace != NULL)
 		event_free(d->grace);
+	if (d->status_tick != NULL)
+		event_free(d->status_tick);
 	if (d->base != NULL)
 		event_base_free(d->base);
 	config_free(d->cfg);
@@ -551,6 +603,8 @@ int main(int argc, char **argv)
 	if (start(&d) < 0) {
 		d.exit_code = 1;
 	} else {
+		if (!d.stopping)
+			tell_ready(&d);
 		event_base_dispatch(d.base);
 	}
 	teardown(&d);

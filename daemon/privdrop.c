@@ -44,11 +44,16 @@ static int chown_tree(const char *path, uid_t uid, gid_t gid)
 	return rc;
 }
 
+static bool holds(cap_flag_t set, cap_value_t cap);
+
 /* Drops every capability but keep (NO_KEEP: all) from the bounding set: no later execve can
- * bring one back. Needs CAP_SETPCAP. */
+ * bring one back. Needs CAP_SETPCAP; started without it (a service's User= with ambient
+ * capabilities) the bounding set is the supervisor's (CapabilityBoundingSet=) and stays. */
 #define NO_KEEP ((cap_value_t)-1)
 static int bound_to(cap_value_t keep)
 {
+	if (!holds(CAP_EFFECTIVE, CAP_SETPCAP))
+		return 0;
 	for (cap_value_t c = 0; prctl(PR_CAPBSET_READ, (unsigned long)c, 0L, 0L, 0L) >= 0; c++)
 		if (c != keep && prctl(PR_CAPBSET_DROP, (unsigned long)c, 0L, 0L, 0L) < 0)
 			return -1;
@@ -80,8 +85,11 @@ static bool holds(cap_flag_t set, cap_value_t cap)
 	return v == CAP_SET;
 }
 
+/* Already pw (a service started as the user): nothing to change, and no right to change it. */
 static int become(const struct passwd *pw)
 {
+	if (getuid() == pw->pw_uid && geteuid() == pw->pw_uid && getgid() == pw->pw_gid && getegid() == pw->pw_gid)
+		return 0;
 	return setgroups(1, &pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0 ? -1 : 0;
 }
 
@@ -108,9 +116,22 @@ int privdrop_user(const char *user, const char *const dirs[], size_t ndirs, char
 	return 0;
 }
 
-int privdrop_net_admin(char err[PRIVDROP_ERR_MAX])
+/* Not root: every capability goes, but CAP_NET_BIND_SERVICE when keep_bind and held. */
+static int drop_all_caps(bool keep_bind, char err[PRIVDROP_ERR_MAX])
+{
+	cap_value_t keep = keep_bind && holds(CAP_PERMITTED, CAP_NET_BIND_SERVICE) ? CAP_NET_BIND_SERVICE : NO_KEEP;
+	if (caps_to(keep) < 0 || holds(CAP_PERMITTED, CAP_NET_ADMIN)) {
+		snprintf(err, PRIVDROP_ERR_MAX, "cannot give up the capabilities: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int privdrop_net_admin(bool keep_bind, char err[PRIVDROP_ERR_MAX])
 {
 	cap_value_t drop = CAP_NET_ADMIN;
+	if (getuid() != 0 && geteuid() != 0)
+		return drop_all_caps(keep_bind, err);
 	cap_t caps = cap_get_proc();
 	int rc = -1;
 	/* EPERM: started without CAP_SETPCAP, so without CAP_NET_ADMIN to lose either. */

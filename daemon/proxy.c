@@ -538,6 +538,11 @@ void proxy_stop(struct proxy *p)
 	warm_stop(p->warm);
 }
 
+size_t proxy_streams(const struct proxy *p)
+{
+	return p != NULL ? p->n_streams : 0;
+}
+
 void proxy_free(struct proxy *p)
 {
 	if (p == NULL)

@@ -29,6 +29,8 @@ void proxy_reconfigure(struct proxy *p, const struct config *cfg);
 /* Shutdown has begun: new LAN connections get a 421 line, warm-up ends; streams already open
  * run on until proxy_free. */
 void proxy_stop(struct proxy *p);
+/* Streams open now (NULL: 0). */
+size_t proxy_streams(const struct proxy *p);
 void proxy_free(struct proxy *p);
 
 #endif

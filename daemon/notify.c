@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: ISC */
+/* notify: what oniongated tells its supervisor (systemd's sd_notify): READY, RELOADING, STOPPING,
+ * and a STATUS line that follows Tor's bootstrap, then the mappings and streams. No-op without NOTIFY_SOCKET. */
+#include "notify.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <systemd/sd-daemon.h>
+
+#include "log.h"
+
+static char last_status[NOTIFY_STATUS_MAX];
+static uint64_t last_status_ms;
+static bool status_sent;
+
+static void send_state(const char *state)
+{
+	int rc = sd_notify(0, state);
+	if (rc < 0)
+		log_warn("sd_notify %s: %s", state, strerror(-rc));
+}
+
+bool notify_enabled(void)
+{
+	return getenv("NOTIFY_SOCKET") != NULL;
+}
+
+void notify_ready(void)
+{
+	send_state("READY=1");
+}
+
+void notify_reloading(void)
+{
+	struct timespec ts;
+	char msg[64];
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	snprintf(msg, sizeof(msg), "RELOADING=1\nMONOTONIC_USEC=%llu",
+		 (unsigned long long)ts.tv_sec * 1000000ULL + (unsigned long long)ts.tv_nsec / 1000ULL);
+	send_state(msg);
+}
+
+void notify_stopping(void)
+{
+	send_state("STOPPING=1");
+}
+
+void notify_status_text(const struct notify_state *s, char out[NOTIFY_STATUS_MAX])
+{
+	if (s->tor && !s->tor_ready && s->tor_progress == 100) {
+		snprintf(out, NOTIFY_STATUS_MAX, "Tor 100%%: no circuits can be built; mail defers");
+	} else if (s->tor && !s->tor_ready) {
+		int n = snprintf(out, NOTIFY_STATUS_MAX, "Tor %d%%%s%s", s->tor_progress,
+				 s->tor_summary[0] != '\0' ? ": " : "", s->tor_summary);
+		/* Tor's summary starts a sentence; here it follows a colon. */
+		if (s->tor_summary[0] != '\0' && n > 0 && (size_t)n < NOTIFY_STATUS_MAX)
+			out[n - strlen(s->tor_summary)] = (char)tolower((unsigned char)s->tor_summary[0]);
+	} else {
+		snprintf(out, NOTIFY_STATUS_MAX, "ready: %zu onion MX mapping%s, %zu stream%s", s->mappings,
+			 s->mappings == 1 ? "" : "s", s->streams, s->streams == 1 ? "" : "s");
+	}
+}
+
+bool notify_status(const char *text, uint64_t now_ms)
+{
+	char msg[NOTIFY_STATUS_MAX + 8];
+	if (status_sent && (strcmp(text, last_status) == 0 || now_ms - last_status_ms < NOTIFY_STATUS_INTERVAL_MS))
+		return false;
+	snprintf(last_status, sizeof(last_status), "%s", text);
+	last_status_ms = now_ms;
+	status_sent = true;
+	snprintf(msg, sizeof(msg), "STATUS=%s", last_status);
+	/* One line: a control byte in Tor's summary must not start another assignment. */
+	for (char *c = msg; *c != '\0'; c++)
+		if ((unsigned char)*c < 0x20)
+			*c = ' ';
+	send_state(msg);
+	return true;
+}

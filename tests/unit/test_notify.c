@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: ISC */
+/* Unit tests for notify: the messages a supervisor's notify socket receives (READY, RELOADING with
+ * MONOTONIC_USEC, STOPPING, STATUS), the STATUS lines for each state, a changed STATUS held back
+ * within a second and an unchanged one never sent again, a control byte kept on one line; and
+ * nothing at all without NOTIFY_SOCKET. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "notify.h"
+
+static char dir[64];
+static char path[96];
+static int sock = -1;
+
+static int open_socket(void **state)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/og-notify.XXXXXX");
+	if (mkdtemp(dir) == NULL)
+		return -1;
+	snprintf(path, sizeof(path), "%s/notify", dir);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	sock = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (sock < 0 || bind(sock, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return -1;
+	return setenv("NOTIFY_SOCKET", path, 1);
+}
+
+static int close_socket(void **state)
+{
+	(void)state;
+	close(sock);
+	unlink(path);
+	return rmdir(dir);
+}
+
+/* The next datagram on the socket, "" if none is waiting. */
+static const char *received(void)
+{
+	static char msg[512];
+	ssize_t n = recv(sock, msg, sizeof(msg) - 1, 0);
+	msg[n > 0 ? n : 0] = '\0';
+	return msg;
+}
+
+static void test_states(void **state)
+{
+	(void)state;
+	assert_true(notify_enabled());
+	notify_ready();
+	assert_string_equal(received(), "READY=1");
+	notify_stopping();
+	assert_string_equal(received(), "STOPPING=1");
+	notify_reloading();
+	const char *msg = received();
+	assert_int_equal(strncmp(msg, "RELOADING=1\nMONOTONIC_USEC=", 27), 0);
+	assert_true(strtoull(msg + 27, NULL, 10) > 0);
+	assert_string_equal(received(), "");
+}
+
+static void test_status_text(void **state)
+{
+	char out[NOTIFY_STATUS_MAX];
+	struct notify_state s = { .tor = true, .tor_progress = 0, .tor_summary = "" };
+	(void)state;
+	notify_status_text(&s, out);
+	assert_string_equal(out, "Tor 0%");
+	s.tor_progress = 45;
+	s.tor_summary = "Loading relay descriptors";
+	notify_status_text(&s, out);
+	assert_string_equal(out, "Tor 45%: loading relay descriptors");
+	s.tor_progress = 100;
+	notify_status_text(&s, out);
+	assert_string_equal(out, "Tor 100%: no circuits can be built; mail defers");
+	s.tor_ready = true;
+	s.mappings = 3;
+	notify_status_text(&s, out);
+	assert_string_equal(out, "ready: 3 onion MX mappings, 0 streams");
+	struct notify_state socks = { .tor_summary = "", .mappings = 1, .streams = 1 };
+	notify_status_text(&socks, out);
+	assert_string_equal(out, "ready: 1 onion MX mapping, 1 stream");
+}
+
+static void test_status_rate(void **state)
+{
+	(void)state;
+	assert_true(notify_status("Tor 5%: connecting", 10000));
+	assert_string_equal(received(), "STATUS=Tor 5%: connecting");
+	/* Changed, but within the second: held back; the same text later: never again. */
+	assert_false(notify_status("Tor 10%: more", 10999));
+	assert_string_equal(received(), "");
+	assert_false(notify_status("Tor 5%: connecting", 12000));
+	assert_string_equal(received(), "");
+	assert_true(notify_status("Tor 10%: more", 11000 + NOTIFY_STATUS_INTERVAL_MS));
+	assert_string_equal(received(), "STATUS=Tor 10%: more");
+	assert_true(notify_status("two\nREADY=1", 20000));
+	assert_string_equal(received(), "STATUS=two READY=1");
+}
+
+static void test_no_supervisor(void **state)
+{
+	(void)state;
+	unsetenv("NOTIFY_SOCKET");
+	assert_false(notify_enabled());
+	notify_ready();
+	notify_stopping();
+	notify_status("quiet", 30000);
+	assert_string_equal(received(), "");
+	setenv("NOTIFY_SOCKET", path, 1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_states),
+		cmocka_unit_test(test_status_text),
+		cmocka_unit_test(test_status_rate),
+		cmocka_unit_test(test_no_supervisor),
+	};
+	return cmocka_run_group_tests(tests, open_socket, close_socket);
+}
