@@ -13,15 +13,8 @@ svc_dir="$OG_TMP/service"
 svc_root="$svc_dir/root"
 mkdir -p "$svc_dir"
 chmod 711 "$OG_TMP" # the user must reach its config and directories
-if make -s -C "$OG_TOP" -n install >/dev/null 2>&1; then
-	og_check "make install DESTDIR PREFIX=/usr SYSCONFDIR=/etc" \
-		make -s -C "$OG_TOP" install DESTDIR="$svc_root" PREFIX=/usr SYSCONFDIR=/etc
-else # a tree without `make install` yet: its four files by hand
-	install -D -m 0755 "$OG_TOP/daemon/oniongated" "$svc_root/usr/sbin/oniongated"
-	install -D -m 0644 "$OG_TOP/systemd/oniongated.service" "$svc_root/usr/lib/systemd/system/oniongated.service"
-	install -D -m 0644 "$OG_TOP/systemd/oniongate.sysusers" "$svc_root/usr/lib/sysusers.d/oniongate.conf"
-	install -D -m 0644 "$OG_TOP/image/etc/oniongate/oniongate.conf" "$svc_root/etc/oniongate/oniongate.conf"
-fi
+og_check "make install DESTDIR PREFIX=/usr SYSCONFDIR=/etc" \
+	make -s -C "$OG_TOP" install DESTDIR="$svc_root" PREFIX=/usr SYSCONFDIR=/etc
 svc_unit="$svc_root/usr/lib/systemd/system/oniongated.service"
 unit_value() { sed -n "s/^$1=//p" "$svc_unit" | tail -1; }
 # "CAP_NET_BIND_SERVICE CAP_NET_ADMIN" -> "+net_bind_service,+net_admin", as setpriv takes them.
