@@ -63,6 +63,7 @@ make_chroot() {
 		inc="$inc,crossbuild-essential-$a"
 	fi
 	say "creating the $a build chroot in $dir (mmdebstrap, once)"
+	local start=$(date +%s)
 	if ! mmdebstrap --quiet --variant=buildd --architectures="$archs" --include="$inc" \
 		--skip=cleanup/apt/lists "$suite" "$dir" "${mirrors[@]}" > "$out/chroot-$a.log" 2>&1; then
 		# A mirror whose security index for one architecture is mid-sync fails the whole run:
@@ -75,6 +76,7 @@ make_chroot() {
 			|| { tail -20 "$out/chroot-$a.log" >&2; die "mmdebstrap for $a failed (log: $out/chroot-$a.log)"; }
 	fi
 	touch "$dir/.oniongate-chroot"
+	say "chroot-$a made in $(( $(date +%s) - start )) s"
 }
 
 # Runs $2... inside chroot-$1 with build/deb at /build and a /proc, in a private mount namespace
