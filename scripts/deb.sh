@@ -12,7 +12,7 @@ suite=bookworm
 mirrors=("deb http://deb.debian.org/debian $suite main"
 	"deb http://deb.debian.org/debian $suite-updates main"
 	"deb http://deb.debian.org/debian-security $suite-security main")
-host_tools="mmdebstrap lintian piuparts dpkg-dev arch-test"
+tools="mmdebstrap lintian piuparts dpkg-dev arch-test"
 build_arch=$(dpkg --print-architecture)
 
 say() { echo "deb: $*"; }
@@ -24,17 +24,9 @@ amd64 | arm64 | armhf) ;;
 esac
 [ "$(id -u)" = 0 ] || die "needs root (mmdebstrap chroots, apt)"
 
-# changelog: the one place the package's version is written.
-deb_version=$(dpkg-parsechangelog -l "$top/debian/changelog" -S Version)
-upstream=${deb_version%-*}
-epoch=$(dpkg-parsechangelog -l "$top/debian/changelog" -S Timestamp)
-pkg="oniongate_$upstream"
-make_version=$(sed -n 's/^VERSION *:= *//p' "$top/Makefile")
-[ "$upstream" = "$make_version" ] || die "debian/changelog is at $upstream, the Makefile's VERSION at $make_version"
-
 host_tools() {
 	local p todo=""
-	for p in $host_tools; do
+	for p in $tools; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || todo="$todo $p"
 	done
 	[ -z "$todo" ] && return 0
@@ -42,6 +34,18 @@ host_tools() {
 	apt-get update -q
 	# shellcheck disable=SC2086
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $todo
+}
+
+# debian/changelog: the package's version (its upstream part must be the Makefile's VERSION) and the
+# date every file in the tarballs gets.
+read_version() {
+	deb_version=$(dpkg-parsechangelog -l "$top/debian/changelog" -S Version)
+	upstream=${deb_version%-*}
+	epoch=$(dpkg-parsechangelog -l "$top/debian/changelog" -S Timestamp)
+	pkg="oniongate_$upstream"
+	local make_version
+	make_version=$(sed -n 's/^VERSION *:= *//p' "$top/Makefile")
+	[ "$upstream" = "$make_version" ] || die "debian/changelog is at $upstream, the Makefile's VERSION at $make_version"
 }
 
 remove_chroot() {
@@ -52,7 +56,7 @@ remove_chroot() {
 }
 
 # A bookworm amd64 chroot for building for $1: the foreign architecture and its cross toolchain
-# added for arm64/armhf. Kept; the build dependencies are installed into it by build_deps.
+# added for arm64/armhf. Kept; binary_package installs the build dependencies into it.
 make_chroot() {
 	local a=$1 dir="$out/chroot-$1"
 	[ -f "$dir/.oniongate-chroot" ] && return 0
@@ -188,14 +192,8 @@ check_piuparts() {
 	grep -h "PASS: All tests" "$out/piuparts.log"
 }
 
-if [ "${1:-}" = chroot ]; then
-	host_tools
-	mkdir -p "$out"
-	make_chroot "$arch"
-	exit 0
-fi
-
 host_tools
+read_version
 mkdir -p "$out"
 make_chroot "$arch"
 source_package
