@@ -178,3 +178,10 @@ clean:
 
 distclean:
 	rm -rf daemon/oniongated $(BUILD)
+
+# Debian packages: `make deb` for this machine's architecture, `make deb ARCH=arm64` or `ARCH=armhf`
+# cross-built, each in a kept mmdebstrap chroot; the source package, the .deb, lintian and (amd64)
+# piuparts, all in build/deb. See docs/packaging.md.
+.PHONY: deb
+deb:
+	@ARCH=$(ARCH) bash scripts/deb.sh
