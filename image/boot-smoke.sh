@@ -63,8 +63,19 @@ prepare_disk() {
 	xz -dc "$IMAGE" > "$SMOKE/disk.img"
 	cp "$OVMF_VARS" "$SMOKE/vars.fd"
 	CONFIG_PART="$SMOKE/disk.img@@$(config_offset "$SMOKE/disk.img")"
+}
+
+write_private_config() {
 	private_config > "$SMOKE/oniongate.conf"
 	MTOOLS_SKIP_CHECK=1 mcopy -o -i "$CONFIG_PART" "$SMOKE/oniongate.conf" ::oniongate.conf
+}
+
+# guard_refuses_shipped_config: the guard can fail: the image as published (real Tor network) is refused.
+guard_refuses_shipped_config() {
+	if (guard) 2>"$SMOKE/guard.err"; then
+		fail "the guard accepted the shipped config"
+	fi
+	log "guard: the shipped config is refused ($(sed 's/^image-smoke: FAIL: //' "$SMOKE/guard.err"))"
 }
 
 # guard: read back from the disk itself; no DirAuthority or no DisableNetwork 1: no boot.
@@ -105,6 +116,8 @@ elapsed() { awk -v t0="$T0" -v t1="$(date +%s.%N)" 'BEGIN { printf "%d", t1 - t0
 main() {
 	check_arch
 	prepare_disk
+	guard_refuses_shipped_config
+	write_private_config
 	guard
 	boot
 	local t_user t_ready report

@@ -63,6 +63,12 @@ make_rootfs() {
 		"deb $MIRROR bookworm main" "deb $MIRROR bookworm-updates main" \
 		"deb $SECURITY_MIRROR bookworm-security main"
 	log "root filesystem in $((SECONDS - t0)) s: $(du -sm "$WORK/rootfs" | cut -f1) MiB"
+	clamp_mtimes "$WORK/rootfs"
+}
+
+# clamp_mtimes DIR: no file newer than SOURCE_DATE_EPOCH (the last commit), for a reproducible image.
+clamp_mtimes() {
+	find "$1" -xdev -newermt "@$SOURCE_DATE_EPOCH" -print0 | xargs -0r touch -h -d "@$SOURCE_DATE_EPOCH"
 }
 
 # make_esp: the EFI system partition: systemd-boot as the removable-media loader, one entry.
@@ -70,17 +76,19 @@ make_esp() {
 	local esp=$WORK/esp.img kver
 	kver=$(ls "$WORK/rootfs/lib/modules")
 	rm -f "$esp"
-	mkfs.vfat -C -n ESP -i 0e5b0001 "$esp" $((ESP_MIB * 1024)) >/dev/null
+	mkfs.vfat --invariant -C -n ESP -i 0e5b0001 "$esp" $((ESP_MIB * 1024)) >/dev/null
 	export MTOOLS_SKIP_CHECK=1
 	mmd -i "$esp" ::EFI ::EFI/BOOT ::loader ::loader/entries
-	mcopy -i "$esp" "$SDBOOT" "::EFI/BOOT/$EFI_BOOT"
-	mcopy -i "$esp" "$WORK/rootfs/boot/vmlinuz-$kver" ::vmlinuz
-	mcopy -i "$esp" "$WORK/rootfs/boot/initrd.img-$kver" ::initrd.img
+	mcopy -m -i "$esp" "$SDBOOT" "::EFI/BOOT/$EFI_BOOT"
+	mcopy -m -i "$esp" "$WORK/rootfs/boot/vmlinuz-$kver" ::vmlinuz
+	mcopy -m -i "$esp" "$WORK/rootfs/boot/initrd.img-$kver" ::initrd.img
 	printf 'default oniongate.conf\ntimeout 0\n' > "$WORK/loader.conf"
 	printf 'title oniongate %s\nlinux /vmlinuz\ninitrd /initrd.img\noptions root=LABEL=root rw console=tty0 console=%s,115200\n' \
 		"$VERSION" "$SERIAL" > "$WORK/entry.conf"
-	mcopy -i "$esp" "$WORK/loader.conf" ::loader/loader.conf
-	mcopy -i "$esp" "$WORK/entry.conf" ::loader/entries/oniongate.conf
+	clamp_mtimes "$WORK/loader.conf"
+	clamp_mtimes "$WORK/entry.conf"
+	mcopy -m -i "$esp" "$WORK/loader.conf" ::loader/loader.conf
+	mcopy -m -i "$esp" "$WORK/entry.conf" ::loader/entries/oniongate.conf
 	log "EFI partition: kernel $kver, initrd $(du -k "$WORK/rootfs/boot/initrd.img-$kver" | cut -f1) KiB"
 }
 
@@ -89,15 +97,18 @@ make_esp() {
 make_config() {
 	local cfg=$WORK/config.img
 	rm -f "$cfg"
-	mkfs.vfat -C -n OGCONFIG -i 0e5b0002 "$cfg" $((CONFIG_MIB * 1024)) >/dev/null
-	mcopy -i "$cfg" "$WORK/rootfs/etc/oniongate/oniongate.conf" ::oniongate.conf
-	mcopy -i "$cfg" "$TOP/image/config-partition/README.txt" ::README.txt
+	mkfs.vfat --invariant -C -n OGCONFIG -i 0e5b0002 "$cfg" $((CONFIG_MIB * 1024)) >/dev/null
+	mcopy -m -i "$cfg" "$WORK/rootfs/etc/oniongate/oniongate.conf" ::oniongate.conf
+	cp "$TOP/image/config-partition/README.txt" "$WORK/README.txt"
+	clamp_mtimes "$WORK/README.txt"
+	mcopy -m -i "$cfg" "$WORK/README.txt" ::README.txt
 }
 
 make_root() {
 	rm -f "$WORK/root.img"
-	mkfs.ext4 -q -F -L root -U 0e5b0003-0000-4000-8000-000000000003 -d "$WORK/rootfs" \
-		"$WORK/root.img" "${ROOT_MIB}M"
+	# mke2fs 1.47.0 takes its clock from E2FSPROGS_FAKE_TIME; the UUID and hash seed are fixed.
+	E2FSPROGS_FAKE_TIME=$SOURCE_DATE_EPOCH mkfs.ext4 -q -F -L root -U 0e5b0003-0000-4000-8000-000000000003 \
+		-E hash_seed=0e5b0003-0000-4000-8000-000000000004 -d "$WORK/rootfs" "$WORK/root.img" "${ROOT_MIB}M"
 }
 
 # make_disk: the GPT on a file and the three partitions copied in at their offsets.

@@ -17,6 +17,8 @@ chroot "$root" systemctl enable systemd-networkd.service systemd-timesyncd.servi
 	oniongated.service oniongate-config.service oniongate-report.service
 # A router starts its gateway whether or not the WAN is up: network-online.target does not wait.
 chroot "$root" systemctl disable systemd-networkd-wait-online.service
+# No package lists fetched daily onto flash: the image is updated as a whole or by hand.
+chroot "$root" systemctl disable apt-daily.timer apt-daily-upgrade.timer
 
 for kdir in "$root"/lib/modules/*; do
 	for sub in $TRIM_MODULES; do rm -rf "${kdir:?}/kernel/$sub"; done
