@@ -28,7 +28,7 @@ check_arch() {
 	*) die "ARCH=$ARCH: only amd64 is built so far (see firmware/README.md)" ;;
 	esac
 	local tool
-	for tool in mmdebstrap sfdisk mkfs.vfat mcopy mkfs.ext4 qemu-img xz; do
+	for tool in mmdebstrap sfdisk mkfs.vfat mcopy mkfs.ext4 debugfs qemu-img xz; do
 		command -v "$tool" >/dev/null || die "$tool missing: apt-get install mmdebstrap fdisk dosfstools mtools e2fsprogs qemu-utils xz-utils"
 	done
 	[ -f "$SDBOOT" ] || die "$SDBOOT missing: apt-get install systemd-boot-efi"
@@ -104,11 +104,20 @@ make_config() {
 	mcopy -m -i "$cfg" "$WORK/README.txt" ::README.txt
 }
 
+# make_root: the ext4 root from the root filesystem. e2fsprogs 1.47.0 takes its clock from
+# E2FSPROGS_FAKE_TIME, the UUID and hash seed are fixed; `mkfs.ext4 -d` copies each file's ctime and
+# atime from this machine, so debugfs sets both to SOURCE_DATE_EPOCH afterwards.
 make_root() {
 	rm -f "$WORK/root.img"
-	# mke2fs 1.47.0 takes its clock from E2FSPROGS_FAKE_TIME; the UUID and hash seed are fixed.
-	E2FSPROGS_FAKE_TIME=$SOURCE_DATE_EPOCH mkfs.ext4 -q -F -L root -U 0e5b0003-0000-4000-8000-000000000003 \
+	export E2FSPROGS_FAKE_TIME=$SOURCE_DATE_EPOCH
+	mkfs.ext4 -q -F -L root -U 0e5b0003-0000-4000-8000-000000000003 \
 		-E hash_seed=0e5b0003-0000-4000-8000-000000000004 -d "$WORK/rootfs" "$WORK/root.img" "${ROOT_MIB}M"
+	(cd "$WORK/rootfs" && find . -xdev -printf '%P\n') |
+		awk -v t="@$SOURCE_DATE_EPOCH" '{ printf "sif \"/%s\" ctime %s\nsif \"/%s\" atime %s\n", $0, t, $0, t }' \
+		> "$WORK/root-times.debugfs"
+	debugfs -w -f "$WORK/root-times.debugfs" "$WORK/root.img" > "$WORK/root-times.log" 2>&1
+	unset E2FSPROGS_FAKE_TIME
+	e2fsck -fn "$WORK/root.img" > "$WORK/root-fsck.log" 2>&1 || die "e2fsck found errors in $WORK/root.img (see $WORK/root-fsck.log)"
 }
 
 # make_disk: the GPT on a file and the three partitions copied in at their offsets.
