@@ -185,3 +185,14 @@ distclean:
 .PHONY: deb
 deb:
 	@ARCH=$(ARCH) bash scripts/deb.sh
+
+# Appliance images (amd64 so far): `make image ARCH=amd64` builds build/image/oniongate-<version>-<arch>
+# .img.xz, .qcow2 and SHA256SUMS from Debian packages and build/deb's .deb (make deb first);
+# `make image-smoke ARCH=amd64` boots a copy with a private-network config and no network. Root only.
+# See firmware/README.md.
+.PHONY: image image-smoke
+image:
+	@ARCH=$(or $(ARCH),amd64) bash image/build.sh
+
+image-smoke:
+	@ARCH=$(or $(ARCH),amd64) bash image/boot-smoke.sh

@@ -1,0 +1,136 @@
+#!/bin/bash
+# SPDX-License-Identifier: ISC
+# boot-smoke.sh: `make image-smoke ARCH=amd64`: boots a copy of the built image (firmware, systemd-boot,
+# kernel) in QEMU with no network at all, its config partition holding a private-network config.
+set -euo pipefail
+
+ARCH=${ARCH:-amd64}
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+OUT=$TOP/build/image
+SMOKE=$OUT/smoke-$ARCH
+BOOT_TIMEOUT=${BOOT_TIMEOUT:-300}
+QEMU_PID=
+
+log() { printf 'image-smoke: %s\n' "$*"; }
+fail() { printf 'image-smoke: FAIL: %s\n' "$*" >&2; [ -f "$SMOKE/serial.log" ] && tail -30 "$SMOKE/serial.log" >&2; exit 1; }
+
+stop_qemu() {
+	[ -n "$QEMU_PID" ] || return 0
+	kill "$QEMU_PID" 2>/dev/null || true
+	wait "$QEMU_PID" 2>/dev/null || true
+	QEMU_PID=
+}
+trap stop_qemu EXIT
+
+check_arch() {
+	case $ARCH in
+	amd64) OVMF_CODE=/usr/share/OVMF/OVMF_CODE_4M.fd OVMF_VARS=/usr/share/OVMF/OVMF_VARS_4M.fd ;;
+	*) fail "ARCH=$ARCH: only amd64 boots so far" ;;
+	esac
+	command -v qemu-system-x86_64 >/dev/null && [ -f "$OVMF_CODE" ] ||
+		fail "apt-get install qemu-system-x86 ovmf"
+	IMAGE=$(ls -t "$OUT"/oniongate-*-"$ARCH".img.xz 2>/dev/null | head -1)
+	[ -n "$IMAGE" ] || fail "no build/image/oniongate-*-$ARCH.img.xz: run make image ARCH=$ARCH"
+}
+
+# private_config: a config for a private Tor network that is never reached: its authority is on
+# the guest's own loopback, and DisableNetwork keeps Tor from opening any connection at all.
+private_config() {
+	cat <<-EOT
+	# oniongate-smoke: a private network's authority, Tor's network off; never the real Tor network.
+	run-dir /run/oniongate
+	data-dir /var/lib/oniongate
+	log-level info
+	log-target syslog
+	tor-option TestingTorNetwork 1
+	tor-option UseDefaultFallbackDirs 0
+	tor-option DirAuthority smoke orport=5000 no-v2 v3ident=0E5B0E5B0E5B0E5B0E5B0E5B0E5B0E5B0E5B0E5B 127.0.0.1:7000 0E5B0E5B0E5B0E5B0E5B0E5B0E5B0E5B0E5B0E5B
+	tor-option DisableNetwork 1
+	EOT
+}
+
+# config_offset DISK: the byte offset of the partition named OGCONFIG.
+config_offset() {
+	sfdisk -J "$1" | python3 -c 'import json,sys
+t = json.load(sys.stdin)["partitiontable"]
+print(next(p["start"] * t.get("sectorsize", 512) for p in t["partitions"] if p.get("name") == "OGCONFIG"))'
+}
+
+# prepare_disk: a fresh copy of the published image, the private config written onto it.
+prepare_disk() {
+	rm -rf "$SMOKE"
+	mkdir -p "$SMOKE"
+	xz -dc "$IMAGE" > "$SMOKE/disk.img"
+	cp "$OVMF_VARS" "$SMOKE/vars.fd"
+	CONFIG_PART="$SMOKE/disk.img@@$(config_offset "$SMOKE/disk.img")"
+}
+
+write_private_config() {
+	private_config > "$SMOKE/oniongate.conf"
+	MTOOLS_SKIP_CHECK=1 mcopy -o -i "$CONFIG_PART" "$SMOKE/oniongate.conf" ::oniongate.conf
+}
+
+# guard_refuses_shipped_config: the guard can fail: the image as published (real Tor network) is refused.
+guard_refuses_shipped_config() {
+	if (guard) 2>"$SMOKE/guard.err"; then
+		fail "the guard accepted the shipped config"
+	fi
+	log "guard: the shipped config is refused ($(sed 's/^image-smoke: FAIL: //' "$SMOKE/guard.err"))"
+}
+
+# guard: read back from the disk itself; no DirAuthority or no DisableNetwork 1: no boot.
+guard() {
+	MTOOLS_SKIP_CHECK=1 mtype -i "$CONFIG_PART" ::oniongate.conf > "$SMOKE/config-on-disk.conf" ||
+		fail "refusing to boot: no oniongate.conf on the config partition"
+	grep -q '^tor-option DirAuthority ' "$SMOKE/config-on-disk.conf" ||
+		fail "refusing to boot: the config partition's oniongate.conf has no DirAuthority line"
+	grep -q '^tor-option DisableNetwork 1' "$SMOKE/config-on-disk.conf" ||
+		fail "refusing to boot: the config partition's oniongate.conf lacks tor-option DisableNetwork 1"
+}
+
+boot() {
+	: > "$SMOKE/serial.log"
+	T0=$(date +%s.%N)
+	qemu-system-x86_64 -M q35 -accel tcg,thread=multi -m 512 -smp 2 \
+		-nodefaults -display none -monitor none -nic none \
+		-serial "file:$SMOKE/serial.log" \
+		-drive if=pflash,format=raw,readonly=on,file="$OVMF_CODE" \
+		-drive if=pflash,format=raw,file="$SMOKE/vars.fd" \
+		-drive file="$SMOKE/disk.img",format=raw,if=virtio &
+	QEMU_PID=$!
+	log "QEMU pid $QEMU_PID (TCG, 512 MiB, no network), serial console in $SMOKE/serial.log"
+}
+
+# wait_line REGEX: seconds from power-on until the serial console shows REGEX.
+wait_line() {
+	while ! grep -aEq "$1" "$SMOKE/serial.log"; do
+		kill -0 "$QEMU_PID" 2>/dev/null || fail "QEMU exited before: $1"
+		[ "$(elapsed)" -lt "$BOOT_TIMEOUT" ] || fail "no '$1' on the console after $BOOT_TIMEOUT s"
+		sleep 0.5
+	done
+	elapsed
+}
+
+elapsed() { awk -v t0="$T0" -v t1="$(date +%s.%N)" 'BEGIN { printf "%d", t1 - t0 }'; }
+
+main() {
+	check_arch
+	prepare_disk
+	guard_refuses_shipped_config
+	write_private_config
+	guard
+	boot
+	local t_user t_ready report
+	t_user=$(wait_line 'Reached target.*Multi-User System')
+	t_ready=$(wait_line 'oniongate-report: oniongated=')
+	report=$(grep -a -m1 -o 'oniongate-report: .*' "$SMOKE/serial.log" | tr -d '\r')
+	stop_qemu
+	grep -aq 'oniongate-config: /etc/oniongate/oniongate.conf from' "$SMOKE/serial.log" ||
+		fail "the config partition's oniongate.conf was not copied into place"
+	case $report in *oniongated=active*) ;; *) fail "oniongated not active: $report" ;; esac
+	log "power-on to multi-user: ${t_user} s; to oniongated active: ${t_ready} s"
+	log "$report"
+	log "PASS"
+}
+
+main "$@"
