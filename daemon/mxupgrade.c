@@ -45,8 +45,7 @@ struct map_domain {
 	char domain[UPGRADE_NAME_MAX + 1];
 	struct onion_mx onion;
 	time_t due;
-	bool learning;
-	struct mxupgrade_learn *learn;
+	struct mxupgrade_learn *learn; /* NULL: not being learned */
 };
 
 struct mxupgrade {
@@ -249,7 +248,6 @@ static void map_learned(void *arg, bool ok, uint32_t ttl)
 	struct map_domain *md = arg;
 	struct mxupgrade *u = md->u;
 	uint32_t again = ttl / 2 > MAP_REFRESH_MIN ? ttl / 2 : MAP_REFRESH_MIN;
-	md->learning = false;
 	md->learn = NULL;
 	md->due = now_mono() + (ok ? again : MAP_RETRY_SECONDS);
 	u->n_learning--;
@@ -261,9 +259,8 @@ static void map_kick(struct mxupgrade *u)
 	time_t now = now_mono();
 	for (size_t i = 0; i < u->n_domains && u->n_learning < MAP_PARALLEL; i++) {
 		struct map_domain *md = &u->domains[i];
-		if (md->learning || md->due > now)
+		if (md->learn != NULL || md->due > now)
 			continue;
-		md->learning = true;
 		u->n_learning++;
 		md->learn = mxupgrade_learn(u, md->domain, &md->onion, 0, map_learned, md);
 	}

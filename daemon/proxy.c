@@ -364,8 +364,13 @@ static int original_destination(int fd, int family, uint8_t addr[16], uint16_t *
 	if (getsockopt(fd, SOL_IPV6, IP6T_SO_ORIGINAL_DST, &ss, &len) < 0)
 		return -1;
 	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-	memcpy(addr, &sin6->sin6_addr, 16);
 	*port = ntohs(sin6->sin6_port);
+	/* An IPv4 destination seen through an IPv6 socket is an IPv4 one from here on. */
+	if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
+		memcpy(addr, sin6->sin6_addr.s6_addr + 12, 4);
+		return 4;
+	}
+	memcpy(addr, &sin6->sin6_addr, 16);
 	return 16;
 }
 
@@ -373,8 +378,6 @@ static const struct pool_entry *destination_entry(struct proxy *p, int alen, con
 {
 	if (alen == 4)
 		return pool_contains_ip4(p->pool, addr) ? pool_lookup_ip4(p->pool, addr) : NULL;
-	if (alen == 16 && IN6_IS_ADDR_V4MAPPED((const struct in6_addr *)addr))
-		return pool_contains_ip4(p->pool, addr + 12) ? pool_lookup_ip4(p->pool, addr + 12) : NULL;
 	return pool_contains_ip6(p->pool, addr) ? pool_lookup_ip6(p->pool, addr) : NULL;
 }
 
@@ -384,12 +387,9 @@ static const struct pool_entry *upgrade_entry(struct proxy *p, int alen, const u
 	struct timespec ts;
 	const struct upgrade_target *t;
 	const struct pool_entry *e;
-	bool mapped = alen == 16 && IN6_IS_ADDR_V4MAPPED((const struct in6_addr *)addr);
 	if (p->upgrade == NULL || port != 25)
 		return NULL;
-	t = mapped ? mxupgrade_lookup(p->upgrade, AF_INET, addr + 12)
-		   : mxupgrade_lookup(p->upgrade, alen == 4 ? AF_INET : AF_INET6, addr);
-	if (t == NULL)
+	if ((t = mxupgrade_lookup(p->upgrade, alen == 4 ? AF_INET : AF_INET6, addr)) == NULL)
 		return NULL;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	if ((e = pool_map(p->pool, t->host, ts.tv_sec, p->cfg->onion_ttl)) == NULL)

@@ -51,15 +51,9 @@ echo "== LAN Postfix: stock master.cf, no transport map, no torsocks, resolver 1
 
 t_submit=$(date +%s.%N)
 for rcpt in user@example.test user@mapped.test "user@$onion"; do
-	ip netns exec "$LAN_NS" swaks --silent 2 --server 127.0.0.1 --from alice@lan.test --to "$rcpt" \
-		--header "Subject: oniongate demo to $rcpt" || { echo "swaks could not submit to $rcpt"; exit 1; }
+	mail_submit "$LAN_NS" "$rcpt" "oniongate demo to $rcpt" || { echo "swaks could not submit to $rcpt"; exit 1; }
 done
-delivered() { [ "$(ls "$OG_TMP/mailbox/user/new" 2>/dev/null | wc -l)" -ge 3 ]; }
-for ((i = 0; i < 24; i++)); do
-	delivered && break
-	sleep 5
-	delivered || mail_flush "$LAN_NS" "$OG_TMP/pf-lan"
-done
+mail_wait_delivered "$OG_TMP/mailbox" 3 120 "$LAN_NS" "$OG_TMP/pf-lan"
 echo "== the LAN Postfix's log:"
 grep -E "status=" "$OG_TMP/pf-lan/maillog" | sed 's/^.*postfix\//   postfix\//'
 echo "== oniongated's streams:"
@@ -70,7 +64,7 @@ for m in "$OG_TMP"/mailbox/user/new/*; do
 	echo "   $(grep -m1 '^Subject:' "$m")"
 	awk '/^Received:/{p=1} p&&/^[^ \t]/&&!/^Received:/{p=0} p' "$m" | sed 's/^/      /'
 done
-n=$(ls "$OG_TMP/mailbox/user/new" 2>/dev/null | wc -l)
+n=$(mail_count "$OG_TMP/mailbox")
 bounced=$(grep -c "status=bounced" "$OG_TMP/pf-lan/maillog")
 printf '== %d of 3 mails delivered, %d bounced, %.0f s from submission, %.0f s in all\n' "$n" "$bounced" \
 	"$(privnet_since "$t_submit")" "$(privnet_since "$t_start")"
