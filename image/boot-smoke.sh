@@ -10,6 +10,7 @@ OUT=$TOP/build/image
 SMOKE=$OUT/smoke-$ARCH
 BOOT_TIMEOUT=${BOOT_TIMEOUT:-300}
 QEMU_PID=
+. "$TOP/image/qemu-arch.sh"
 
 log() { printf 'image-smoke: %s\n' "$*"; }
 fail() { printf 'image-smoke: FAIL: %s\n' "$*" >&2; [ -f "$SMOKE/serial.log" ] && tail -30 "$SMOKE/serial.log" >&2; exit 1; }
@@ -23,12 +24,6 @@ stop_qemu() {
 trap stop_qemu EXIT
 
 check_arch() {
-	case $ARCH in
-	amd64) OVMF_CODE=/usr/share/OVMF/OVMF_CODE_4M.fd OVMF_VARS=/usr/share/OVMF/OVMF_VARS_4M.fd ;;
-	*) fail "ARCH=$ARCH: only amd64 boots so far" ;;
-	esac
-	command -v qemu-system-x86_64 >/dev/null && [ -f "$OVMF_CODE" ] ||
-		fail "apt-get install qemu-system-x86 ovmf"
 	IMAGE=$(ls -t "$OUT"/oniongate-*-"$ARCH".img.xz 2>/dev/null | head -1)
 	[ -n "$IMAGE" ] || fail "no build/image/oniongate-*-$ARCH.img.xz: run make image ARCH=$ARCH"
 }
@@ -61,7 +56,7 @@ prepare_disk() {
 	rm -rf "$SMOKE"
 	mkdir -p "$SMOKE"
 	xz -dc "$IMAGE" > "$SMOKE/disk.img"
-	cp "$OVMF_VARS" "$SMOKE/vars.fd"
+	qemu_arch "$ARCH" "$SMOKE" "$SMOKE/disk.img" || fail "ARCH=$ARCH: no QEMU or firmware for it (apt-get install ${QEMU_PKGS:-its qemu-system package})"
 	CONFIG_PART="$SMOKE/disk.img@@$(config_offset "$SMOKE/disk.img")"
 }
 
@@ -91,12 +86,9 @@ guard() {
 boot() {
 	: > "$SMOKE/serial.log"
 	T0=$(date +%s.%N)
-	qemu-system-x86_64 -M q35 -accel tcg,thread=multi -m 512 -smp 2 \
+	"$QEMU_BIN" "${QEMU_ARGS[@]}" -m 512 -smp 2 \
 		-nodefaults -display none -monitor none -nic none \
-		-serial "file:$SMOKE/serial.log" \
-		-drive if=pflash,format=raw,readonly=on,file="$OVMF_CODE" \
-		-drive if=pflash,format=raw,file="$SMOKE/vars.fd" \
-		-drive file="$SMOKE/disk.img",format=raw,if=virtio &
+		-serial "file:$SMOKE/serial.log" &
 	QEMU_PID=$!
 	log "QEMU pid $QEMU_PID (TCG, 512 MiB, no network), serial console in $SMOKE/serial.log"
 }
