@@ -51,7 +51,8 @@ make_rootfs() {
 	mkdir -p "$WORK"
 	local t0=$SECONDS
 	mmdebstrap --mode=root --variant=minbase --architectures="$ARCH" \
-		--include=systemd,systemd-sysv,udev,kmod,dbus,iproute2,nftables,systemd-timesyncd \
+		--include=systemd,systemd-sysv,udev,kmod,dbus,iproute2,nftables,systemd-timesyncd,systemd-resolved \
+		--include=openssh-server \
 		--include=ca-certificates,"$KERNEL_PKG" --include="$DEB" \
 		--hook-dir=/usr/share/mmdebstrap/hooks/file-mirror-automount \
 		--dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/doc/*' \
@@ -83,7 +84,7 @@ make_esp() {
 	mcopy -m -i "$esp" "$WORK/rootfs/boot/vmlinuz-$kver" ::vmlinuz
 	mcopy -m -i "$esp" "$WORK/rootfs/boot/initrd.img-$kver" ::initrd.img
 	printf 'default oniongate.conf\ntimeout 0\n' > "$WORK/loader.conf"
-	printf 'title oniongate %s\nlinux /vmlinuz\ninitrd /initrd.img\noptions root=LABEL=root rw console=tty0 console=%s,115200\n' \
+	printf 'title oniongate %s\nlinux /vmlinuz\ninitrd /initrd.img\noptions root=LABEL=root rw net.ifnames=0 console=tty0 console=%s,115200\n' \
 		"$VERSION" "$SERIAL" > "$WORK/entry.conf"
 	clamp_mtimes "$WORK/loader.conf"
 	clamp_mtimes "$WORK/entry.conf"

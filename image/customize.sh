@@ -13,8 +13,10 @@ net/bluetooth drivers/net/wireless net/mac80211 net/wireless drivers/scsi/qla2xx
 
 cp -a "$TOP/image/rootfs/." "$root/"
 mkdir -p "$root/boot/oniongate"
-chroot "$root" systemctl enable systemd-networkd.service systemd-timesyncd.service nftables.service \
-	oniongated.service oniongate-config.service oniongate-report.service
+chroot "$root" systemctl enable systemd-networkd.service systemd-resolved.service systemd-timesyncd.service \
+	nftables.service oniongated.service oniongate-config.service oniongate-report.service ssh.service
+# The box's own lookups (NTP, apt) go to systemd-resolved's stub; the LAN's go to oniongated.
+ln -sf ../run/systemd/resolve/stub-resolv.conf "$root/etc/resolv.conf"
 # A router starts its gateway whether or not the WAN is up: network-online.target does not wait.
 chroot "$root" systemctl disable systemd-networkd-wait-online.service
 # No package lists fetched daily onto flash: the image is updated as a whole or by hand.
@@ -25,7 +27,8 @@ for kdir in "$root"/lib/modules/*; do
 	chroot "$root" depmod -a "$(basename "$kdir")"
 done
 
-# First boot makes these: the machine id, and (in oniongated) the pool key and Tor's keys.
+# First boot makes these: the machine id, SSH's host keys (ssh.service), and (in oniongated) the
+# pool key and Tor's keys.
 : > "$root/etc/machine-id"
 rm -f "$root/var/lib/dbus/machine-id" "$root"/etc/ssh/ssh_host_* "$root/var/lib/oniongate/pool.key"
 rm -rf "$root/var/lib/oniongate/tor" "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin
