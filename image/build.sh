@@ -52,7 +52,7 @@ make_rootfs() {
 	local t0=$SECONDS
 	mmdebstrap --mode=root --variant=minbase --architectures="$ARCH" \
 		--include=systemd,systemd-sysv,udev,kmod,dbus,iproute2,nftables,systemd-timesyncd,systemd-resolved \
-		--include=openssh-server \
+		--include=openssh-server,netbase \
 		--include=ca-certificates,"$KERNEL_PKG" --include="$DEB" \
 		--hook-dir=/usr/share/mmdebstrap/hooks/file-mirror-automount \
 		--dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/doc/*' \

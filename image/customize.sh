@@ -14,7 +14,8 @@ net/bluetooth drivers/net/wireless net/mac80211 net/wireless drivers/scsi/qla2xx
 cp -a "$TOP/image/rootfs/." "$root/"
 mkdir -p "$root/boot/oniongate"
 chroot "$root" systemctl enable systemd-networkd.service systemd-resolved.service systemd-timesyncd.service \
-	nftables.service oniongated.service oniongate-config.service oniongate-report.service ssh.service
+	nftables.service oniongated.service oniongate-config.service oniongate-report.service ssh.service \
+	oniongate-clock.service oniongate-clock-save.timer
 # The box's own lookups (NTP, apt) go to systemd-resolved's stub; the LAN's go to oniongated.
 ln -sf ../run/systemd/resolve/stub-resolv.conf "$root/etc/resolv.conf"
 # A router starts its gateway whether or not the WAN is up: network-online.target does not wait.
@@ -26,6 +27,12 @@ for kdir in "$root"/lib/modules/*; do
 	for sub in $TRIM_MODULES; do rm -rf "${kdir:?}/kernel/$sub"; done
 	chroot "$root" depmod -a "$(basename "$kdir")"
 done
+
+# The clock file systemd-timesyncd restores the time from at boot: a new board starts no earlier
+# than the image's build (oniongate-clock.service keeps it moving on).
+mkdir -p "$root/var/lib/systemd/timesync"
+touch "$root/var/lib/systemd/timesync/clock"
+chroot "$root" chown systemd-timesync:systemd-timesync /var/lib/systemd/timesync /var/lib/systemd/timesync/clock
 
 # First boot makes these: the machine id, SSH's host keys (ssh.service), and (in oniongated) the
 # pool key and Tor's keys.

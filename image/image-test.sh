@@ -1,0 +1,324 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: ISC
+# image-test.sh: `make image-test ARCH=...`: the built image booted whole (firmware, bootloader, kernel)
+# in QEMU as the router between two namespaces this test makes: WAN (a private Tor network, nsd, a
+# DHCP server, the onion MX's Postfix) and LAN (an unmodified Postfix that takes its address and DNS
+# from the appliance by DHCP). Mail end to end, the leak checks, the sandbox, a reboot, the times.
+set -uo pipefail
+
+ARCH=${ARCH:-amd64}
+. "$(dirname "$0")/../tests/lib/all.sh"
+. "$OG_TOP/image/qemu-arch.sh"
+
+if [ "$(id -u)" != 0 ]; then
+	echo "image-test needs root (network namespaces, taps)" >&2
+	exit 1
+fi
+
+# The image's own addresses (image/rootfs/etc/systemd/network/20-lan.network), and the WAN's.
+GUEST_LAN=192.168.42.1
+WAN_ADDR=198.51.100.1
+WAN_DNS_ADDR=198.51.100.53
+ECHO_PORT=8080
+BOOT_TIMEOUT=${BOOT_TIMEOUT:-300}
+
+og_init "image-test-$ARCH"
+NS_VM="$OG_RUN_ID-vm" NS_WAN="$OG_RUN_ID-wan" NS_LAN="$OG_RUN_ID-lan"
+QEMU_PID=
+T0=
+
+since_power_on() { awk -v t0="$T0" -v t1="$(date +%s.%N)" 'BEGIN { printf "%.0f", t1 - t0 }'; }
+
+# world: the guest's two links are taps in NS_VM, each bridged to a veth whose other end is the
+# only interface of NS_WAN or NS_LAN; neither namespace has a route beyond its own subnet.
+world() {
+	og_netns_add "$NS_VM"
+	og_netns_add "$NS_WAN"
+	og_netns_add "$NS_LAN"
+	local side
+	for side in wan lan; do
+		ip -n "$NS_VM" tuntap add dev "tap$side" mode tap
+		ip -n "$NS_VM" link add "br$side" type bridge
+		ip -n "$NS_VM" link add "v$side" type veth peer name "${side}0" netns "$OG_RUN_ID-$side"
+		ip -n "$NS_VM" link set "tap$side" master "br$side" up
+		ip -n "$NS_VM" link set "v$side" master "br$side" up
+		ip -n "$NS_VM" link set "br$side" up
+		ip -n "$OG_RUN_ID-$side" link set "${side}0" up
+	done
+	ip -n "$NS_WAN" addr add "$WAN_ADDR/24" dev wan0
+	ip -n "$NS_WAN" addr add "$WAN_DNS_ADDR/24" dev wan0
+}
+
+# wan_services: everything the appliance finds on its WAN: the private Tor network with the onion
+# MX, the test zones (example.test publishes the onion MX by SRV), a DHCP server (dnsmasq, its DNS
+# off) that names that DNS server, a TCP echo for the masquerade check, and a capture of it all.
+wan_services() {
+	og_spawn "$NS_WAN" "$OG_TMP/tcpdump-wan.log" tcpdump -i wan0 -n -U -Z root -w "$OG_TMP/wan.pcap" \
+		not ether proto 0x0806
+	WAN_CAPTURE_PID=$OG_SPAWNED
+	privnet_start "$NS_WAN" "$WAN_ADDR" "$OG_TMP/privnet" 0 3 pfmx=127.0.0.1:25:25 ||
+		{ og_fail "private Tor network starts"; return 1; }
+	og_pass "private Tor network starts on the WAN (3 authorities, 3 relays, the onion MX)"
+	PFMX=$(privnet_onion pfmx)
+	zones_start "$NS_WAN" "$WAN_DNS_ADDR" "$OG_TMP/zones" "$PFMX" "$PFMX" "$PFMX" ||
+		{ og_fail "the WAN's authoritative zones are served"; return 1; }
+	MAILBOX="$OG_TMP/mail/mailbox"
+	mkdir -p "$MAILBOX"
+	chown nobody "$MAILBOX"
+	og_check "the onion MX's Postfix starts" mail_start mx "$NS_WAN" "$OG_TMP/mail/pf-mx" 127.0.0.1 \
+		"myhostname = mx.onion.test" "inet_interfaces = 127.0.0.1" "mydestination = localhost" \
+		"virtual_mailbox_domains = example.test $PFMX" "virtual_mailbox_base = $MAILBOX" \
+		"virtual_mailbox_maps = static:user/" "virtual_uid_maps = static:65534" "virtual_gid_maps = static:65534"
+	og_spawn "$NS_WAN" "$OG_TMP/dnsmasq.log" dnsmasq --keep-in-foreground --conf-file=/dev/null --port=0 \
+		--interface=wan0 --bind-interfaces --dhcp-range=198.51.100.100,198.51.100.150,255.255.255.0,1h \
+		--dhcp-option=option:router,"$WAN_ADDR" --dhcp-option=option:dns-server,"$WAN_DNS_ADDR" \
+		--dhcp-leasefile="$OG_TMP/wan.leases" --pid-file= --log-dhcp --log-facility=-
+	og_spawn "$NS_WAN" "$OG_TMP/echod.log" "$OG_TOOLS/echod" "$WAN_ADDR" "$ECHO_PORT"
+}
+
+# lan_dhcp: the LAN host's DHCP client (busybox udhcpc) on lan0; its script applies the lease and
+# writes it to $OG_TMP/lan.lease (ip=, router=, dns=).
+lan_dhcp() {
+	cat > "$OG_TMP/udhcpc.sh" <<-'EOT'
+	#!/bin/sh
+	case $1 in
+	deconfig) ip addr flush dev "$interface"; ip link set "$interface" up ;;
+	bound|renew)
+		ip addr flush dev "$interface"
+		ip addr add "$ip/${mask:-24}" dev "$interface"
+		ip route replace default via "${router%% *}" dev "$interface"
+		printf 'ip=%s\nrouter=%s\ndns=%s\n' "$ip" "$router" "$dns" > "$LEASE_FILE.new"
+		mv "$LEASE_FILE.new" "$LEASE_FILE" ;;
+	esac
+	EOT
+	chmod 755 "$OG_TMP/udhcpc.sh"
+	og_spawn "$NS_LAN" "$OG_TMP/udhcpc.log" env LEASE_FILE="$OG_TMP/lan.lease" \
+		udhcpc -f -i lan0 -s "$OG_TMP/udhcpc.sh" -t 0 -T 2 -A 2
+}
+
+lease_value() { sed -n "s/^$1=//p" "$OG_TMP/lan.lease" 2>/dev/null | cut -d' ' -f1; }
+
+# disk: a fresh copy of the published image; OGCONFIG gets the shipped config plus the private
+# network's options, and the test's SSH key.
+disk() {
+	IMAGE=$(ls -t "$OG_TOP"/build/image/oniongate-*-"$ARCH".img.xz 2>/dev/null | head -1)
+	[ -n "$IMAGE" ] || { og_fail "an image: no build/image/oniongate-*-$ARCH.img.xz (make image ARCH=$ARCH)"; return 1; }
+	xz -dc "$IMAGE" > "$OG_TMP/disk.img" || return 1
+	local off
+	off=$(sfdisk -J "$OG_TMP/disk.img" | jq '.partitiontable as $t | $t.partitions[] |
+		select(.name == "OGCONFIG") | .start * ($t.sectorsize // 512)')
+	CONFIG_PART="$OG_TMP/disk.img@@$off"
+	export MTOOLS_SKIP_CHECK=1
+	mtype -i "$CONFIG_PART" ::oniongate.conf > "$OG_TMP/shipped.conf" || return 1
+	og_check "the guard refuses to boot the image as shipped (its config reaches the real Tor network)" \
+		bash -c "! guard_ok '$OG_TMP/shipped.conf'"
+	{
+		cat "$OG_TMP/shipped.conf"
+		echo "# image-test: the test's private Tor network; never the real one."
+		privnet_client_options | while read -r line; do echo "tor-option $line"; done
+	} > "$OG_TMP/oniongate.conf"
+	ssh-keygen -q -t ed25519 -N '' -C image-test -f "$OG_TMP/id_test" || return 1
+	mcopy -o -i "$CONFIG_PART" "$OG_TMP/oniongate.conf" ::oniongate.conf || return 1
+	mcopy -o -i "$CONFIG_PART" "$OG_TMP/id_test.pub" ::authorized_keys || return 1
+	qemu_arch "$ARCH" "$OG_TMP" "$OG_TMP/disk.img" ||
+		{ og_fail "QEMU and firmware for $ARCH (apt-get install ${QEMU_PKGS:-qemu})"; return 1; }
+}
+
+# guard_ok FILE: a config the harness may boot: the private authorities and TestingTorNetwork.
+guard_ok() {
+	grep -q '^tor-option DirAuthority ' "$1" && grep -q '^tor-option TestingTorNetwork 1' "$1"
+}
+export -f guard_ok
+
+# boot [QEMU ARGS...]: the guard reads the config back from the disk itself, then QEMU boots the disk.
+boot() {
+	mtype -i "$CONFIG_PART" ::oniongate.conf > "$OG_TMP/on-disk.conf"
+	if ! guard_ok "$OG_TMP/on-disk.conf"; then
+		og_fail "refusing to boot: OGCONFIG's oniongate.conf lacks the private DirAuthority or TestingTorNetwork lines"
+		return 1
+	fi
+	: > "$OG_TMP/serial.log"
+	T0=$(date +%s.%N)
+	og_spawn "$NS_VM" "$OG_TMP/qemu.log" "$QEMU_BIN" "${QEMU_ARGS[@]}" -m 512 -smp 2 \
+		-nodefaults -display none -monitor none -serial "file:$OG_TMP/serial.log" \
+		-netdev tap,id=wan,ifname=tapwan,script=no,downscript=no \
+		-device "$QEMU_NIC,netdev=wan,mac=52:54:00:0e:5b:01" \
+		-netdev tap,id=lan,ifname=taplan,script=no,downscript=no \
+		-device "$QEMU_NIC,netdev=lan,mac=52:54:00:0e:5b:02" "$@"
+	QEMU_PID=$OG_SPAWNED
+	og_log "image-test: QEMU pid $QEMU_PID ($ARCH, TCG, 512 MiB), serial console $OG_TMP/serial.log"
+}
+
+# serial_count REGEX: lines of the serial console matching REGEX.
+serial_count() { grep -acE "$1" "$OG_TMP/serial.log"; }
+
+g_ssh() {
+	ip netns exec "$NS_LAN" ssh -i "$OG_TMP/id_test" -o BatchMode=yes -o ConnectTimeout=4 -o LogLevel=ERROR \
+		-o UserKnownHostsFile="$OG_TMP/known_hosts" -o StrictHostKeyChecking="${SSH_STRICT:-accept-new}" \
+		root@"$GUEST_LAN" "$@"
+}
+
+g_ssh_quiet() { g_ssh "$@" 2>/dev/null; }
+
+lan_dig() { ip netns exec "$NS_LAN" dig +short +time=2 +tries=2 "$@"; }
+
+tor_ready() { g_ssh journalctl -b -u oniongated -o cat 2>/dev/null | grep -q 'tor ready'; }
+
+mail_delivered() { mail_wait_delivered "$MAILBOX" "$1" "$2" "$NS_LAN" "$OG_TMP/mail/pf-lan"; }
+
+# first_boot: DHCP on the LAN, SSH, Tor, then a mail LAN -> onion MX, with the times from power-on.
+first_boot() {
+	og_check "the LAN host gets a lease from the appliance" og_wait_for "$BOOT_TIMEOUT" test -s "$OG_TMP/lan.lease"
+	T_LEASE=$(since_power_on)
+	og_check "the lease names the appliance as router and DNS server" \
+		test "$(lease_value router) $(lease_value dns)" = "$GUEST_LAN $GUEST_LAN"
+	og_check "SSH with the test's key (OGCONFIG's authorized_keys) answers on the LAN" \
+		og_wait_for "$BOOT_TIMEOUT" g_ssh_quiet true
+	T_SSH=$(since_power_on)
+	og_check "oniongated reaches tor ready (its journal)" og_wait_for "$BOOT_TIMEOUT" tor_ready
+	T_TOR=$(since_power_on)
+	og_check "the OGCONFIG copy was made before oniongated started" \
+		test "$(serial_count 'oniongate-config: /etc/oniongate/oniongate.conf from')" -ge 1
+	og_check "the appliance's WAN took its address by DHCP" grep -q '52:54:00:0e:5b:01' "$OG_TMP/wan.leases"
+	GUEST_WAN=$(awk '$2 == "52:54:00:0e:5b:01" { print $3 }' "$OG_TMP/wan.leases")
+
+	og_check "the LAN's Postfix starts (stock master.cf, resolver: the lease's DNS)" mail_start lan "$NS_LAN" \
+		"$OG_TMP/mail/pf-lan" "$(lease_value dns)" "myhostname = mail.lan.test" "mydestination = localhost" \
+		"mynetworks = 127.0.0.0/8 192.168.42.0/24"
+	og_check "swaks submits a mail for user@example.test to the LAN Postfix" \
+		mail_submit "$NS_LAN" user@example.test "through the appliance"
+	og_check "the mail reaches the onion MX's mailbox" mail_delivered 1 180
+	T_MAIL=$(since_power_on)
+	og_check "the LAN log shows relay=<onion>[<pool address>]:25 status=sent" \
+		grep -qE "relay=$PFMX\[10\.[0-9.]+\]:25, .*status=sent" "$OG_TMP/mail/pf-lan/maillog"
+}
+
+# router: the appliance's DNS follows the WAN lease, answers LAN DNS sent elsewhere, masquerades.
+router() {
+	local answer
+	answer=$(lan_dig @"$GUEST_LAN" www.plain.test A)
+	og_check "a clearnet name resolves through the lease's DNS server (no dns-upstream in the config)" \
+		test "$answer" = 198.51.100.80
+	answer=$(lan_dig @198.51.100.99 "$PFMX" A)
+	og_check "a .onion query the LAN sends to another server is answered by the appliance (pool address)" \
+		bash -c "[[ '$answer' =~ ^10\. ]]"
+	answer=$(printf 'ping\n' | ip netns exec "$NS_LAN" timeout 10 nc -N "$WAN_ADDR" "$ECHO_PORT")
+	og_check "LAN TCP to the WAN is forwarded (echo answered)" test "$answer" = ping
+	sleep 1
+	og_check "the WAN sees it from the appliance's WAN address (masquerade), never from the LAN's" \
+		bash -c "tcpdump -r '$OG_TMP/wan.pcap' -n 'tcp dst port $ECHO_PORT and tcp[tcpflags] & tcp-syn != 0' 2>/dev/null |
+			grep -q ' $GUEST_WAN\.[0-9]* > $WAN_ADDR.$ECHO_PORT:' &&
+			! tcpdump -r '$OG_TMP/wan.pcap' -n 'src net 192.168.42.0/24' 2>/dev/null | grep -q ."
+}
+
+# inside: what the guest itself says: the sandbox in force, the memory in use.
+inside() {
+	local sec
+	sec=$(g_ssh systemd-analyze security --no-pager oniongated.service 2>&1 | tail -1)
+	og_check "systemd-analyze security in the guest: oniongated's exposure is OK ($sec)" \
+		bash -c "[[ '$sec' =~ exposure\ level\ for\ oniongated.service:\ ([0-9.]+)\ OK ]]"
+	og_check "oniongated runs as user oniongate in the guest" \
+		test "$(g_ssh ps -o user= -C oniongated | tr -d ' ' | sort -u)" = oniongate
+	MEM_KIB=$(g_ssh awk \''/^MemTotal:/ { t = $2 } /^MemAvailable:/ { a = $2 } END { print t - a }'\' /proc/meminfo)
+	og_check "the running system uses <= 256 MiB with the gateway ready (${MEM_KIB:-?} KiB)" \
+		test "${MEM_KIB:-999999}" -le $((256 * 1024))
+	og_check "no secret shipped: the machine id, SSH host keys and pool key were made in this guest" \
+		g_ssh test -s /etc/machine-id -a -s /etc/ssh/ssh_host_ed25519_key -a -s /var/lib/oniongate/pool.key
+}
+
+# reboot: the fake addresses, the pool key, Tor's state and SSH's host key survive; mail still flows.
+reboot_keeps_state() {
+	local addr_before key_before t_reboot
+	addr_before=$(lan_dig @"$GUEST_LAN" "$PFMX" A)
+	key_before=$(g_ssh sha256sum /var/lib/oniongate/pool.key)
+	g_ssh systemctl reboot
+	t_reboot=$(date +%s.%N)
+	og_check "the guest reboots and oniongated is ready again" \
+		og_wait_for "$BOOT_TIMEOUT" serial_has_twice 'oniongate-report: oniongated=active'
+	T_REBOOT=$(awk -v t0="$t_reboot" -v t1="$(date +%s.%N)" 'BEGIN { printf "%.0f", t1 - t0 }')
+	SSH_STRICT=yes og_check "SSH after the reboot, with the host key of the first boot (strict check)" \
+		og_wait_for 120 g_ssh_quiet true
+	og_check "the pool key is the same after the reboot" \
+		test "$(g_ssh sha256sum /var/lib/oniongate/pool.key)" = "$key_before"
+	og_check "tor ready after the reboot" og_wait_for 180 tor_ready
+	og_check "the onion keeps its fake IPv4 address across the reboot" \
+		same_nonempty "$addr_before" "$(lan_dig @"$GUEST_LAN" "$PFMX" A)"
+	mail_submit "$NS_LAN" user@example.test "after the reboot"
+	og_check "a mail after the reboot reaches the onion MX" mail_delivered 2 180
+}
+
+# cold_boot_wrong_clock: powered off, then on with a real-time clock years behind (a board with no
+# RTC): the clock comes back from timesyncd's saved time before oniongated starts; mail still flows.
+cold_boot_wrong_clock() {
+	local saved host_now guest_now guards
+	g_ssh systemctl poweroff
+	og_check "the guest powers off" og_wait_for 120 qemu_gone
+	wait "$QEMU_PID" 2>/dev/null
+	saved=$(date +%s)
+	guards=$(disk_cat /var/lib/oniongate/tor/state | state_guards)
+	og_check "Tor's state on the powered-off disk holds its sampled guards" test -n "$guards"
+	boot -rtc base=2020-01-01T00:00:00
+	og_check "the cold boot with its RTC at 2020-01-01 reaches oniongated ready" \
+		og_wait_for "$BOOT_TIMEOUT" serial_has_once 'oniongate-report: oniongated=active'
+	og_check "SSH after the cold boot" og_wait_for 120 g_ssh_quiet true
+	guest_now=$(g_ssh date +%s) host_now=$(date +%s)
+	og_check "the guest's clock is back within 2 min before the power-off, not in 2020 (guest $guest_now, host $host_now)" \
+		test "${guest_now:-0}" -ge $((saved - 120))
+	og_check "tor ready after the cold boot" og_wait_for 180 tor_ready
+	og_check "Tor kept its guards across the power cycle (state read back, not made anew)" \
+		same_nonempty "$guards" "$(g_ssh cat /var/lib/oniongate/tor/state | state_guards)"
+	mail_submit "$NS_LAN" user@example.test "after a cold boot with a wrong clock"
+	og_check "a mail after the cold boot reaches the onion MX" mail_delivered 3 180
+}
+
+# qemu_gone: QEMU has exited (a zombie not yet reaped counts).
+qemu_gone() {
+	local st
+	st=$(ps -o stat= -p "$QEMU_PID" 2>/dev/null)
+	[ -z "$st" ] || [[ $st == Z* ]]
+}
+
+serial_has_once() { [ "$(serial_count "$1")" -ge 1 ]; }
+serial_has_twice() { [ "$(serial_count "$1")" -ge 2 ]; }
+same_nonempty() { [ -n "$1" ] && [ "$1" = "$2" ]; }
+
+# state_guards: the identities of the guards Tor sampled, from its state file on stdin.
+state_guards() { sed -n 's/^Guard .*rsa_id=\([0-9A-F]*\).*/\1/p' | sort; }
+
+# disk_cat PATH: a file of the guest's root filesystem, read from the disk while the guest is off.
+disk_cat() {
+	local off
+	off=$(sfdisk -J "$OG_TMP/disk.img" | jq '.partitiontable as $t | $t.partitions[] |
+		select(.name == "root") | .start * ($t.sectorsize // 512)')
+	debugfs -R "cat $1" "$OG_TMP/disk.img?offset=$off" 2>/dev/null
+}
+
+leaks() {
+	og_stop "$WAN_CAPTURE_PID"
+	local dns
+	dns=$(tcpdump -r "$OG_TMP/wan.pcap" -n 'port 53' 2>/dev/null)
+	og_check "the WAN capture holds the appliance's clearnet DNS queries (the capture works)" \
+		grep -q "$GUEST_WAN\.[0-9]* > $WAN_DNS_ADDR\.53:.*example\.test" <<<"$dns"
+	og_check "no DNS query on the WAN names a .onion" bash -c "! grep -qi 'onion\\.' <<<'$dns'"
+	og_check "no packet to the fake pool on the WAN" \
+		bash -c "! tcpdump -r '$OG_TMP/wan.pcap' -n 'dst net 10.192.0.0/10' 2>/dev/null | grep -q ."
+}
+
+main() {
+	world
+	wan_services || { og_summary; exit 1; }
+	disk || { og_summary; exit 1; }
+	lan_dhcp
+	boot || { og_summary; exit 1; }
+	first_boot
+	router
+	inside
+	reboot_keeps_state
+	cold_boot_wrong_clock
+	leaks
+	echo "image-test: $ARCH: power-on to LAN lease ${T_LEASE:-?} s, to SSH ${T_SSH:-?} s, to tor ready ${T_TOR:-?} s," \
+		"to first mail delivered ${T_MAIL:-?} s; reboot to ready ${T_REBOOT:-?} s; RAM in use $(( ${MEM_KIB:-0} / 1024 )) MiB"
+	og_summary
+}
+
+main "$@"
