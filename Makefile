@@ -186,13 +186,20 @@ distclean:
 deb:
 	@ARCH=$(ARCH) bash scripts/deb.sh
 
-# Appliance images (amd64 so far): `make image ARCH=amd64` builds build/image/oniongate-<version>-<arch>
-# .img.xz, .qcow2 and SHA256SUMS from Debian packages and build/deb's .deb (make deb first);
-# `make image-smoke ARCH=amd64` boots a copy with a private-network config and no network. Root only.
-# See firmware/README.md.
-.PHONY: image image-smoke
-image:
-	@ARCH=$(or $(ARCH),amd64) bash image/build.sh
+# Appliance images: `make image ARCH=amd64|arm64|armhf` builds build/image/oniongate-<version>-<arch>
+# .img.xz (amd64 also .qcow2) and SHA256SUMS from Debian packages and build/deb's .deb (made first
+# when absent); `make image-smoke` boots a copy with a private-network config and no network;
+# `make image-test` boots it as the router between a test WAN and LAN, mail end to end (it reuses
+# the image when one is there: `make image` rebuilds it). Root only. See firmware/README.md.
+IMAGE_ARCH = $(or $(ARCH),amd64)
+.PHONY: image image-smoke image-test
+image: | deps
+	@ls build/deb/oniongate_*_$(IMAGE_ARCH).deb >/dev/null 2>&1 || $(MAKE) --no-print-directory deb ARCH=$(IMAGE_ARCH)
+	@ARCH=$(IMAGE_ARCH) bash image/build.sh
+
+image-test: tools
+	@ls build/image/oniongate-*-$(IMAGE_ARCH).img.xz >/dev/null 2>&1 || $(MAKE) --no-print-directory image ARCH=$(IMAGE_ARCH)
+	@ARCH=$(IMAGE_ARCH) bash image/image-test.sh
 
 image-smoke:
-	@ARCH=$(or $(ARCH),amd64) bash image/boot-smoke.sh
+	@ARCH=$(IMAGE_ARCH) bash image/boot-smoke.sh

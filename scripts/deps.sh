@@ -15,6 +15,12 @@ build_pkgs="build-essential pkg-config dpkg-dev libevent-dev libssl-dev zlib1g-d
 test_pkgs="tor iproute2 nftables jq curl netcat-openbsd dnsutils knot-dnsutils nsd ldnsutils tcpdump procps psmisc
   postfix swaks dnsperf dnsmasq-base redsocks torsocks bsd-mailx gnuplot-nox unbound openssl
   libnet-ssleay-perl strace systemd"
+# The appliance images and their boot test (make image, image-smoke, image-test): the root filesystem
+# and disk tools, QEMU with each arch's firmware, qemu-user for foreign root filesystems, the LAN
+# host's DHCP client and the SSH client that logs into the guest.
+image_pkgs="mmdebstrap fdisk dosfstools mtools e2fsprogs qemu-utils xz-utils systemd-boot-efi
+  qemu-system-x86 ovmf qemu-system-arm qemu-efi-aarch64 qemu-efi-arm u-boot-qemu qemu-user-static
+  udhcpc openssh-client"
 
 missing() {
 	local p out=""
@@ -90,7 +96,7 @@ apt_update() {
 
 if add_deb_src; then apt_update; fi
 
-todo=$(missing $build_pkgs $test_pkgs)
+todo=$(missing $build_pkgs $test_pkgs $image_pkgs)
 if [ -n "$todo" ]; then
 	apt_update
 	# shellcheck disable=SC2086
