@@ -80,6 +80,7 @@ static void tell_status(struct daemon *d)
 		s.tor_ready = control_ready(d->control);
 		s.tor_progress = control_progress(d->control);
 		s.tor_summary = control_summary(d->control);
+		s.clock_skewed = control_clock_skew(d->control, &s.clock_skew, &s.clock_source);
 	}
 	s.mappings = d->pool != NULL ? pool_count(d->pool) : 0;
 	s.streams = proxy_streams(d->proxy);
@@ -120,6 +121,13 @@ static void on_tor_state(bool ready, int progress, void *arg)
 	else
 		log_info("tor bootstrap %d%%", progress);
 	tell_status(d);
+}
+
+static void on_tor_clock(void *arg)
+{
+	struct daemon *d = arg;
+	if (!d->stopping)
+		tell_status(d);
 }
 
 static void on_tor_exit(int code, void *arg)
@@ -573,7 +581,7 @@ static int start(struct daemon *d)
 	d->tor = tor_start(d->base, d->cfg, &control_fd, on_tor_exit, d);
 	if (d->tor == NULL)
 		return -1;
-	d->control = control_new(d->base, control_fd, on_tor_state, d);
+	d->control = control_new(d->base, control_fd, on_tor_state, on_tor_clock, d);
 	if (d->control == NULL) {
 		log_err("cannot attach to Tor's control socket");
 		close(control_fd);
