@@ -139,8 +139,8 @@ static void cache_drop(struct onionmap *m, struct cache_entry *e)
  * Entries with a discovery under way move to the retired list, where it ends. */
 static void cache_retire_all(struct onionmap *m)
 {
-	while (m->lru_head != NULL) {
-		struct cache_entry *e = m->lru_head;
+	for (struct cache_entry *e = m->lru_head, *next; e != NULL; e = next) {
+		next = e->lru_next;
 		cache_unlink(m, e);
 		if (!e->pending) {
 			free(e);
