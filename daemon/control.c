@@ -80,25 +80,32 @@ static void client_status(struct control *c, const char *text)
 	}
 }
 
+/* What a clock event did: counted, logged, told. */
+static void clock_news(struct control *c, enum torstatus_kind kind, const struct torstatus_event *ev, bool changed)
+{
+	switch (kind) {
+	case TORSTATUS_OTHER: return;
+	case TORSTATUS_MALFORMED: stats_bump(STAT_TOR_STATUS_MALFORMED); return;
+	case TORSTATUS_CLOCK_SKEW:
+		stats_set(STAT_TOR_CLOCK_SKEW, (uint64_t)ev->seconds);
+		if (changed)
+			log_warn("tor: clock skew %" PRId64 " s (source %s): check the time", ev->seconds, ev->source);
+		break;
+	case TORSTATUS_CLOCK_JUMPED:
+		log_notice("tor: the clock jumped %" PRId64 " s", ev->seconds);
+		break;
+	}
+	if (changed)
+		c->on_clock(c->arg);
+}
+
 /* CLOCK_SKEW: shown until Tor is ready again; CLOCK_JUMPED (the time was set): skew over. */
 static void general_status(struct control *c, const char *text)
 {
 	struct torstatus_event ev;
 	bool changed;
-	switch (torstatus_clock_event(&c->clock, text, &ev, &changed)) {
-	case TORSTATUS_OTHER: return;
-	case TORSTATUS_MALFORMED: stats_bump(STAT_TOR_STATUS_MALFORMED); return;
-	case TORSTATUS_CLOCK_SKEW:
-		stats_set(STAT_TOR_CLOCK_SKEW, (uint64_t)ev.seconds);
-		if (changed)
-			log_warn("tor: clock skew %" PRId64 " s (source %s): check the time", ev.seconds, ev.source);
-		break;
-	case TORSTATUS_CLOCK_JUMPED:
-		log_notice("tor: the clock jumped %" PRId64 " s", ev.seconds);
-		break;
-	}
-	if (changed)
-		c->on_clock(c->arg);
+	enum torstatus_kind kind = torstatus_clock_event(&c->clock, text, &ev, &changed);
+	clock_news(c, kind, &ev, changed);
 }
 
 static void handle_event(struct control *c, const struct ctl_reply *r)
@@ -187,6 +194,11 @@ static void bootstrap_phase(const struct ctl_reply *r, void *arg)
 		log_warn("GETINFO status/bootstrap-phase: %d %s", r->code, r->lines[0].text);
 		return;
 	}
+	/* A skew found before SETEVENTS took effect (Tor's state file from the future) is only here. */
+	struct torstatus_event ev;
+	bool changed;
+	enum torstatus_kind kind = torstatus_clock_bootstrap(&c->clock, r->lines[0].text, &ev, &changed);
+	clock_news(c, kind, &ev, changed);
 	client_status(c, r->lines[0].text);
 }
 

@@ -29,13 +29,14 @@ static bool parse_seconds(const char *s, int64_t *out)
 	return true;
 }
 
-/* A source is an address or a word: letters, digits and ":.[]_-" only (it goes into the STATUS line). */
+/* A source is an address, a word or a path: letters, digits and ":.[]_-/" only (it goes into the
+ * STATUS line). */
 static bool plain_source(const char *s)
 {
 	if (*s == '\0')
 		return false;
 	for (; *s != '\0'; s++)
-		if (!isalnum((unsigned char)*s) && strchr(":.[]_-", *s) == NULL)
+		if (!isalnum((unsigned char)*s) && strchr(":.[]_-/", *s) == NULL)
 			return false;
 	return true;
 }
@@ -90,15 +91,55 @@ enum torstatus_kind torstatus_parse(const char *text, struct torstatus_event *ev
 	return TORSTATUS_OTHER;
 }
 
+/* "Clock skew N in WHAT from SOURCE" (connection.c clock_skew_warning). */
+static enum torstatus_kind bootstrap_warning(const char *text, struct torstatus_event *ev)
+{
+	static const char prefix[] = "Clock skew ";
+	char warning[TORSTATUS_SOURCE_MAX + 96], reason[16], number[32];
+	if (strstr(text, "BOOTSTRAP ") == NULL || ctl_text_value(text, "REASON", reason, sizeof(reason)) < 0 ||
+	    strcmp(reason, "CLOCK_SKEW") != 0)
+		return TORSTATUS_OTHER;
+	if (ctl_text_value(text, "WARNING", warning, sizeof(warning)) < 0 ||
+	    strncmp(warning, prefix, sizeof(prefix) - 1) != 0)
+		return TORSTATUS_MALFORMED;
+	const char *n = warning + sizeof(prefix) - 1, *sp = strchr(n, ' '), *from = strstr(n, " from ");
+	if (sp == NULL || from == NULL || (size_t)(sp - n) >= sizeof(number))
+		return TORSTATUS_MALFORMED;
+	memcpy(number, n, (size_t)(sp - n));
+	number[sp - n] = '\0';
+	from += strlen(" from ");
+	if (!parse_seconds(number, &ev->seconds) || strlen(from) >= sizeof(ev->source) || !plain_source(from))
+		return TORSTATUS_MALFORMED;
+	memcpy(ev->source, from, strlen(from) + 1);
+	return TORSTATUS_CLOCK_SKEW;
+}
+
+/* A skew begins or changes. */
+static bool take_skew(struct torstatus_clock *c, const struct torstatus_event *ev)
+{
+	bool changed = !c->skewed || c->skew.seconds != ev->seconds || strcmp(c->skew.source, ev->source) != 0;
+	c->skewed = true;
+	c->skew = *ev;
+	return changed;
+}
+
+enum torstatus_kind torstatus_clock_bootstrap(struct torstatus_clock *c, const char *text, struct torstatus_event *ev,
+					      bool *changed)
+{
+	ev->seconds = 0;
+	ev->source[0] = '\0';
+	enum torstatus_kind kind = bootstrap_warning(text, ev);
+	*changed = kind == TORSTATUS_CLOCK_SKEW && take_skew(c, ev);
+	return kind;
+}
+
 enum torstatus_kind torstatus_clock_event(struct torstatus_clock *c, const char *text, struct torstatus_event *ev,
 					  bool *changed)
 {
 	enum torstatus_kind kind = torstatus_parse(text, ev);
 	*changed = false;
 	if (kind == TORSTATUS_CLOCK_SKEW) {
-		*changed = !c->skewed || c->skew.seconds != ev->seconds || strcmp(c->skew.source, ev->source) != 0;
-		c->skewed = true;
-		c->skew = *ev;
+		*changed = take_skew(c, ev);
 	} else if (kind == TORSTATUS_CLOCK_JUMPED) {
 		*changed = c->skewed;
 		c->skewed = false;

@@ -8,7 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define TORSTATUS_SOURCE_MAX 64
+#define TORSTATUS_SOURCE_MAX 128
 /* A skew or jump beyond this many seconds (about 100 years) is not believed: malformed. */
 #define TORSTATUS_SECONDS_MAX 3155760000LL
 
@@ -21,7 +21,8 @@ enum torstatus_kind {
 
 struct torstatus_event {
 	int64_t seconds;
-	char source[TORSTATUS_SOURCE_MAX]; /* CLOCK_SKEW's SOURCE ("OR:192.0.2.1:9001", "CONSENSUS"), or "" */
+	char source[TORSTATUS_SOURCE_MAX]; /* CLOCK_SKEW's SOURCE ("OR:192.0.2.1:9001", "CONSENSUS", the
+					    * state file's path), or "" */
 };
 
 /* text: an event line's text after "650 " ("STATUS_GENERAL WARN CLOCK_SKEW SKEW=-3600 SOURCE=..."). */
@@ -36,6 +37,11 @@ struct torstatus_clock {
 /* Feeds an event's text: what it was (ev filled); *changed when the skew began, changed or ended. */
 enum torstatus_kind torstatus_clock_event(struct torstatus_clock *c, const char *text, struct torstatus_event *ev,
 					  bool *changed);
+/* The reply to GETINFO status/bootstrap-phase (its line's text): a clock skew Tor found before
+ * the events were subscribed to (its state file written in the future, as on a board whose clock
+ * came up behind) is there as REASON=CLOCK_SKEW WARNING="Clock skew N in WHAT from SOURCE". */
+enum torstatus_kind torstatus_clock_bootstrap(struct torstatus_clock *c, const char *text, struct torstatus_event *ev,
+					      bool *changed);
 /* Tor became ready: true when that ended a skew. */
 bool torstatus_clock_ready(struct torstatus_clock *c);
 

@@ -28,6 +28,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				if (torstatus_clock_event(&clock, r->lines[i].text, &ev, &changed) == TORSTATUS_CLOCK_SKEW &&
 				    (ev.source[0] == '\0' || strlen(ev.source) >= TORSTATUS_SOURCE_MAX))
 					__builtin_trap();
+			if (!r->async && torstatus_clock_bootstrap(&clock, r->lines[0].text, &ev, &changed) == TORSTATUS_CLOCK_SKEW &&
+			    ev.source[0] == '\0')
+				__builtin_trap();
 			if (!r->async)
 				torstatus_clock_ready(&clock);
 			ctl_reply_free(r);

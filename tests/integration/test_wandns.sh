@@ -4,8 +4,9 @@
 # the file with no SIGHUP: server A, then server B; an empty file: SERVFAIL for clearnet names
 # while .onion still answers; its own listen address: skipped, no loop; a missing file and its
 # return; a SIGHUP keeps following it. dns-listen binds with IP_FREEBIND: an address added to the
-# LAN interface after the start answers. The embedded Tor takes the STATUS_GENERAL subscription.
-# The gateway is the ASan+UBSan build.
+# LAN interface after the start answers. The embedded Tor takes the STATUS_GENERAL subscription,
+# and a clock skew Tor finds (its state file from the future) reaches the log, the STATUS line and
+# the stat. The gateways are the ASan+UBSan build.
 
 wd_dir="$OG_TMP/wandns"
 wd_file="$wd_dir/resolv.conf"
@@ -123,3 +124,28 @@ gw_stop "$wd_dir"
 og_check "wandns: the gateway (ASan+UBSan) stops with exit 0" test $? = 0
 og_stop "$wd_dnsmasq"
 ip -n "$WAN_NS" addr del "$wd_b_addr/24" dev "$WAN_IF"
+
+# Clock skew: Tor's state file was last written two hours from now, as on a board whose clock came
+# up behind the time it last ran; Tor finds it at start, before SETEVENTS, and the daemon reads it
+# from the bootstrap phase. No network (DisableNetwork 1): Tor stays unbootstrapped, the skew stays.
+wd_skew_dir="$wd_dir/skew"
+mkdir -p "$wd_skew_dir/data/tor"
+chmod 700 "$wd_skew_dir/data" "$wd_skew_dir/data/tor"
+printf '# Tor state file\nLastWritten %s\n' "$(date -u -d '+2 hours' '+%Y-%m-%d %H:%M:%S')" > "$wd_skew_dir/data/tor/state"
+gw_config "$wd_skew_dir" "tor-option DisableNetwork 1"
+og_spawn "$GW_NS" "$wd_skew_dir/notify.log" "$OG_TOOLS/notifyd" "$wd_skew_dir/notify"
+wd_notifyd=$OG_SPAWNED
+og_wait_for 5 test -S "$wd_skew_dir/notify"
+gw_start "$wd_skew_dir" "$OG_TOP/build/asan/oniongated" env NOTIFY_SOCKET="$wd_skew_dir/notify"
+og_check "clock skew: the daemon logs Tor's skew of about -7200 s from its state file" og_wait_for 40 bash -c \
+	"grep -Eq 'tor: clock skew -7[12][0-9]{2} s \(source $wd_skew_dir/data/tor/state\): check the time' '$wd_skew_dir/oniongated.log'"
+og_check "clock skew: the STATUS line says so" og_wait_for 10 bash -c \
+	"grep -Eq 'STATUS=tor: clock skew -7[12][0-9]{2} s \(source $wd_skew_dir/data/tor/state\): check the time' '$wd_skew_dir/notify.log'"
+wd_dir=$wd_skew_dir
+wd_skew=$(wd_stat tor_clock_skew_seconds)
+echo "wandns: tor_clock_skew_seconds=$wd_skew"
+og_check "clock skew: the stat holds it (tor_clock_skew_seconds=$wd_skew)" test "${wd_skew:-0}" -le -7100 -a "${wd_skew:-0}" -ge -7300
+og_check "clock skew: no status line was malformed (tor_status_malformed=0)" test "$(wd_stat tor_status_malformed)" = 0
+gw_stop "$wd_skew_dir"
+og_check "clock skew: the gateway (ASan+UBSan) stops with exit 0" test $? = 0
+og_stop "$wd_notifyd"

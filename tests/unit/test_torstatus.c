@@ -53,10 +53,51 @@ static void test_malformed(void **state)
 	expect("STATUS_GENERAL WARN CLOCK_SKEW SKEW=3155760001 SOURCE=CONSENSUS", TORSTATUS_MALFORMED, 0, "");
 	expect("STATUS_GENERAL WARN CLOCK_SKEW SKEW=5", TORSTATUS_MALFORMED, 0, "");
 	expect("STATUS_GENERAL WARN CLOCK_SKEW SKEW=5 SOURCE=\"a\\nSTATUS=x\"", TORSTATUS_MALFORMED, 0, "");
-	expect("STATUS_GENERAL WARN CLOCK_SKEW SKEW=5 SOURCE=0123456789012345678901234567890123456789012345678901234567890123456789",
-	       TORSTATUS_MALFORMED, 0, "");
+	char long_source[200] = "STATUS_GENERAL WARN CLOCK_SKEW SKEW=5 SOURCE=";
+	memset(long_source + strlen(long_source), 'a', TORSTATUS_SOURCE_MAX); /* one more than fits */
+	expect(long_source, TORSTATUS_MALFORMED, 0, "");
 	expect("STATUS_GENERAL WARN CLOCK_JUMPED", TORSTATUS_MALFORMED, 0, "");
 	expect("STATUS_GENERAL WARN CLOCK_JUMPED TIME=", TORSTATUS_MALFORMED, 0, "");
+}
+
+/* GETINFO status/bootstrap-phase: a skew found before the events were subscribed to. */
+static void test_bootstrap(void **state)
+{
+	struct torstatus_clock clock = { 0 };
+	struct torstatus_event ev;
+	bool changed;
+	(void)state;
+	assert_int_equal(torstatus_clock_bootstrap(&clock, "status/bootstrap-phase=WARN BOOTSTRAP PROGRESS=0 TAG=starting "
+				 "SUMMARY=\"Starting\" WARNING=\"Clock skew -7200 in local state file from "
+				 "/var/lib/oniongate/tor/state\" REASON=CLOCK_SKEW COUNT=1 RECOMMENDATION=warn "
+				 "HOSTID=\"?\" HOSTADDR=\"?\"", &ev, &changed),
+			 TORSTATUS_CLOCK_SKEW);
+	assert_true(changed);
+	assert_true(clock.skewed);
+	assert_int_equal(clock.skew.seconds, -7200);
+	assert_string_equal(clock.skew.source, "/var/lib/oniongate/tor/state");
+	assert_int_equal(torstatus_clock_bootstrap(&clock, "status/bootstrap-phase=NOTICE BOOTSTRAP PROGRESS=0 TAG=starting "
+				 "SUMMARY=\"Starting\"", &ev, &changed),
+			 TORSTATUS_OTHER);
+	assert_false(changed);
+	assert_true(clock.skewed);
+	assert_int_equal(torstatus_clock_bootstrap(&clock, "status/bootstrap-phase=WARN BOOTSTRAP PROGRESS=10 "
+				 "WARNING=\"Connection refused\" REASON=CONNECTREFUSED", &ev, &changed),
+			 TORSTATUS_OTHER);
+	static const char *const bad[] = {
+		"status/bootstrap-phase=WARN BOOTSTRAP PROGRESS=0 REASON=CLOCK_SKEW",
+		"status/bootstrap-phase=WARN BOOTSTRAP WARNING=\"Something else\" REASON=CLOCK_SKEW",
+		"status/bootstrap-phase=WARN BOOTSTRAP WARNING=\"Clock skew x in consensus from CONSENSUS\" REASON=CLOCK_SKEW",
+		"status/bootstrap-phase=WARN BOOTSTRAP WARNING=\"Clock skew 5 in consensus\" REASON=CLOCK_SKEW",
+		"status/bootstrap-phase=WARN BOOTSTRAP WARNING=\"Clock skew 5 in consensus from \" REASON=CLOCK_SKEW",
+		"status/bootstrap-phase=WARN BOOTSTRAP WARNING=\"Clock skew 5 in x from a b\" REASON=CLOCK_SKEW",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		print_message("%s\n", bad[i]);
+		assert_int_equal(torstatus_clock_bootstrap(&clock, bad[i], &ev, &changed), TORSTATUS_MALFORMED);
+		assert_false(changed);
+	}
+	assert_int_equal(clock.skew.seconds, -7200);
 }
 
 /* A control stream as Tor sends it, line by line through the reply parser: each event's text goes
@@ -109,6 +150,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_malformed),
+		cmocka_unit_test(test_bootstrap),
 		cmocka_unit_test(test_replay),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
