@@ -101,12 +101,21 @@ og_check "missing file: a clearnet name gets SERVFAIL" test "$(wd_status www.pla
 wd_write "$wd_b_addr"
 og_check "the file is back: B answers" og_wait_for 10 wd_answer_is 198.51.100.81
 
+# The bound: a file over 64 KiB is not read, whatever it names.
+{ head -c 66000 /dev/zero | tr '\0' '#'; printf '\nnameserver %s\n' "$wd_b_addr"; } > "$wd_file.new"
+mv "$wd_file.new" "$wd_file"
+og_check "a file over 64 KiB is refused with a log line" \
+	og_wait_for 10 gw_log_has "$wd_dir" "$wd_file: larger than 64 KiB: no upstream server"
+og_check "over 64 KiB: a clearnet name gets SERVFAIL" test "$(wd_status www.plain.test A)" = SERVFAIL
+wd_write "$wd_b_addr"
+og_check "back under the bound: B answers" og_wait_for 10 wd_answer_is 198.51.100.81
+
 kill -HUP "$GW_PID"
 og_check "SIGHUP: the reload is applied" og_wait_for 10 gw_log_has "$wd_dir" "configuration reloaded from"
 og_check "after SIGHUP the same file is still in force: B answers" wd_answer_is 198.51.100.81
 wd_write "$WAN_DNS_ADDR"
 og_check "after SIGHUP the file is still followed: A answers" og_wait_for 10 wd_answer_is 198.51.100.80
-og_check "the file was re-read for each change (upstream_file_reads >= 8)" test "$(wd_stat upstream_file_reads)" -ge 8
+og_check "the file was re-read for each change (upstream_file_reads >= 10)" test "$(wd_stat upstream_file_reads)" -ge 10
 
 # IP_FREEBIND: the address comes after the daemon bound it, as networkd's LAN address at boot.
 og_check "before the address exists, nothing answers at $wd_late_addr" \
