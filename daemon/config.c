@@ -264,6 +264,8 @@ static int apply_dns_listen(struct parse_state *ps, const struct directive *d, c
 static int apply_dns_upstream(struct parse_state *ps, const struct directive *d, char **args, int nargs)
 {
 	(void)d;
+	if (ps->cfg->n_dns_upstream == CONFIG_MAX_DNS_UPSTREAM)
+		return fail(ps, "more than %d dns-upstream lines", CONFIG_MAX_DNS_UPSTREAM);
 	return push_sockaddr(ps, args, nargs, &ps->cfg->dns_upstream, &ps->cfg->n_dns_upstream);
 }
 
@@ -530,6 +532,7 @@ static const struct directive directives[] = {
 	ONCE("user", apply_user, user, string_differs),
 	MANY("dns-listen", 1, 2, apply_dns_listen, listen_differs),
 	MANY("dns-upstream", 1, 2, apply_dns_upstream, RELOADS),
+	PATH("dns-upstream-file", dns_upstream_file, RELOADS),
 	MANY("client-network", 1, 1, apply_client_network, RELOADS),
 	ONCE("pool-ipv4", apply_pool_ipv4, pool_v4, net_differs),
 	ONCE("pool-ipv6", apply_pool_ipv6, pool_v6, net_differs),
@@ -755,14 +758,20 @@ static int upgrade_line(const struct config *cfg)
 static int check_whole(struct parse_state *ps)
 {
 	struct config *cfg = ps->cfg;
+	if (cfg->n_dns_upstream > 0 && cfg->dns_upstream_file != NULL) {
+		ps->line = config_line(cfg, "dns-upstream-file");
+		return fail(ps, "dns-upstream-file and dns-upstream (line %d) exclude each other",
+			    config_line(cfg, "dns-upstream"));
+	}
 	if (cfg->n_dns_listen > 0) {
 		ps->line = cfg->dns_listen[0].line;
-		if (cfg->n_dns_upstream == 0)
-			return fail(ps, "dns-listen needs a dns-upstream to pass other queries to");
+		if (cfg->n_dns_upstream == 0 && cfg->dns_upstream_file == NULL)
+			return fail(ps, "dns-listen needs a dns-upstream or dns-upstream-file to pass other queries to");
 		if (cfg->n_client_nets == 0)
 			return fail(ps, "dns-listen needs at least one client-network");
-	} else if (cfg->n_client_nets > 0 || cfg->n_dns_upstream > 0) {
-		const char *what = cfg->n_client_nets > 0 ? "client-network" : "dns-upstream";
+	} else if (cfg->n_client_nets > 0 || cfg->n_dns_upstream > 0 || cfg->dns_upstream_file != NULL) {
+		const char *what = cfg->n_client_nets > 0 ? "client-network"
+				   : cfg->n_dns_upstream > 0 ? "dns-upstream" : "dns-upstream-file";
 		ps->line = config_line(cfg, what);
 		return fail(ps, "%s has no effect without dns-listen", what);
 	}
@@ -896,6 +905,7 @@ void config_free(struct config *cfg)
 	free(cfg->redirect_ports);
 	free(cfg->dns_listen);
 	free(cfg->dns_upstream);
+	free(cfg->dns_upstream_file);
 	free(cfg->client_nets);
 	free(cfg->onion_map);
 	free(cfg->socks_server);

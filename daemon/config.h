@@ -18,6 +18,8 @@
 #define CONFIG_MAX_DIRECTIVES 64
 /* lan-interface lines: with 63 redirect-ports the nft table holds at most 2084 rules. */
 #define CONFIG_MAX_LAN_INTERFACES 16
+/* dns-upstream lines, and the servers taken from a dns-upstream-file. */
+#define CONFIG_MAX_DNS_UPSTREAM 16
 
 struct tor_option {
 	char *name;
@@ -69,6 +71,7 @@ struct config {
 	size_t n_dns_listen;
 	struct config_sockaddr *dns_upstream;
 	size_t n_dns_upstream;
+	char *dns_upstream_file;       /* NULL: dns-upstream; else the servers are this file's (resolvconf) */
 	struct config_net *client_nets;
 	size_t n_client_nets;
 	struct config_net pool_v4, pool_v6;

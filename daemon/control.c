@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: ISC */
 /* control: the owning control connection to the embedded Tor: commands and their replies
- * in order, STATUS_CLIENT events, and the ready/not-ready state the rest of the daemon reads. */
+ * in order, STATUS_CLIENT and STATUS_GENERAL events, and the ready/not-ready and clock-skew state
+ * the rest of the daemon reads. */
 #include "control.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +14,7 @@
 
 #include "log.h"
 #include "stats.h"
+#include "torstatus.h"
 
 #define CONTROL_LINE_MAX (64 * 1024)
 
@@ -26,11 +29,13 @@ struct control {
 	struct ctl_parser *parser;
 	struct pending *head, *tail;
 	control_state_cb *on_state;
+	control_clock_cb *on_clock;
 	void *arg;
 	int progress;
 	char summary[CONTROL_SUMMARY_MAX]; /* of the last bootstrap phase */
 	bool circuits_ok;
 	bool ready;
+	struct torstatus_clock clock;
 };
 
 static void set_state(struct control *c, int progress, bool circuits_ok)
@@ -43,6 +48,10 @@ static void set_state(struct control *c, int progress, bool circuits_ok)
 		return;
 	c->ready = ready;
 	c->on_state(ready, progress, c->arg);
+	if (ready && torstatus_clock_ready(&c->clock)) {
+		log_notice("tor: ready again after a clock skew of %" PRId64 " s", c->clock.skew.seconds);
+		c->on_clock(c->arg);
+	}
 }
 
 /* text holds "... BOOTSTRAP PROGRESS=n TAG=t SUMMARY=\"s\"" or a circuit status word. */
@@ -71,12 +80,42 @@ static void client_status(struct control *c, const char *text)
 	}
 }
 
+/* What a clock event did: counted, logged, told. */
+static void clock_news(struct control *c, enum torstatus_kind kind, const struct torstatus_event *ev, bool changed)
+{
+	switch (kind) {
+	case TORSTATUS_OTHER: return;
+	case TORSTATUS_MALFORMED: stats_bump(STAT_TOR_STATUS_MALFORMED); return;
+	case TORSTATUS_CLOCK_SKEW:
+		stats_set(STAT_TOR_CLOCK_SKEW, (uint64_t)ev->seconds);
+		if (changed)
+			log_warn("tor: clock skew %" PRId64 " s (source %s): check the time", ev->seconds, ev->source);
+		break;
+	case TORSTATUS_CLOCK_JUMPED:
+		log_notice("tor: the clock jumped %" PRId64 " s", ev->seconds);
+		break;
+	}
+	if (changed)
+		c->on_clock(c->arg);
+}
+
+/* CLOCK_SKEW: shown until Tor is ready again; CLOCK_JUMPED (the time was set): skew over. */
+static void general_status(struct control *c, const char *text)
+{
+	struct torstatus_event ev;
+	bool changed;
+	enum torstatus_kind kind = torstatus_clock_event(&c->clock, text, &ev, &changed);
+	clock_news(c, kind, &ev, changed);
+}
+
 static void handle_event(struct control *c, const struct ctl_reply *r)
 {
 	const char *text = r->lines[0].text;
 	stats_bump(STAT_CONTROL_EVENTS);
 	if (strncmp(text, "STATUS_CLIENT ", 14) == 0)
 		client_status(c, text);
+	else if (strncmp(text, "STATUS_GENERAL ", 15) == 0)
+		general_status(c, text);
 }
 
 static void handle_reply(struct control *c, const struct ctl_reply *r)
@@ -155,6 +194,11 @@ static void bootstrap_phase(const struct ctl_reply *r, void *arg)
 		log_warn("GETINFO status/bootstrap-phase: %d %s", r->code, r->lines[0].text);
 		return;
 	}
+	/* A skew found before SETEVENTS took effect (Tor's state file from the future) is only here. */
+	struct torstatus_event ev;
+	bool changed;
+	enum torstatus_kind kind = torstatus_clock_bootstrap(&c->clock, r->lines[0].text, &ev, &changed);
+	clock_news(c, kind, &ev, changed);
 	client_status(c, r->lines[0].text);
 }
 
@@ -165,12 +209,14 @@ static void setevents_done(const struct ctl_reply *r, void *arg)
 		log_warn("SETEVENTS: %d %s", r->code, r->lines[0].text);
 }
 
-struct control *control_new(struct event_base *base, int fd, control_state_cb *on_state, void *arg)
+struct control *control_new(struct event_base *base, int fd, control_state_cb *on_state, control_clock_cb *on_clock,
+			    void *arg)
 {
 	struct control *c = calloc(1, sizeof(*c));
 	if (c == NULL)
 		return NULL;
 	c->on_state = on_state;
+	c->on_clock = on_clock;
 	c->arg = arg;
 	c->parser = ctl_parser_new();
 	c->bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
@@ -181,7 +227,7 @@ struct control *control_new(struct event_base *base, int fd, control_state_cb *o
 	}
 	bufferevent_setcb(c->bev, read_cb, NULL, event_cb, c);
 	bufferevent_enable(c->bev, EV_READ);
-	if (control_command(c, "SETEVENTS STATUS_CLIENT", setevents_done, c) < 0 ||
+	if (control_command(c, "SETEVENTS STATUS_CLIENT STATUS_GENERAL", setevents_done, c) < 0 ||
 	    control_command(c, "GETINFO status/bootstrap-phase", bootstrap_phase, c) < 0) {
 		control_free(c);
 		return NULL;
@@ -221,6 +267,13 @@ int control_progress(const struct control *c)
 const char *control_summary(const struct control *c)
 {
 	return c->summary;
+}
+
+bool control_clock_skew(const struct control *c, int64_t *seconds, const char **source)
+{
+	*seconds = c->clock.skew.seconds;
+	*source = c->clock.skew.source;
+	return c->clock.skewed;
 }
 
 void control_close(struct control *c)

@@ -299,7 +299,7 @@ static void forward(struct req *r, enum req_state state)
 	r->state = state;
 	r->uq = upstream_send(r->d->up, r->pkt, r->len, &r->q.q, on_upstream, r);
 	if (r->uq == NULL) {
-		stats_bump(STAT_DNS_OVERLOADED);
+		stats_bump(upstream_servers(r->d->up) == 0 ? STAT_DNS_NO_UPSTREAM : STAT_DNS_OVERLOADED);
 		req_reply_rcode(r, DNS_RCODE_SERVFAIL);
 		req_done(r);
 	}
@@ -671,7 +671,8 @@ static int bind_udp(struct dns *d, const struct config_sockaddr *a)
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (a->ss.ss_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-	if (bind(fd, (const struct sockaddr *)&a->ss, a->len) < 0) {
+	/* Free-bind: at boot the LAN address may come after us (systemd-networkd). */
+	if (listener_freebind(fd, a->ss.ss_family) < 0 || bind(fd, (const struct sockaddr *)&a->ss, a->len) < 0) {
 		close(fd);
 		return -1;
 	}
@@ -707,7 +708,7 @@ struct dns *dns_new(struct event_base *base, const struct config *cfg, struct po
 	d->cfg = cfg;
 	d->pool = pool;
 	d->map = map;
-	d->up = upstream_new(base, cfg);
+	d->up = upstream_new(base);
 	d->req_peers = peers_new();
 	d->tcp_peers = peers_new();
 	d->udp = calloc(cfg->n_dns_listen + 1, sizeof(*d->udp));
@@ -735,7 +736,11 @@ fail:
 void dns_reconfigure(struct dns *d, const struct config *cfg)
 {
 	d->cfg = cfg;
-	upstream_reconfigure(d->up, cfg);
+}
+
+void dns_set_upstreams(struct dns *d, const struct config_sockaddr *servers, size_t n)
+{
+	upstream_set_servers(d->up, servers, n);
 }
 
 void dns_set_upgrade(struct dns *d, struct mxupgrade *u)

@@ -15,8 +15,11 @@ struct dns;
 
 /* Binds every dns-listen address (UDP and TCP) and the upstream sockets; NULL on failure. */
 struct dns *dns_new(struct event_base *base, const struct config *cfg, struct pool *pool, struct onionmap *map);
-/* A reloaded config: client networks, upstreams and TTLs change; listeners stay as bound. */
+/* A reloaded config: client networks and TTLs change; listeners stay as bound. */
 void dns_reconfigure(struct dns *d, const struct config *cfg);
+/* The upstream servers other names go to (copied): dns-upstream, or dns-upstream-file's. None:
+ * SERVFAIL, counted as dns_no_upstream. */
+void dns_set_upstreams(struct dns *d, const struct config_sockaddr *servers, size_t n);
 /* Told of every onion MX host the DNS hands out, so a stream to it can be opened early. */
 typedef void dns_warm_fn(void *arg, const struct pool_entry *e, uint16_t port);
 void dns_set_warmer(struct dns *d, dns_warm_fn *fn, void *arg);

@@ -4,10 +4,12 @@
 #include "listener.h"
 
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <event2/listener.h>
 
@@ -71,22 +73,48 @@ static void accept_failed(struct evconnlistener *lev, void *arg)
 	evtimer_add(l->resume, &tv);
 }
 
+int listener_freebind(int fd, int family)
+{
+	int one = 1;
+	if (family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_FREEBIND, &one, sizeof(one)) == 0)
+		return 0;
+	return setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &one, sizeof(one)); /* also for IPv6 before Linux 4.15 */
+}
+
+/* A non-blocking socket bound to sa (address reuse, IPv6-only, free-bind), or -1 with errno. */
+static int bound_socket(const struct sockaddr *sa, int salen)
+{
+	int one = 1, err;
+	int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    (sa->sa_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0) ||
+	    listener_freebind(fd, sa->sa_family) < 0 || bind(fd, sa, (socklen_t)salen) < 0) {
+		err = errno;
+		close(fd);
+		errno = err;
+		return -1;
+	}
+	return fd;
+}
+
 struct listener *listener_new(struct event_base *base, const char *name, const struct sockaddr *sa, int salen,
 			      int backlog, listener_cb *cb, void *arg)
 {
-	unsigned flags = LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC;
+	unsigned flags = LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC;
 	struct listener *l = calloc(1, sizeof(*l));
-	int err;
+	int err, fd = -1;
 	if (l == NULL)
 		return NULL;
 	l->name = name;
 	l->cb = cb;
 	l->arg = arg;
-	if (sa->sa_family == AF_INET6)
-		flags |= LEV_OPT_BIND_IPV6ONLY;
-	if ((l->resume = evtimer_new(base, resume, l)) == NULL ||
-	    (l->lev = evconnlistener_new_bind(base, accepted, l, flags, backlog, sa, salen)) == NULL) {
+	if ((l->resume = evtimer_new(base, resume, l)) == NULL || (fd = bound_socket(sa, salen)) < 0 ||
+	    (l->lev = evconnlistener_new(base, accepted, l, flags, backlog, fd)) == NULL) {
 		err = errno;
+		if (fd >= 0 && l->lev == NULL)
+			close(fd);
 		listener_free(l);
 		errno = err;
 		return NULL;

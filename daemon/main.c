@@ -33,6 +33,7 @@
 #include "proxy.h"
 #include "stats.h"
 #include "tor.h"
+#include "upfile.h"
 
 #define SHUTDOWN_GRACE_SECONDS 15
 
@@ -44,6 +45,7 @@ struct daemon {
 	struct pool *pool;
 	struct onionmap *onionmap;
 	struct dns *dns;
+	struct upfile *upfile; /* with dns-upstream-file: where the upstream servers come from */
 	struct proxy *proxy;
 	struct nftd *nftd; /* the nft helper, when there is a table to install */
 	struct mxupgrade *upgrade; /* with the table: mx-mode upgrade's claims */
@@ -78,6 +80,7 @@ static void tell_status(struct daemon *d)
 		s.tor_ready = control_ready(d->control);
 		s.tor_progress = control_progress(d->control);
 		s.tor_summary = control_summary(d->control);
+		s.clock_skewed = control_clock_skew(d->control, &s.clock_skew, &s.clock_source);
 	}
 	s.mappings = d->pool != NULL ? pool_count(d->pool) : 0;
 	s.streams = proxy_streams(d->proxy);
@@ -118,6 +121,13 @@ static void on_tor_state(bool ready, int progress, void *arg)
 	else
 		log_info("tor bootstrap %d%%", progress);
 	tell_status(d);
+}
+
+static void on_tor_clock(void *arg)
+{
+	struct daemon *d = arg;
+	if (!d->stopping)
+		tell_status(d);
 }
 
 static void on_tor_exit(int code, void *arg)
@@ -183,15 +193,67 @@ static struct config *load_all(const char *path, struct mapfile **map, char err[
 	return cfg;
 }
 
+/* The upstream servers cfg names: its dns-upstream lines, or what the dns-upstream-file f says now. */
+static const struct config_sockaddr *servers_of(const struct config *cfg, const struct upfile *f, size_t *n)
+{
+	if (f == NULL) {
+		*n = cfg->n_dns_upstream;
+		return cfg->dns_upstream;
+	}
+	return upfile_servers(f, n);
+}
+
+/* The DNS forwards to the servers in force. */
+static void use_servers(struct daemon *d)
+{
+	size_t n;
+	const struct config_sockaddr *servers = servers_of(d->cfg, d->upfile, &n);
+	if (d->dns != NULL)
+		dns_set_upstreams(d->dns, servers, n);
+	stats_set(STAT_UPSTREAM_SERVERS, n);
+}
+
+/* The dns-upstream-file names other servers: discovery and the DNS follow, no reload needed. */
+static void on_upfile_change(void *arg)
+{
+	struct daemon *d = arg;
+	char err[MAPFILE_ERR_MAX];
+	size_t n;
+	const struct config_sockaddr *servers = upfile_servers(d->upfile, &n);
+	if (onionmap_set_upstreams(d->onionmap, servers, n, err) < 0)
+		log_err("%s: discovery keeps the previous servers", err);
+	use_servers(d);
+}
+
+/* The watcher cfg's dns-upstream-file needs: the running one when it follows the same file, else
+ * a new one (read now). NULL (and *fresh_one false) when cfg has none; -1 out of memory. */
+static int upfile_for(struct daemon *d, const struct config *cfg, struct upfile **f, bool *fresh_one)
+{
+	*f = NULL;
+	*fresh_one = false;
+	if (cfg->dns_upstream_file == NULL)
+		return 0;
+	if (d->upfile != NULL && strcmp(upfile_path(d->upfile), cfg->dns_upstream_file) == 0) {
+		*f = d->upfile;
+		return 0;
+	}
+	*fresh_one = true;
+	*f = upfile_new(d->base, cfg, on_upfile_change, d);
+	return *f != NULL ? 0 : -1;
+}
+
 /* Reload, phase one: everything the new file asks for is read, checked and built beside the
- * running state (config, map file, restart-only directives unchanged, a new libunbound
- * context); NULL and "file:line: why" in err if any of it fails. *map stays readable (owned by
- * *next) for its warnings. */
+ * running state (config, map file, restart-only directives unchanged, the dns-upstream-file's
+ * watcher, a new libunbound context); NULL and "file:line: why" in err if any of it fails. *map
+ * stays readable (owned by *next) for its warnings. */
 static struct config *reload_prepare(struct daemon *d, struct mapfile **map, struct onionmap_next **next,
-				     char err[CONFIG_ERR_MAX])
+				     struct upfile **upfile, char err[CONFIG_ERR_MAX])
 {
 	struct config *fresh = load_all(d->cfg->path, map, err);
+	bool fresh_upfile;
+	size_t n;
 	*next = NULL;
+	*upfile = NULL;
 	if (fresh == NULL)
 		return NULL;
 	if (config_reload_check(d->cfg, fresh, err) < 0) {
@@ -199,7 +261,16 @@ static struct config *reload_prepare(struct daemon *d, struct mapfile **map, str
 		config_free(fresh);
 		return NULL;
 	}
-	if ((*next = onionmap_prepare(d->onionmap, fresh, *map, err)) == NULL) {
+	if (upfile_for(d, fresh, upfile, &fresh_upfile) < 0) {
+		snprintf(err, CONFIG_ERR_MAX, "%s: out of memory", fresh->path);
+		mapfile_free(*map);
+		config_free(fresh);
+		return NULL;
+	}
+	const struct config_sockaddr *servers = servers_of(fresh, *upfile, &n);
+	if ((*next = onionmap_prepare(d->onionmap, fresh, *map, servers, n, err)) == NULL) {
+		if (fresh_upfile)
+			upfile_free(*upfile);
 		config_free(fresh);
 		return NULL;
 	}
@@ -227,7 +298,7 @@ static void tor_follow_log_level(struct daemon *d, const struct config *fresh)
 }
 
 /* Reload, phase two: cannot fail; every module takes the new config at once. */
-static void reload_commit(struct daemon *d, struct config *fresh, struct onionmap_next *next)
+static void reload_commit(struct daemon *d, struct config *fresh, struct onionmap_next *next, struct upfile *upfile)
 {
 	log_set_level(fresh->log_level);
 	tor_follow_log_level(d, fresh);
@@ -240,6 +311,11 @@ static void reload_commit(struct daemon *d, struct config *fresh, struct onionma
 		proxy_reconfigure(d->proxy, fresh);
 	config_free(d->cfg);
 	d->cfg = fresh;
+	if (upfile != d->upfile) {
+		upfile_free(d->upfile);
+		d->upfile = upfile;
+	}
+	use_servers(d);
 }
 
 /* SIGHUP: the new configuration whole, or none of it and the running one stays whole. */
@@ -248,19 +324,20 @@ static void reload(struct daemon *d)
 	char err[CONFIG_ERR_MAX];
 	struct mapfile *map;
 	struct onionmap_next *next;
+	struct upfile *upfile;
 	if (d->stopping) {
 		log_notice("SIGHUP ignored: shutting down");
 		return;
 	}
 	notify_reloading();
-	struct config *fresh = reload_prepare(d, &map, &next, err);
+	struct config *fresh = reload_prepare(d, &map, &next, &upfile, err);
 	if (fresh == NULL) {
 		log_err("reload refused, keeping the running configuration: %s", err);
 		notify_ready();
 		return;
 	}
 	log_map_warnings(map);
-	reload_commit(d, fresh, next);
+	reload_commit(d, fresh, next, upfile);
 	/* Numbered, so that the log never folds two reloads into "last message repeated". */
 	log_notice("configuration reloaded from %s (reload %u)", fresh->path, ++d->reloads);
 	notify_ready();
@@ -314,12 +391,20 @@ static int start_dns(struct daemon *d)
 		log_err("cannot allocate the address pool");
 		return -1;
 	}
-	if ((d->onionmap = onionmap_new(d->base, d->cfg, err)) == NULL) {
+	bool fresh_upfile;
+	size_t n;
+	if (upfile_for(d, d->cfg, &d->upfile, &fresh_upfile) < 0) {
+		log_err("cannot follow %s: out of memory", d->cfg->dns_upstream_file);
+		return -1;
+	}
+	const struct config_sockaddr *servers = servers_of(d->cfg, d->upfile, &n);
+	if ((d->onionmap = onionmap_new(d->base, d->cfg, servers, n, err)) == NULL) {
 		log_err("%s", err);
 		return -1;
 	}
 	if (d->cfg->n_dns_listen > 0 && (d->dns = dns_new(d->base, d->cfg, d->pool, d->onionmap)) == NULL)
 		return -1;
+	use_servers(d);
 	return 0;
 }
 
@@ -496,7 +581,7 @@ static int start(struct daemon *d)
 	d->tor = tor_start(d->base, d->cfg, &control_fd, on_tor_exit, d);
 	if (d->tor == NULL)
 		return -1;
-	d->control = control_new(d->base, control_fd, on_tor_state, d);
+	d->control = control_new(d->base, control_fd, on_tor_state, on_tor_clock, d);
 	if (d->control == NULL) {
 		log_err("cannot attach to Tor's control socket");
 		close(control_fd);
@@ -542,6 +627,7 @@ static void teardown(struct daemon *d)
 	 * still in a listen backlog) get their FIN or RST from the address they dialled. */
 	proxy_free(d->proxy);
 	dns_free(d->dns);
+	upfile_free(d->upfile);
 	mxupgrade_free(d->upgrade);
 	remove_nft(d);
 	onionmap_free(d->onionmap);

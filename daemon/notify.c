@@ -4,6 +4,7 @@
 #include "notify.h"
 
 #include <ctype.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,7 +52,10 @@ void notify_stopping(void)
 
 void notify_status_text(const struct notify_state *s, char out[NOTIFY_STATUS_MAX])
 {
-	if (s->tor && !s->tor_ready && s->tor_progress == 100) {
+	if (s->tor && s->clock_skewed) {
+		snprintf(out, NOTIFY_STATUS_MAX, "tor: clock skew %" PRId64 " s (source %s): check the time", s->clock_skew,
+			 s->clock_source);
+	} else if (s->tor && !s->tor_ready && s->tor_progress == 100) {
 		snprintf(out, NOTIFY_STATUS_MAX, "Tor 100%%: no circuits can be built; mail defers");
 	} else if (s->tor && !s->tor_ready) {
 		int n = snprintf(out, NOTIFY_STATUS_MAX, "Tor %d%%%s%s", s->tor_progress,

@@ -18,6 +18,9 @@ struct notify_state {
 	bool tor_ready;
 	int tor_progress;        /* 0..100 */
 	const char *tor_summary; /* Tor's words for the phase, "" if none yet */
+	bool clock_skewed;       /* Tor reported a clock skew and has not been ready since */
+	int64_t clock_skew;      /* seconds (negative: our clock is behind) */
+	const char *clock_source; /* where Tor saw it ("CONSENSUS", "OR:addr:port") */
 	size_t mappings;         /* onion names with pool addresses */
 	size_t streams;
 };
@@ -30,7 +33,8 @@ void notify_ready(void);
 void notify_reloading(void);
 /* STOPPING=1: shutdown has begun. */
 void notify_stopping(void);
-/* "Tor 45%: loading relay descriptors", "ready: 3 onion MX mappings, 0 streams". */
+/* "Tor 45%: loading relay descriptors", "ready: 3 onion MX mappings, 0 streams"; while a clock
+ * skew lasts "tor: clock skew -3600 s (source CONSENSUS): check the time" instead. */
 void notify_status_text(const struct notify_state *s, char out[NOTIFY_STATUS_MAX]);
 /* STATUS=text, if it differs from the last line sent and NOTIFY_STATUS_INTERVAL_MS have passed
  * since that one (now_ms: a monotonic clock). True if sent. */

@@ -139,8 +139,8 @@ static void cache_drop(struct onionmap *m, struct cache_entry *e)
  * Entries with a discovery under way move to the retired list, where it ends. */
 static void cache_retire_all(struct onionmap *m)
 {
-	while (m->lru_head != NULL) {
-		struct cache_entry *e = m->lru_head;
+	for (struct cache_entry *e = m->lru_head, *next; e != NULL; e = next) {
+		next = e->lru_next;
 		cache_unlink(m, e);
 		if (!e->pending) {
 			free(e);
@@ -458,11 +458,13 @@ static int anchor_line(const struct config *cfg)
 	return 0;
 }
 
-static int add_upstreams(struct ub_ctx *ub, const struct config *cfg, char *err)
+/* The forwarders: the upstream servers in force (dns-upstream, or dns-upstream-file's). */
+static int add_upstreams(struct ub_ctx *ub, const struct config *cfg, const struct config_sockaddr *servers, size_t n,
+			 char *err)
 {
-	for (size_t i = 0; i < cfg->n_dns_upstream; i++) {
+	for (size_t i = 0; i < n; i++) {
 		char addr[INET6_ADDRSTRLEN], spec[INET6_ADDRSTRLEN + 8];
-		const struct sockaddr_storage *ss = &cfg->dns_upstream[i].ss;
+		const struct sockaddr_storage *ss = &servers[i].ss;
 		int port;
 		if (ss->ss_family == AF_INET) {
 			const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
@@ -475,8 +477,8 @@ static int add_upstreams(struct ub_ctx *ub, const struct config *cfg, char *err)
 		}
 		snprintf(spec, sizeof(spec), "%s@%d", addr, port);
 		if (ub_ctx_set_fwd(ub, spec) != 0) {
-			snprintf(err, MAPFILE_ERR_MAX, "%s:%d: libunbound refuses upstream %s", cfg->path,
-				 cfg->dns_upstream[i].line, spec);
+			snprintf(err, MAPFILE_ERR_MAX, "%s:%d: libunbound refuses upstream %s",
+				 cfg->dns_upstream_file != NULL ? cfg->dns_upstream_file : cfg->path, servers[i].line, spec);
 			return -1;
 		}
 	}
@@ -502,8 +504,9 @@ static int add_trust_anchor(struct ub_ctx *ub, const struct config *cfg, char *e
 	return 0;
 }
 
-/* A new libunbound context on the daemon's loop for cfg: its upstreams, its trust anchor. */
-static struct ub_ctx *new_unbound(struct event_base *base, const struct config *cfg, char *err)
+/* A new libunbound context on the daemon's loop for cfg: the servers, cfg's trust anchor. */
+static struct ub_ctx *new_unbound(struct event_base *base, const struct config *cfg, const struct config_sockaddr *servers,
+				  size_t n, char *err)
 {
 	struct ub_ctx *ub = ub_ctx_create_event(base);
 	int rc;
@@ -511,7 +514,7 @@ static struct ub_ctx *new_unbound(struct event_base *base, const struct config *
 		snprintf(err, MAPFILE_ERR_MAX, "%s: cannot create the libunbound context", cfg->path);
 		return NULL;
 	}
-	if (add_upstreams(ub, cfg, err) < 0 || add_trust_anchor(ub, cfg, err) < 0) {
+	if (add_upstreams(ub, cfg, servers, n, err) < 0 || add_trust_anchor(ub, cfg, err) < 0) {
 		ub_ctx_delete(ub);
 		return NULL;
 	}
@@ -530,8 +533,14 @@ static struct ub_ctx *new_unbound(struct event_base *base, const struct config *
 	return ub;
 }
 
+/* Whether cfg looks anything up through libunbound: SRV discovery, or mx-mode upgrade's MX hosts. */
+static bool wants_unbound(const struct config *cfg)
+{
+	return cfg->srv_discovery || config_upgrade_used(cfg);
+}
+
 struct onionmap_next *onionmap_prepare(struct onionmap *m, const struct config *cfg, struct mapfile *file,
-				       char err[MAPFILE_ERR_MAX])
+				       const struct config_sockaddr *servers, size_t n, char err[MAPFILE_ERR_MAX])
 {
 	struct onionmap_next *next = calloc(1, sizeof(*next));
 	err[0] = '\0';
@@ -542,8 +551,7 @@ struct onionmap_next *onionmap_prepare(struct onionmap *m, const struct config *
 	}
 	next->cfg = cfg;
 	next->file = file;
-	if ((cfg->srv_discovery || config_upgrade_used(cfg)) && cfg->n_dns_upstream > 0 &&
-	    (next->ub = new_unbound(m->base, cfg, err)) == NULL) {
+	if (wants_unbound(cfg) && n > 0 && (next->ub = new_unbound(m->base, cfg, servers, n, err)) == NULL) {
 		onionmap_abandon(next);
 		return NULL;
 	}
@@ -560,14 +568,11 @@ void onionmap_abandon(struct onionmap_next *next)
 	free(next);
 }
 
-void onionmap_commit(struct onionmap *m, struct onionmap_next *next)
+/* ub replaces the running context (NULL: none). */
+static void swap_unbound(struct onionmap *m, struct ub_ctx *ub)
 {
 	struct ub_ctx *old = m->ub;
-	m->cfg = next->cfg;
-	mapfile_free(m->file);
-	m->file = next->file;
-	m->ub = next->ub;
-	free(next);
+	m->ub = ub;
 	cache_retire_all(m);
 	/* Deleting a context ends each of its queries with SERVFAIL through srv_done, which ends
 	 * the retired entries; any it left are ended here. Lookups from their waiters see the
@@ -580,7 +585,28 @@ void onionmap_commit(struct onionmap *m, struct onionmap_next *next)
 		end_retired(m->retired);
 }
 
-struct onionmap *onionmap_new(struct event_base *base, const struct config *cfg, char err[MAPFILE_ERR_MAX])
+void onionmap_commit(struct onionmap *m, struct onionmap_next *next)
+{
+	struct ub_ctx *ub = next->ub;
+	m->cfg = next->cfg;
+	mapfile_free(m->file);
+	m->file = next->file;
+	free(next);
+	swap_unbound(m, ub);
+}
+
+int onionmap_set_upstreams(struct onionmap *m, const struct config_sockaddr *servers, size_t n, char err[MAPFILE_ERR_MAX])
+{
+	struct ub_ctx *ub = NULL;
+	err[0] = '\0';
+	if (wants_unbound(m->cfg) && n > 0 && (ub = new_unbound(m->base, m->cfg, servers, n, err)) == NULL)
+		return -1;
+	swap_unbound(m, ub);
+	return 0;
+}
+
+struct onionmap *onionmap_new(struct event_base *base, const struct config *cfg, const struct config_sockaddr *servers,
+			       size_t n, char err[MAPFILE_ERR_MAX])
 {
 	struct onionmap *m = calloc(1, sizeof(*m));
 	struct mapfile *file = NULL;
@@ -593,7 +619,7 @@ struct onionmap *onionmap_new(struct event_base *base, const struct config *cfg,
 	m->base = base;
 	m->cfg = cfg;
 	if ((cfg->onion_map != NULL && (file = mapfile_load(cfg->onion_map, err)) == NULL) ||
-	    (next = onionmap_prepare(m, cfg, file, err)) == NULL) {
+	    (next = onionmap_prepare(m, cfg, file, servers, n, err)) == NULL) {
 		free(m);
 		return NULL;
 	}

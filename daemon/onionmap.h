@@ -35,8 +35,10 @@ struct onionmap_next;
 
 typedef void onionmap_cb(const struct onionmap_result *res, void *arg);
 
-/* Loads cfg's map file (NULL and err when it is bad) and prepares SRV discovery. */
-struct onionmap *onionmap_new(struct event_base *base, const struct config *cfg, char err[MAPFILE_ERR_MAX]);
+/* Loads cfg's map file (NULL and err when it is bad) and prepares SRV discovery, forwarding to
+ * servers (cfg's dns-upstream, or what its dns-upstream-file names; none: no discovery). */
+struct onionmap *onionmap_new(struct event_base *base, const struct config *cfg, const struct config_sockaddr *servers,
+			       size_t n, char err[MAPFILE_ERR_MAX]);
 void onionmap_free(struct onionmap *m);
 /* A reload in two steps. prepare takes file (cfg's map file, already parsed, or NULL) and builds
  * what cfg asks for without touching the running map: a new libunbound context with cfg's
@@ -45,9 +47,13 @@ void onionmap_free(struct onionmap *m);
  * upstreams), and discoveries still running on the old context end as failures (their waiters
  * get res->failed: SERVFAIL, the MTA retries). abandon frees what prepare made. */
 struct onionmap_next *onionmap_prepare(struct onionmap *m, const struct config *cfg, struct mapfile *file,
-				       char err[MAPFILE_ERR_MAX]);
+				       const struct config_sockaddr *servers, size_t n, char err[MAPFILE_ERR_MAX]);
 void onionmap_commit(struct onionmap *m, struct onionmap_next *next);
 void onionmap_abandon(struct onionmap_next *next);
+/* The dns-upstream-file changed: a new context forwarding to servers replaces the running one,
+ * as a commit does (cache emptied, running discoveries fail). -1 and err when it cannot be made:
+ * the running one stays. */
+int onionmap_set_upstreams(struct onionmap *m, const struct config_sockaddr *servers, size_t n, char err[MAPFILE_ERR_MAX]);
 /* Answers from the map or the cache at once (returns NULL after calling cb), or starts a
  * discovery and calls cb later (returns a handle for onionmap_cancel). */
 struct onionmap_query *onionmap_lookup(struct onionmap *m, const char *domain, onionmap_cb *cb, void *arg);

@@ -44,6 +44,11 @@ static const char *const names[STAT_COUNT] = {
 	[STAT_UPGRADE_MALFORMED] = "upgrade_malformed",
 	[STAT_UPGRADE_NFT_ERRORS] = "upgrade_nft_errors",
 	[STAT_UPGRADE_STREAMS] = "upgrade_streams",
+	[STAT_DNS_NO_UPSTREAM] = "dns_no_upstream",
+	[STAT_UPSTREAM_FILE_READS] = "upstream_file_reads",
+	[STAT_UPSTREAM_SERVERS] = "upstream_servers",
+	[STAT_TOR_CLOCK_SKEW] = "tor_clock_skew_seconds",
+	[STAT_TOR_STATUS_MALFORMED] = "tor_status_malformed",
 };
 
 static uint64_t counters[STAT_COUNT];
@@ -58,6 +63,11 @@ void stats_add(enum stat_counter c, uint64_t n)
 	counters[c] += n;
 }
 
+void stats_set(enum stat_counter c, uint64_t v)
+{
+	counters[c] = v;
+}
+
 uint64_t stats_get(enum stat_counter c)
 {
 	return counters[c];
@@ -65,6 +75,10 @@ uint64_t stats_get(enum stat_counter c)
 
 void stats_log(void)
 {
-	for (int c = 0; c < STAT_COUNT; c++)
-		log_notice("stats: %s=%" PRIu64, names[c], counters[c]);
+	for (int c = 0; c < STAT_COUNT; c++) {
+		if (c == STAT_TOR_CLOCK_SKEW)
+			log_notice("stats: %s=%" PRId64, names[c], (int64_t)counters[c]);
+		else
+			log_notice("stats: %s=%" PRIu64, names[c], counters[c]);
+	}
 }

@@ -43,12 +43,19 @@ enum stat_counter {
 	STAT_UPGRADE_MALFORMED,
 	STAT_UPGRADE_NFT_ERRORS,
 	STAT_UPGRADE_STREAMS,
+	STAT_DNS_NO_UPSTREAM,
+	STAT_UPSTREAM_FILE_READS,
+	STAT_UPSTREAM_SERVERS,
+	STAT_TOR_CLOCK_SKEW,
+	STAT_TOR_STATUS_MALFORMED,
 	STAT_COUNT
 };
 
 void stats_bump(enum stat_counter c);
 void stats_add(enum stat_counter c, uint64_t n);
 uint64_t stats_get(enum stat_counter c);
+/* A gauge (upstream_servers, tor_clock_skew_seconds): the value now; tor_clock_skew_seconds is signed. */
+void stats_set(enum stat_counter c, uint64_t v);
 void stats_log(void);
 
 #endif

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: ISC */
-/* upstream: queries relayed to the dns-upstream servers. Each try leaves from a fresh socket on a
- * random source port with a fresh random ID (unbound's outside_network); TCP when a reply is truncated. */
+/* upstream: queries relayed to the upstream servers (dns-upstream or dns-upstream-file). Each try leaves
+ * from a fresh socket on a random source port with a fresh random ID (unbound's outside_network); TCP
+ * when a reply is truncated. */
 #include "upstream.h"
 
 #include <errno.h>
@@ -36,7 +37,8 @@ struct upstream_query {
 	struct dns_question q;       /* what a reply must answer */
 	uint16_t id;                 /* of the current try */
 	int tries;
-	size_t server;               /* index into dns-upstream: the first, then the next per try */
+	size_t server;               /* index into the servers: the first, then the next per try */
+	struct config_sockaddr srv;  /* the current try's server (kept if the set changes meanwhile) */
 	int fd;                      /* the current UDP try's socket, -1 if none */
 	struct event *udp_ev;
 	struct bufferevent *tcp;
@@ -48,7 +50,8 @@ struct upstream_query {
 
 struct upstream {
 	struct event_base *base;
-	const struct config *cfg;
+	struct config_sockaddr servers[CONFIG_MAX_DNS_UPSTREAM];
+	size_t n_servers;
 	struct upstream_query *live;
 	size_t n_live;
 };
@@ -114,12 +117,6 @@ static bool reply_matches(const struct upstream_query *uq, const uint8_t *msg, s
 	return strcmp(q.name, uq->q.name) == 0 && q.type == uq->q.type && q.qclass == uq->q.qclass;
 }
 
-static const struct config_sockaddr *server_of(const struct upstream_query *uq)
-{
-	const struct config *cfg = uq->u->cfg;
-	return &cfg->dns_upstream[uq->server % cfg->n_dns_upstream];
-}
-
 static void new_id(struct upstream_query *uq)
 {
 	uq->id = (uint16_t)random_u32();
@@ -153,9 +150,12 @@ static void udp_readable(evutil_socket_t fd, short what, void *arg);
 /* A UDP try: a new socket connected to the next server, so the kernel drops what other hosts send. */
 static int udp_try(struct upstream_query *uq)
 {
-	const struct config_sockaddr *srv = server_of(uq);
+	const struct config_sockaddr *srv = &uq->srv;
 	struct timeval tv = { UDP_TRY_SECONDS, 0 };
 	close_try(uq);
+	if (uq->u->n_servers == 0) /* the set was emptied since the query began */
+		return -1;
+	uq->srv = uq->u->servers[uq->server % uq->u->n_servers];
 	uq->state = TRY_UDP;
 	uq->tries++;
 	new_id(uq);
@@ -222,7 +222,7 @@ static void tcp_event(struct bufferevent *bev, short what, void *arg)
 /* The server truncated its reply: the same question over TCP to it, with a new ID. */
 static void tcp_try(struct upstream_query *uq)
 {
-	const struct config_sockaddr *srv = server_of(uq);
+	const struct config_sockaddr *srv = &uq->srv;
 	struct timeval tv = { TCP_TRY_SECONDS, 0 };
 	uint8_t l[2] = { (uint8_t)(uq->len >> 8), (uint8_t)uq->len };
 	close_try(uq);
@@ -271,7 +271,7 @@ struct upstream_query *upstream_send(struct upstream *u, const uint8_t *pkt, siz
 				     upstream_cb *cb, void *arg)
 {
 	struct upstream_query *uq;
-	if (u->n_live >= UPSTREAM_MAX_QUERIES || u->cfg->n_dns_upstream == 0 || len < 12 ||
+	if (u->n_live >= UPSTREAM_MAX_QUERIES || u->n_servers == 0 || len < 12 ||
 	    (uq = calloc(1, sizeof(*uq))) == NULL)
 		return NULL;
 	uq->u = u;
@@ -312,19 +312,25 @@ size_t upstream_in_flight(const struct upstream *u)
 	return u->n_live;
 }
 
-struct upstream *upstream_new(struct event_base *base, const struct config *cfg)
+size_t upstream_servers(const struct upstream *u)
+{
+	return u->n_servers;
+}
+
+struct upstream *upstream_new(struct event_base *base)
 {
 	struct upstream *u = calloc(1, sizeof(*u));
 	if (u == NULL)
 		return NULL;
 	u->base = base;
-	u->cfg = cfg;
 	return u;
 }
 
-void upstream_reconfigure(struct upstream *u, const struct config *cfg)
+void upstream_set_servers(struct upstream *u, const struct config_sockaddr *servers, size_t n)
 {
-	u->cfg = cfg;
+	u->n_servers = n < CONFIG_MAX_DNS_UPSTREAM ? n : CONFIG_MAX_DNS_UPSTREAM;
+	if (u->n_servers > 0)
+		memcpy(u->servers, servers, u->n_servers * sizeof(*servers));
 }
 
 void upstream_free(struct upstream *u)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: ISC */
-/* upstream: queries relayed to the dns-upstream servers. Each try leaves from a fresh socket on a
- * random source port with a fresh random ID (unbound's outside_network); TCP when a reply is truncated. */
+/* upstream: queries relayed to the upstream servers (dns-upstream or dns-upstream-file). Each try leaves
+ * from a fresh socket on a random source port with a fresh random ID (unbound's outside_network); TCP
+ * when a reply is truncated. */
 #ifndef OG_UPSTREAM_H
 #define OG_UPSTREAM_H
 
@@ -21,10 +22,14 @@ struct upstream_query;
  * handle is gone when this runs; the callback may do anything with the upstream module. */
 typedef void upstream_cb(void *arg, const uint8_t *msg, size_t len);
 
-struct upstream *upstream_new(struct event_base *base, const struct config *cfg);
-/* A reloaded config: later tries go to its dns-upstream servers. */
-void upstream_reconfigure(struct upstream *u, const struct config *cfg);
-/* Sends pkt (a query for q) upstream; NULL when every slot is taken or no socket can be made. */
+/* Starts with no server: upstream_set_servers gives them. */
+struct upstream *upstream_new(struct event_base *base);
+/* The servers later tries go to (copied; at most CONFIG_MAX_DNS_UPSTREAM): a reloaded config's
+ * dns-upstream, or a changed dns-upstream-file. A try under way finishes with its server. */
+void upstream_set_servers(struct upstream *u, const struct config_sockaddr *servers, size_t n);
+size_t upstream_servers(const struct upstream *u);
+/* Sends pkt (a query for q) upstream; NULL when there is no server, every slot is taken or no
+ * socket can be made. */
 struct upstream_query *upstream_send(struct upstream *u, const uint8_t *pkt, size_t len, const struct dns_question *q,
 				     upstream_cb *cb, void *arg);
 /* The callback of a cancelled query never runs. */

@@ -135,7 +135,16 @@ static void test_dns_directives(void **state)
 	config_free(cfg);
 
 	expect_error("dns-listen 192.0.2.1\nclient-network 192.0.2.0/24\n",
-		     "test.conf:1: dns-listen needs a dns-upstream to pass other queries to");
+		     "test.conf:1: dns-listen needs a dns-upstream or dns-upstream-file to pass other queries to");
+	expect_error("dns-listen 192.0.2.1\nclient-network 192.0.2.0/24\ndns-upstream 192.0.2.9\n"
+		     "dns-upstream-file /run/systemd/resolve/resolv.conf\n",
+		     "test.conf:4: dns-upstream-file and dns-upstream (line 3) exclude each other");
+	expect_error("dns-upstream-file /run/r.conf\n", "test.conf:1: dns-upstream-file has no effect without dns-listen");
+	char many[1024] = "dns-listen 192.0.2.1\nclient-network 192.0.2.0/24\n";
+	for (int i = 0; i <= CONFIG_MAX_DNS_UPSTREAM; i++)
+		snprintf(many + strlen(many), sizeof(many) - strlen(many), "dns-upstream 192.0.2.%d\n", 100 + i);
+	expect_error(many, "test.conf:19: more than 16 dns-upstream lines");
+	expect_error("dns-upstream-file run/r.conf\n", "test.conf:1: dns-upstream-file must be an absolute path, not 'run/r.conf'");
 	expect_error("dns-upstream 192.0.2.9\n\ndns-listen 192.0.2.1\n",
 		     "test.conf:3: dns-listen needs at least one client-network");
 	/* Without dns-listen these would have no effect; a reload to such a config divided by zero. */

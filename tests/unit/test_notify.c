@@ -89,6 +89,18 @@ static void test_status_text(void **state)
 	struct notify_state socks = { .tor_summary = "", .mappings = 1, .streams = 1 };
 	notify_status_text(&socks, out);
 	assert_string_equal(out, "ready: 1 onion MX mapping, 1 stream");
+	/* A clock skew Tor reported comes first, whatever the bootstrap says. */
+	s.clock_skewed = true;
+	s.clock_skew = -3600;
+	s.clock_source = "CONSENSUS";
+	notify_status_text(&s, out);
+	assert_string_equal(out, "tor: clock skew -3600 s (source CONSENSUS): check the time");
+	s.tor_ready = false;
+	s.tor_progress = 10;
+	s.clock_skew = 86400;
+	s.clock_source = "OR:198.51.100.1:5000";
+	notify_status_text(&s, out);
+	assert_string_equal(out, "tor: clock skew 86400 s (source OR:198.51.100.1:5000): check the time");
 }
 
 static void test_status_rate(void **state)
