@@ -115,6 +115,8 @@ disk() {
 	{
 		cat "$OG_TMP/shipped.conf"
 		echo "# image-test: the test's private Tor network; never the real one."
+		echo "# The test's zones are not under the real root's DNSSEC chain (the shipped trust anchor)."
+		echo "dnssec off"
 		privnet_client_options | while read -r line; do echo "tor-option $line"; done
 	} > "$OG_TMP/oniongate.conf"
 	ssh-keygen -q -t ed25519 -N '' -C image-test -f "$OG_TMP/id_test" || return 1
