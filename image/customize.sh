@@ -12,7 +12,7 @@ drivers/input/joystick drivers/input/touchscreen drivers/iio drivers/bluetooth
 net/bluetooth drivers/net/wireless net/mac80211 net/wireless drivers/scsi/qla2xxx drivers/scsi/lpfc"
 
 cp -a "$TOP/image/rootfs/." "$root/"
-mkdir -p "$root/boot/oniongate"
+mkdir -p "$root/boot/oniongate" "$root/boot/efi"
 chroot "$root" systemctl enable systemd-networkd.service systemd-resolved.service systemd-timesyncd.service \
 	nftables.service oniongated.service oniongate-config.service oniongate-report.service ssh.service \
 	oniongate-clock.service oniongate-clock-save.timer
