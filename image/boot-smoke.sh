@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: ISC
-# boot-smoke.sh: `make image-smoke ARCH=amd64`: boots a copy of the built image (firmware, systemd-boot,
-# kernel) in QEMU with no network at all, its config partition holding a private-network config.
+# boot-smoke.sh: `make image-smoke ARCH=amd64|arm64|armhf`: boots a copy of the built image (firmware,
+# systemd-boot, kernel) in QEMU with no network at all, its config partition holding a private-network config.
 set -euo pipefail
 
 ARCH=${ARCH:-amd64}
