@@ -13,6 +13,10 @@ OUT=$TOP/build/image
 WORK=$OUT/$ARCH
 MIRROR=${MIRROR:-http://deb.debian.org/debian}
 SECURITY_MIRROR=${SECURITY_MIRROR:-http://deb.debian.org/debian-security}
+# SECURITY_MIRROR=none leaves bookworm-security out: only for an archive whose security index of
+# ARCH is broken (the build says so); an image for boards is built with it.
+SECURITY_SOURCES=("deb $SECURITY_MIRROR bookworm-security main")
+[ "$SECURITY_MIRROR" != none ] || SECURITY_SOURCES=()
 
 # Disk layout in MiB: 1 MiB for the GPT, then the partitions; the root is last so it can grow.
 ESP_MIB=128 CONFIG_MIB=16 ROOT_MIB=1024
@@ -66,13 +70,11 @@ arch_apt() {
 fetch_debs() {
 	local dir=$1 a=$WORK/apt
 	shift
-	if [ ! -f "$a/state/status" ]; then
-		mkdir -p "$a/state/lists/partial" "$a/cache/archives/partial"
-		: > "$a/state/status"
-		printf 'deb %s bookworm main non-free-firmware\ndeb %s bookworm-updates main\ndeb %s bookworm-security main\n' \
-			"$MIRROR" "$MIRROR" "$SECURITY_MIRROR" > "$a/sources.list"
-		arch_apt update > "$a/update.log" 2>&1 || die "apt-get update for $ARCH failed (see $a/update.log)"
-	fi
+	mkdir -p "$a/state/lists/partial" "$a/cache/archives/partial"
+	: > "$a/state/status"
+	printf '%s\n' "deb $MIRROR bookworm main non-free-firmware" "deb $MIRROR bookworm-updates main" \
+		"${SECURITY_SOURCES[@]}" > "$a/sources.list"
+	arch_apt update > "$a/update.log" 2>&1 || die "apt-get update for $ARCH failed (see $a/update.log)"
 	rm -rf "$dir"
 	mkdir -p "$dir"
 	(cd "$dir" && arch_apt download "$@" > download.log 2>&1) || die "apt-get download $* failed (see $dir/download.log)"
@@ -119,7 +121,7 @@ make_rootfs() {
 		--customize-hook="$TOP/image/customize.sh \"\$1\" $ARCH" \
 		bookworm "$WORK/rootfs" \
 		"deb $MIRROR bookworm main" "deb $MIRROR bookworm-updates main" \
-		"deb $SECURITY_MIRROR bookworm-security main"
+		"${SECURITY_SOURCES[@]}"
 	log "root filesystem in $((SECONDS - t0)) s: $(du -sm "$WORK/rootfs" | cut -f1) MiB"
 	clamp_mtimes "$WORK/rootfs"
 }
@@ -226,6 +228,7 @@ make_raspi() {
 main() {
 	local t0=$SECONDS
 	check_arch
+	[ "$SECURITY_MIRROR" != none ] || log "WARNING: SECURITY_MIRROR=none: no bookworm-security updates in this image"
 	find_deb
 	export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git -C "$TOP" log -1 --format=%ct 2>/dev/null || date +%s)}
 	mkdir -p "$WORK"

@@ -34,7 +34,9 @@ raspi_rootfs() {
 	mount -t proc proc "$RASPI_ROOT/proc"
 	chroot "$RASPI_ROOT" sh -c 'dpkg -i --force-confold /tmp/raspi-debs/*.deb' > "$WORK/raspi-dpkg.log" 2>&1 || { umount "$RASPI_ROOT/proc"; die "dpkg -i raspi-firmware failed (see $WORK/raspi-dpkg.log)"; }
 	umount "$RASPI_ROOT/proc"
-	rm -rf "$RASPI_ROOT/tmp/raspi-debs" "$RASPI_ROOT"/var/cache/apt/*.bin
+	# What dpkg logged with this machine's clock goes, as mmdebstrap removes it (reproducible build).
+	rm -rf "$RASPI_ROOT/tmp/raspi-debs" "$RASPI_ROOT"/var/cache/apt/*.bin "$RASPI_ROOT"/var/lib/dpkg/*-old \
+		"$RASPI_ROOT/var/log/dpkg.log" "$RASPI_ROOT/var/log/alternatives.log" "$RASPI_ROOT/var/cache/ldconfig/aux-cache"
 	printf 'LABEL=RASPIFIRM /boot/firmware  vfat  rw,nofail,umask=0077,x-systemd.device-timeout=90s  0 2\n' \
 		>> "$RASPI_ROOT/etc/fstab"
 	clamp_mtimes "$RASPI_ROOT"
