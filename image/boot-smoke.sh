@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: ISC
-# boot-smoke.sh: `make image-smoke ARCH=amd64`: boots a copy of the built image (firmware, systemd-boot,
-# kernel) in QEMU with no network at all, its config partition holding a private-network config.
+# boot-smoke.sh: `make image-smoke ARCH=amd64|arm64|armhf`: boots a copy of the built image (firmware,
+# systemd-boot, kernel) in QEMU with no network at all, its config partition holding a private-network config.
 set -euo pipefail
 
 ARCH=${ARCH:-amd64}
@@ -10,6 +10,7 @@ OUT=$TOP/build/image
 SMOKE=$OUT/smoke-$ARCH
 BOOT_TIMEOUT=${BOOT_TIMEOUT:-300}
 QEMU_PID=
+MULTI_USER='Reached target.*Multi-User System'
 . "$TOP/image/qemu-arch.sh"
 
 log() { printf 'image-smoke: %s\n' "$*"; }
@@ -103,6 +104,19 @@ wait_line() {
 	elapsed
 }
 
+# multi_user_time: seconds from power-on to the console's multi-user.target line, which comes after
+# the report line. The serial getty starts at the same moment and can flush the console's output
+# (seen on armhf under TCG, where the guest's journal still had the target reached): so no line
+# within 15 s is reported, not failed; the test's verdict is the report line.
+multi_user_time() {
+	local t_end=$(($(elapsed) + 15))
+	while ! grep -aEq "$MULTI_USER" "$SMOKE/serial.log"; do
+		[ "$(elapsed)" -lt "$t_end" ] || { echo "(line lost on the console)"; return; }
+		sleep 0.5
+	done
+	echo "$(elapsed) s"
+}
+
 elapsed() { awk -v t0="$T0" -v t1="$(date +%s.%N)" 'BEGIN { printf "%d", t1 - t0 }'; }
 
 main() {
@@ -113,14 +127,14 @@ main() {
 	guard
 	boot
 	local t_user t_ready report
-	t_user=$(wait_line 'Reached target.*Multi-User System')
 	t_ready=$(wait_line 'oniongate-report: oniongated=')
 	report=$(grep -a -m1 -o 'oniongate-report: .*' "$SMOKE/serial.log" | tr -d '\r')
+	t_user=$(multi_user_time)
 	stop_qemu
 	grep -aq 'oniongate-config: /etc/oniongate/oniongate.conf from' "$SMOKE/serial.log" ||
 		fail "the config partition's oniongate.conf was not copied into place"
 	case $report in *oniongated=active*) ;; *) fail "oniongated not active: $report" ;; esac
-	log "power-on to multi-user: ${t_user} s; to oniongated active: ${t_ready} s"
+	log "power-on to multi-user: ${t_user}; to oniongated active: ${t_ready} s"
 	log "$report"
 	log "PASS"
 }

@@ -18,6 +18,23 @@ qemu_arch() {
 			-drive "if=pflash,format=raw,file=$dir/vars.fd"
 			-drive "file=$disk,format=raw,if=virtio")
 		;;
+	arm64)
+		# U-Boot's EFI loader starts efi/boot/bootaa64.efi from the disk: the chain of real boards
+		# (U-Boot -> systemd-boot -> kernel), and faster to multi-user than AAVMF.
+		QEMU_BIN=qemu-system-aarch64 QEMU_PKGS="qemu-system-arm u-boot-qemu" QEMU_NIC=virtio-net-pci
+		local uboot=/usr/lib/u-boot/qemu_arm64/u-boot.bin
+		[ -f "$uboot" ] && command -v "$QEMU_BIN" >/dev/null || return 1
+		QEMU_ARGS=(-M virt -cpu cortex-a57 -accel tcg,thread=multi -bios "$uboot"
+			-drive "file=$disk,format=raw,if=virtio")
+		;;
+	armhf)
+		# The same chain on 32-bit ARM: U-Boot (qemu_arm) -> efi/boot/bootarm.efi -> kernel (LPAE).
+		QEMU_BIN=qemu-system-arm QEMU_PKGS="qemu-system-arm u-boot-qemu" QEMU_NIC=virtio-net-pci
+		local uboot=/usr/lib/u-boot/qemu_arm/u-boot.bin
+		[ -f "$uboot" ] && command -v "$QEMU_BIN" >/dev/null || return 1
+		QEMU_ARGS=(-M virt -cpu cortex-a15 -accel tcg,thread=multi -bios "$uboot"
+			-drive "file=$disk,format=raw,if=virtio")
+		;;
 	*) return 1 ;;
 	esac
 }
