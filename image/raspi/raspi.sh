@@ -27,6 +27,11 @@ raspi_image() {
 raspi_rootfs() {
 	rm -rf "$RASPI_ROOT"
 	cp -a "$WORK/rootfs" "$RASPI_ROOT"
+	# raspi-firmware's own hook puts kernels on RASPIFIRM: no EFI partition and its hooks here; an MBR
+	# disk, which systemd-repart does not grow.
+	rm -f "$RASPI_ROOT/etc/kernel/postinst.d/zz-oniongate-esp" "$RASPI_ROOT/etc/initramfs/post-update.d/zz-oniongate-esp"
+	rm -rf "$RASPI_ROOT/etc/repart.d" "$RASPI_ROOT/boot/efi"
+	sed -i '/^LABEL=ESP /d; s/,x-systemd.growfs//' "$RASPI_ROOT/etc/fstab"
 	fetch_debs "$WORK/raspi-debs" raspi-firmware dosfstools
 	cp "$TOP/image/raspi/raspi-firmware" "$RASPI_ROOT/etc/default/raspi-firmware"
 	mkdir -p "$RASPI_ROOT/tmp/raspi-debs"
@@ -37,11 +42,6 @@ raspi_rootfs() {
 	# What dpkg logged with this machine's clock goes, as mmdebstrap removes it (reproducible build).
 	rm -rf "$RASPI_ROOT/tmp/raspi-debs" "$RASPI_ROOT"/var/cache/apt/*.bin "$RASPI_ROOT"/var/lib/dpkg/*-old \
 		"$RASPI_ROOT/var/log/dpkg.log" "$RASPI_ROOT/var/log/alternatives.log" "$RASPI_ROOT/var/cache/ldconfig/aux-cache"
-	# raspi-firmware's own hook puts kernels on RASPIFIRM: no EFI partition and its hooks here; an MBR
-	# disk, which systemd-repart does not grow.
-	rm -f "$RASPI_ROOT/etc/kernel/postinst.d/zz-oniongate-esp" "$RASPI_ROOT/etc/initramfs/post-update.d/zz-oniongate-esp"
-	rm -rf "$RASPI_ROOT/etc/repart.d" "$RASPI_ROOT/boot/efi"
-	sed -i '/^LABEL=ESP /d; s/,x-systemd.growfs//' "$RASPI_ROOT/etc/fstab"
 	printf 'LABEL=RASPIFIRM /boot/firmware  vfat  rw,nofail,umask=0077,x-systemd.device-timeout=90s  0 2\n' \
 		>> "$RASPI_ROOT/etc/fstab"
 	clamp_mtimes "$RASPI_ROOT"
