@@ -106,7 +106,7 @@ wait_line() {
 
 # multi_user_time: seconds from power-on to the console's multi-user.target line, which comes after
 # the report line. The serial getty starts at the same moment and can flush the console's output
-# (seen on armhf under TCG, where the guest's journal still had the target reached): so no line
+# (seen on armhf and arm64 under TCG; the guest's journal still had the target reached): so no line
 # within 15 s is reported, not failed; the test's verdict is the report line.
 multi_user_time() {
 	local t_end=$(($(elapsed) + 15))

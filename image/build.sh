@@ -165,10 +165,10 @@ make_config() {
 	mcopy -m -i "$cfg" "$WORK/README.txt" ::README.txt
 }
 
-# make_root: the ext4 root from the root filesystem. e2fsprogs 1.47.0 takes its clock from
-# E2FSPROGS_FAKE_TIME, the UUID and hash seed are fixed; `mkfs.ext4 -d` copies each file's ctime and
-# atime from this machine, so debugfs sets both to SOURCE_DATE_EPOCH afterwards.
-# make_root [ROOTFS IMG UUID]: defaults: $WORK/rootfs into $WORK/root.img, UUID 0e5b0003-...-03.
+# make_root [TREE IMG UUID]: the ext4 root from a root filesystem (default: $WORK/rootfs into
+# $WORK/root.img). e2fsprogs 1.47.0 takes its clock from E2FSPROGS_FAKE_TIME, the UUID and hash seed
+# are fixed; `mkfs.ext4 -d` copies each file's ctime and atime from this machine, so debugfs sets
+# both to SOURCE_DATE_EPOCH afterwards.
 make_root() {
 	local tree=${1:-$WORK/rootfs} img=${2:-$WORK/root.img} uuid=${3:-0e5b0003-0000-4000-8000-000000000003}
 	rm -f "$img"
