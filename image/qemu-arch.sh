@@ -21,20 +21,19 @@ qemu_arch() {
 	arm64)
 		# U-Boot's EFI loader starts efi/boot/bootaa64.efi from the disk: the chain of real boards
 		# (U-Boot -> systemd-boot -> kernel), and faster to multi-user than AAVMF.
-		QEMU_BIN=qemu-system-aarch64 QEMU_PKGS="qemu-system-arm u-boot-qemu" QEMU_NIC=virtio-net-pci
-		local uboot=/usr/lib/u-boot/qemu_arm64/u-boot.bin
-		[ -f "$uboot" ] && command -v "$QEMU_BIN" >/dev/null || return 1
-		QEMU_ARGS=(-M virt -cpu cortex-a57 -accel tcg,thread=multi -bios "$uboot"
-			-drive "file=$disk,format=raw,if=virtio")
+		qemu_uboot qemu-system-aarch64 /usr/lib/u-boot/qemu_arm64/u-boot.bin cortex-a57 "$disk"
 		;;
 	armhf)
 		# The same chain on 32-bit ARM: U-Boot (qemu_arm) -> efi/boot/bootarm.efi -> kernel (LPAE).
-		QEMU_BIN=qemu-system-arm QEMU_PKGS="qemu-system-arm u-boot-qemu" QEMU_NIC=virtio-net-pci
-		local uboot=/usr/lib/u-boot/qemu_arm/u-boot.bin
-		[ -f "$uboot" ] && command -v "$QEMU_BIN" >/dev/null || return 1
-		QEMU_ARGS=(-M virt -cpu cortex-a15 -accel tcg,thread=multi -bios "$uboot"
-			-drive "file=$disk,format=raw,if=virtio")
+		qemu_uboot qemu-system-arm /usr/lib/u-boot/qemu_arm/u-boot.bin cortex-a15 "$disk"
 		;;
 	*) return 1 ;;
 	esac
+}
+
+# qemu_uboot BIN UBOOT CPU DISK: QEMU's ARM `virt` machine with U-Boot as its firmware.
+qemu_uboot() {
+	QEMU_BIN=$1 QEMU_PKGS="qemu-system-arm u-boot-qemu" QEMU_NIC=virtio-net-pci
+	[ -f "$2" ] && command -v "$QEMU_BIN" >/dev/null || return 1
+	QEMU_ARGS=(-M virt -cpu "$3" -accel tcg,thread=multi -bios "$2" -drive "file=$4,format=raw,if=virtio")
 }
