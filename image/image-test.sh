@@ -27,7 +27,15 @@ NS_VM="$OG_RUN_ID-vm" NS_WAN="$OG_RUN_ID-wan" NS_LAN="$OG_RUN_ID-lan"
 QEMU_PID=
 T0=
 
-since_power_on() { awk -v t0="$T0" -v t1="$(date +%s.%N)" 'BEGIN { printf "%.0f", t1 - t0 }'; }
+# seconds_since T: whole seconds from T (date +%s.%N) to now.
+seconds_since() { awk -v t0="$1" -v t1="$(date +%s.%N)" 'BEGIN { printf "%.0f", t1 - t0 }'; }
+since_power_on() { seconds_since "$T0"; }
+
+# part_offset NAME: the byte offset of the test disk's GPT partition named NAME.
+part_offset() {
+	sfdisk -J "$OG_TMP/disk.img" | jq --arg name "$1" '.partitiontable as $t | $t.partitions[] |
+		select(.name == $name) | .start * ($t.sectorsize // 512)'
+}
 
 # world: the guest's two links are taps in NS_VM, each bridged to a veth whose other end is the
 # only interface of NS_WAN or NS_LAN; neither namespace has a route beyond its own subnet.
@@ -106,10 +114,7 @@ disk() {
 	xz -dc "$IMAGE" > "$OG_TMP/disk.img" || return 1
 	# Flashed onto a card larger than the image: the root partition grows on the first boot.
 	truncate -s +512M "$OG_TMP/disk.img"
-	local off
-	off=$(sfdisk -J "$OG_TMP/disk.img" | jq '.partitiontable as $t | $t.partitions[] |
-		select(.name == "OGCONFIG") | .start * ($t.sectorsize // 512)')
-	CONFIG_PART="$OG_TMP/disk.img@@$off"
+	CONFIG_PART="$OG_TMP/disk.img@@$(part_offset OGCONFIG)"
 	export MTOOLS_SKIP_CHECK=1
 	mtype -i "$CONFIG_PART" ::oniongate.conf > "$OG_TMP/shipped.conf" || return 1
 	og_check "the guard refuses to boot the image as shipped (its config reaches the real Tor network)" \
@@ -182,7 +187,7 @@ first_boot() {
 	og_check "oniongated reaches tor ready (its journal)" og_wait_for "$BOOT_TIMEOUT" tor_ready
 	T_TOR=$(since_power_on)
 	og_check "the OGCONFIG copy was made before oniongated started" \
-		test "$(serial_count 'oniongate-config: /etc/oniongate/oniongate.conf from')" -ge 1
+		serial_has 1 'oniongate-config: /etc/oniongate/oniongate.conf from'
 	og_check "the appliance's WAN took its address by DHCP" grep -q '52:54:00:0e:5b:01' "$OG_TMP/wan.leases"
 	GUEST_WAN=$(awk '$2 == "52:54:00:0e:5b:01" { print $3 }' "$OG_TMP/wan.leases")
 
@@ -245,8 +250,8 @@ reboot_keeps_state() {
 	g_ssh systemctl reboot
 	t_reboot=$(date +%s.%N)
 	og_check "the guest reboots and oniongated is ready again" \
-		og_wait_for "$BOOT_TIMEOUT" serial_has_twice 'oniongate-report: oniongated=active'
-	T_REBOOT=$(awk -v t0="$t_reboot" -v t1="$(date +%s.%N)" 'BEGIN { printf "%.0f", t1 - t0 }')
+		og_wait_for "$BOOT_TIMEOUT" serial_has 2 'oniongate-report: oniongated=active'
+	T_REBOOT=$(seconds_since "$t_reboot")
 	SSH_STRICT=yes og_check "SSH after the reboot, with the host key of the first boot (strict check)" \
 		og_wait_for 120 g_ssh_quiet true
 	og_check "the pool key is the same after the reboot" \
@@ -270,7 +275,7 @@ cold_boot_wrong_clock() {
 	og_check "Tor's state on the powered-off disk holds its sampled guards" test -n "$guards"
 	boot -rtc base=2020-01-01T00:00:00
 	og_check "the cold boot with its RTC at 2020-01-01 reaches oniongated ready" \
-		og_wait_for "$BOOT_TIMEOUT" serial_has_once 'oniongate-report: oniongated=active'
+		og_wait_for "$BOOT_TIMEOUT" serial_has 1 'oniongate-report: oniongated=active'
 	og_check "SSH after the cold boot" og_wait_for 120 g_ssh_quiet true
 	guest_now=$(g_ssh date +%s) host_now=$(date +%s)
 	og_check "the guest's clock is back within 2 min before the power-off, not in 2020 (guest $guest_now, host $host_now)" \
@@ -289,8 +294,8 @@ qemu_gone() {
 	[ -z "$st" ] || [[ $st == Z* ]]
 }
 
-serial_has_once() { [ "$(serial_count "$1")" -ge 1 ]; }
-serial_has_twice() { [ "$(serial_count "$1")" -ge 2 ]; }
+# serial_has N REGEX: the serial console has at least N lines matching REGEX.
+serial_has() { [ "$(serial_count "$2")" -ge "$1" ]; }
 same_nonempty() { [ -n "$1" ] && [ "$1" = "$2" ]; }
 
 # state_guards: the identities of the guards Tor sampled, from its state file on stdin.
@@ -298,10 +303,7 @@ state_guards() { sed -n 's/^Guard .*rsa_id=\([0-9A-F]*\).*/\1/p' | sort; }
 
 # disk_cat PATH: a file of the guest's root filesystem, read from the disk while the guest is off.
 disk_cat() {
-	local off
-	off=$(sfdisk -J "$OG_TMP/disk.img" | jq '.partitiontable as $t | $t.partitions[] |
-		select(.name == "root") | .start * ($t.sectorsize // 512)')
-	debugfs -R "cat $1" "$OG_TMP/disk.img?offset=$off" 2>/dev/null
+	debugfs -R "cat $1" "$OG_TMP/disk.img?offset=$(part_offset root)" 2>/dev/null
 }
 
 leaks() {
