@@ -76,6 +76,8 @@ enum activity_reason activity_reason_of_socks(int reply);
 const char *activity_reason_name(enum activity_reason why);
 /* Failures by reason since start. */
 uint64_t activity_failures(const struct activity *a, enum activity_reason why);
+/* Streams opened and failed since start (all onions, and failures with no onion known). */
+void activity_totals(const struct activity *a, uint64_t *relayed, uint64_t *failed);
 /* Streams opened and failed in the 60 minutes before now. */
 void activity_last_hour(const struct activity *a, time_t now, uint64_t *relayed, uint64_t *failed);
 /* The onion's record (NULL: none). */
