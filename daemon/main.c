@@ -53,6 +53,7 @@ struct daemon {
 	struct event *signals[4];
 	struct event *grace;
 	struct event *status_tick; /* with a supervisor: the STATUS line looked at every second */
+	struct event *watchdog;    /* with WatchdogSec=: WATCHDOG=1 every half interval */
 	bool force_stderr;
 	bool stopping;
 	bool tor_ended;
@@ -107,6 +108,31 @@ static void tell_ready(struct daemon *d)
 	d->status_tick = event_new(d->base, -1, EV_PERSIST, on_status_tick, d);
 	if (d->status_tick == NULL || evtimer_add(d->status_tick, &second) < 0)
 		log_warn("cannot refresh the supervisor's status line");
+}
+
+static void on_watchdog(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	notify_watchdog();
+}
+
+/* With a supervisor's watchdog: WATCHDOG=1 from this loop every half interval, so a loop that
+ * stops turning gets the daemon killed and restarted. */
+static void start_watchdog(struct daemon *d)
+{
+	uint64_t usec = notify_watchdog_usec() / 2;
+	struct timeval half = { (time_t)(usec / 1000000), (suseconds_t)(usec % 1000000) };
+	if (usec == 0)
+		return;
+	d->watchdog = event_new(d->base, -1, EV_PERSIST, on_watchdog, d);
+	if (d->watchdog == NULL || evtimer_add(d->watchdog, &half) < 0) {
+		log_err("cannot keep the supervisor's watchdog");
+		return;
+	}
+	log_notice("watchdog: WATCHDOG=1 every %llu ms", (unsigned long long)(usec / 1000));
+	notify_watchdog();
 }
 
 static void on_tor_state(bool ready, int progress, void *arg)
@@ -642,6 +668,8 @@ static void teardown(struct daemon *d)
 		event_free(d->grace);
 	if (d->status_tick != NULL)
 		event_free(d->status_tick);
+	if (d->watchdog != NULL)
+		event_free(d->watchdog);
 	if (d->base != NULL)
 		event_base_free(d->base);
 	config_free(d->cfg);
@@ -691,6 +719,7 @@ int main(int argc, char **argv)
 	} else {
 		if (!d.stopping)
 			tell_ready(&d);
+		start_watchdog(&d);
 		event_base_dispatch(d.base);
 	}
 	teardown(&d);
