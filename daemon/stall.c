@@ -11,6 +11,17 @@ void stall_init(struct stall *s)
 	*s = (struct stall){ .state = STALL_WATCHING };
 }
 
+const char *stall_state_name(enum stall_state state)
+{
+	static const char *const names[] = {
+		[STALL_WATCHING] = "watching",
+		[STALL_FAILING] = "failing",
+		[STALL_NEWNYM_SENT] = "newnym_sent",
+		[STALL_RESTART] = "restarting",
+	};
+	return names[state];
+}
+
 bool stall_counts(enum activity_reason why)
 {
 	switch (why) {

@@ -51,6 +51,8 @@ enum stall_action stall_feed(struct stall *s, const struct stall_sample *in);
 /* The reason for the last step, for its log line: "Tor has circuits, yet 7 streams failed and none
  * opened in 612 s". */
 void stall_reason(const struct stall *s, uint64_t now, char out[STALL_REASON_MAX]);
+/* "watching", "failing", "newnym_sent", "restarting": stable, for status output and metric labels. */
+const char *stall_state_name(enum stall_state state);
 /* Whether a failure of this kind tells of Tor's network (a timeout, an onion descriptor, introduction
  * or rendezvous that failed) rather than of the LAN or the gateway (no mapping, too many streams). */
 bool stall_counts(enum activity_reason why);

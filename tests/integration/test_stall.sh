@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: ISC
-# test_stall: the watchdog and the stall detector. Under a notify socket of the test's own with
-# WATCHDOG_USEC=2 s, WATCHDOG=1 arrives every second. A stream to the onion MX proves the path; then
+# test_stall: the watchdog and the stall detector. The unit has WatchdogSec= and Restart=on-failure;
+# under a notify socket of the test's own with WATCHDOG_USEC=2 s, WATCHDOG=1 arrives every second. A stream to the onion MX proves the path; then
 # a drop table of the test's own on the gateway's WAN link cuts its Tor off from every relay and
 # authority behind its established circuits, while LAN connects to the onion keep coming (each gets
 # a 421 line): the log shows the stall, NEWNYM, then the exit with code 1, in that order. The test,
@@ -21,6 +21,9 @@ st_line() { ip netns exec "$LAN_NS" timeout "${3:-60}" bash -c "exec 3<>/dev/tcp
 # The line number of the first log line matching, 0 if none.
 st_at() { grep -n -m1 -- "$1" "$st_dir/stalled.log" | cut -d: -f1 | grep . || echo 0; }
 
+og_check "the unit restarts a daemon that stops pinging or exits non-zero: WatchdogSec=30s, Restart=on-failure" \
+	test "$(grep -E '^(WatchdogSec|Restart)=' "$OG_TOP/systemd/oniongated.service" | sort | paste -sd' ')" = \
+	"Restart=on-failure WatchdogSec=30s"
 gw_config "$st_dir" "${st_conf[@]}"
 og_spawn "$GW_NS" "$st_dir/notify.log" "$OG_TOOLS/notifyd" "$st_dir/notify"
 st_notifyd=$OG_SPAWNED
@@ -39,8 +42,9 @@ og_check "WATCHDOG=1 arrives about every second (at least 5, every interval 700.
 
 mx_onion=$(privnet_onion mx)
 st_addr=$(ip netns exec "$LAN_NS" dig +short @"$GW_LAN_ADDR" "$mx_onion" A)
-og_check "before the stall a LAN connect to the onion MX gets its banner" \
-	test "$(st_line "$st_addr" 25)" = "220 mx.onion.test ESMTP"
+# The first rendezvous with an onion may fail on a young network: tried again for a minute.
+st_banner_ok() { test "$(st_line "$st_addr" 25 30)" = "220 mx.onion.test ESMTP"; }
+og_check "before the stall a LAN connect to the onion MX gets its banner" og_wait_for 60 st_banner_ok
 
 # Tor's network gone behind the established circuits: every packet between the gateway and the
 # authorities' and relays' ports on the WAN link is dropped (no RST: Tor's connections stay open).
@@ -99,8 +103,8 @@ og_check "Tor said ready throughout (the detector, not Tor, saw the stall)" \
 og_check "and no sanitizer report" bash -c "! grep -q Sanitizer '$st_dir/stalled.log'"
 sed -i '/^$/d' "$st_dir/stalled.lines"
 sort "$st_dir/stalled.lines" | uniq -c | sed 's/^/stall: LAN connects: /'
-og_check "every LAN connect during the stall got a 421 line (at least 3)" \
-	bash -c "[ \$(wc -l < '$st_dir/stalled.lines') -ge 3 ] && ! grep -qv '^421 4\.4\.[12] $mx_onion: ' '$st_dir/stalled.lines'"
+og_check "every LAN connect during the stall got a 421 line (4.4.x; 4.3.2 once it shuts down; at least 3)" \
+	bash -c "[ \$(wc -l < '$st_dir/stalled.lines') -ge 3 ] && ! grep -qvE '^421 4\.(4\.[12]|3\.2) $mx_onion: ' '$st_dir/stalled.lines'"
 
 # The supervisor's part: the network is back, the gateway starts again.
 ip netns exec "$GW_NS" nft delete table inet "$st_table"
@@ -112,9 +116,10 @@ st_t_ready=$(st_since "$st_t1")
 # As the MTA would: the MX's address first (the new daemon's pool starts empty; the key is the same).
 og_check "the restarted daemon gives the onion the same fake address" \
 	test "$(ip netns exec "$LAN_NS" dig +short @"$GW_LAN_ADDR" "$mx_onion" A)" = "$st_addr"
-st_banner=$(st_line "$st_addr" 25 90)
+og_wait_for 60 st_banner_ok
+st_delivered=$?
 st_t_stream=$(st_since "$st_t1")
-og_check "after the restart a LAN connect to the onion MX gets its banner again" test "$st_banner" = "220 mx.onion.test ESMTP"
+og_check "after the restart a LAN connect to the onion MX gets its banner again" test "$st_delivered" = 0
 echo "stall: timings: NEWNYM ${st_t_newnym} s after the network went, exit ${st_t_exit} s after;" \
 	"restarted Tor ready ${st_t_ready} s after the start, the onion's banner after ${st_t_stream} s"
 gw_stop "$st_dir"

@@ -2,7 +2,7 @@
 /* Unit tests for stall: steady failures with Tor ready give NEWNYM after stall-timeout, then the exit
  * after another, each with its reason; an opened stream ends the episode (and says so after NEWNYM);
  * a Tor not ready, a lone failure, failures with successes between, never step (a second failure an
- * hour later does); after the exit no more steps; the failure kinds that count. */
+ * hour later does); after the exit no more steps; the failure kinds that count; the states' names. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -140,6 +140,10 @@ static void test_timeout_change(void **state)
 static void test_kinds(void **state)
 {
 	(void)state;
+	assert_string_equal(stall_state_name(STALL_WATCHING), "watching");
+	assert_string_equal(stall_state_name(STALL_FAILING), "failing");
+	assert_string_equal(stall_state_name(STALL_NEWNYM_SENT), "newnym_sent");
+	assert_string_equal(stall_state_name(STALL_RESTART), "restarting");
 	assert_true(stall_counts(AR_TIMEOUT));
 	assert_true(stall_counts(AR_DESC_NOT_FOUND));
 	assert_true(stall_counts(AR_INTRO_FAILED));
