@@ -551,6 +551,7 @@ static const struct directive directives[] = {
 	NUM("proxy-max-streams", apply_size, proxy_max_streams, 1, 100000, RELOADS),
 	NUM("proxy-idle-timeout", apply_unsigned, proxy_idle_timeout, 1, 86400, RELOADS),
 	NUM("proxy-connect-timeout", apply_unsigned, proxy_connect_timeout, 1, 3600, RELOADS),
+	NUM("stall-timeout", apply_unsigned, stall_timeout, 10, 86400, RELOADS),
 	BOOL("warm-up", warm_up, RELOADS),
 	NUM("warm-up-hold", apply_unsigned, warm_up_hold, 1, 600, RELOADS),
 	BOOL("nft", nft, bytes_differ),
@@ -839,6 +840,7 @@ static struct config *config_defaults(const char *name)
 	cfg->proxy_max_streams = 256;
 	cfg->proxy_idle_timeout = 600;
 	cfg->proxy_connect_timeout = 120;
+	cfg->stall_timeout = 600;
 	cfg->nft = true;
 	cfg->warm_up = true;
 	cfg->warm_up_hold = 30;

@@ -93,6 +93,7 @@ struct config {
 	size_t proxy_max_streams;
 	unsigned proxy_idle_timeout;
 	unsigned proxy_connect_timeout;
+	unsigned stall_timeout;        /* streams failing this long with Tor ready: NEWNYM, then exit (stall.h) */
 	bool warm_up;
 	unsigned warm_up_hold;
 	bool nft;                      /* install the inet oniongate table */

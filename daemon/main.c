@@ -33,6 +33,7 @@
 #include "pool.h"
 #include "privdrop.h"
 #include "proxy.h"
+#include "stall.h"
 #include "stats.h"
 #include "status.h"
 #include "tor.h"
@@ -62,6 +63,9 @@ struct daemon {
 	struct event *signals[4];
 	struct event *grace;
 	struct event *status_tick; /* with a supervisor: the STATUS line looked at every second */
+	struct event *watchdog;    /* with WatchdogSec=: WATCHDOG=1 every half interval */
+	struct event *stall_tick;  /* with the embedded Tor and the relay: the stall detector's samples */
+	struct stall stall;
 	bool force_stderr;
 	bool stopping;
 	bool tor_ended;
@@ -116,6 +120,31 @@ static void tell_ready(struct daemon *d)
 	d->status_tick = event_new(d->base, -1, EV_PERSIST, on_status_tick, d);
 	if (d->status_tick == NULL || evtimer_add(d->status_tick, &second) < 0)
 		log_warn("cannot refresh the supervisor's status line");
+}
+
+static void on_watchdog(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	notify_watchdog();
+}
+
+/* With a supervisor's watchdog: WATCHDOG=1 from this loop every half interval, so a loop that
+ * stops turning gets the daemon killed and restarted. */
+static void start_watchdog(struct daemon *d)
+{
+	uint64_t usec = notify_watchdog_usec() / 2;
+	struct timeval half = { (time_t)(usec / 1000000), (suseconds_t)(usec % 1000000) };
+	if (usec == 0)
+		return;
+	d->watchdog = event_new(d->base, -1, EV_PERSIST, on_watchdog, d);
+	if (d->watchdog == NULL || evtimer_add(d->watchdog, &half) < 0) {
+		log_err("cannot keep the supervisor's watchdog");
+		return;
+	}
+	log_notice("watchdog: WATCHDOG=1 every %llu ms", (unsigned long long)(usec / 1000));
+	notify_watchdog();
 }
 
 static void on_tor_state(bool ready, int progress, void *arg)
@@ -182,6 +211,70 @@ static void begin_shutdown(struct daemon *d, const char *why)
 	d->grace = evtimer_new(d->base, on_grace_expired, d);
 	if (d->grace != NULL)
 		evtimer_add(d->grace, &grace);
+}
+
+/* Failed streams of the kinds that tell of Tor's network (stall_counts). */
+static uint64_t network_failures(const struct activity *a)
+{
+	uint64_t n = 0;
+	for (int why = 0; why < AR_COUNT; why++)
+		if (stall_counts((enum activity_reason)why))
+			n += activity_failures(a, (enum activity_reason)why);
+	return n;
+}
+
+static void on_newnym_reply(const struct ctl_reply *r, void *arg)
+{
+	(void)arg;
+	if (r != NULL && r->code != 250)
+		log_warn("stall: SIGNAL NEWNYM refused: %d %s", r->code, r->n_lines > 0 ? r->lines[0].text : "");
+}
+
+/* One sample for the stall detector; its steps are logged once each, with the reason, and counted. */
+static void on_stall_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+	struct timespec now;
+	char why[STALL_REASON_MAX];
+	uint64_t failed_all;
+	(void)fd;
+	(void)what;
+	if (d->stopping)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	struct stall_sample in = { .now = (uint64_t)now.tv_sec, .timeout = d->cfg->stall_timeout,
+				   .tor_ready = control_ready(d->control), .failed = network_failures(d->activity) };
+	activity_totals(d->activity, &in.relayed, &failed_all);
+	enum stall_action action = stall_feed(&d->stall, &in);
+	stall_reason(&d->stall, in.now, why);
+	switch (action) {
+	case STALL_ASK_NEWNYM:
+		log_warn("stall: %s: asking Tor for new circuits (SIGNAL NEWNYM)", why);
+		stats_bump(STAT_STALL_NEWNYM);
+		if (control_command(d->control, "SIGNAL NEWNYM", on_newnym_reply, NULL) < 0)
+			log_warn("stall: cannot send SIGNAL NEWNYM");
+		break;
+	case STALL_EXIT:
+		log_err("stall: %s: exiting so the supervisor restarts us with a new Tor", why);
+		stats_bump(STAT_STALL_RESTARTS);
+		d->exit_code = 1;
+		begin_shutdown(d, "stall");
+		break;
+	case STALL_RECOVERED: log_notice("stall: a stream opened after NEWNYM: recovered"); break;
+	case STALL_NONE: break;
+	}
+}
+
+/* The stall detector watches the relay's streams through the embedded Tor. */
+static void start_stall_watch(struct daemon *d)
+{
+	struct timeval tick = { STALL_TICK_SECONDS, 0 };
+	if (d->control == NULL || d->proxy == NULL)
+		return;
+	stall_init(&d->stall);
+	d->stall_tick = event_new(d->base, -1, EV_PERSIST, on_stall_tick, d);
+	if (d->stall_tick == NULL || evtimer_add(d->stall_tick, &tick) < 0)
+		log_err("cannot start the stall detector");
 }
 
 static void log_map_warnings(const struct mapfile *m)
@@ -707,6 +800,10 @@ static void teardown(struct daemon *d)
 		event_free(d->grace);
 	if (d->status_tick != NULL)
 		event_free(d->status_tick);
+	if (d->watchdog != NULL)
+		event_free(d->watchdog);
+	if (d->stall_tick != NULL)
+		event_free(d->stall_tick);
 	if (d->base != NULL)
 		event_base_free(d->base);
 	config_free(d->cfg);
@@ -756,6 +853,8 @@ int main(int argc, char **argv)
 	} else {
 		if (!d.stopping)
 			tell_ready(&d);
+		start_watchdog(&d);
+		start_stall_watch(&d);
 		event_base_dispatch(d.base);
 	}
 	teardown(&d);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /* notify: what oniongated tells its supervisor (systemd's sd_notify): READY, RELOADING, STOPPING,
- * and a STATUS line that follows Tor's bootstrap, then the mappings and streams. No-op without NOTIFY_SOCKET. */
+ * WATCHDOG, and a STATUS line that follows Tor's bootstrap, then the mappings and streams. No-op
+ * without NOTIFY_SOCKET. */
 #include "notify.h"
 
 #include <ctype.h>
@@ -48,6 +49,20 @@ void notify_reloading(void)
 void notify_stopping(void)
 {
 	send_state("STOPPING=1");
+}
+
+uint64_t notify_watchdog_usec(void)
+{
+	uint64_t usec = 0;
+	int rc = sd_watchdog_enabled(0, &usec);
+	if (rc < 0)
+		log_warn("WATCHDOG_USEC: %s", strerror(-rc));
+	return rc > 0 ? usec : 0;
+}
+
+void notify_watchdog(void)
+{
+	send_state("WATCHDOG=1");
 }
 
 void notify_status_text(const struct notify_state *s, char out[NOTIFY_STATUS_MAX])

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /* notify: what oniongated tells its supervisor (systemd's sd_notify): READY, RELOADING, STOPPING,
- * and a STATUS line that follows Tor's bootstrap, then the mappings and streams. No-op without NOTIFY_SOCKET. */
+ * WATCHDOG, and a STATUS line that follows Tor's bootstrap, then the mappings and streams. No-op
+ * without NOTIFY_SOCKET. */
 #ifndef OG_NOTIFY_H
 #define OG_NOTIFY_H
 
@@ -33,6 +34,11 @@ void notify_ready(void);
 void notify_reloading(void);
 /* STOPPING=1: shutdown has begun. */
 void notify_stopping(void);
+/* The supervisor's watchdog interval in microseconds: WATCHDOG_USEC when WATCHDOG_PID is unset or
+ * names this process (sd_watchdog_enabled), else 0. */
+uint64_t notify_watchdog_usec(void);
+/* WATCHDOG=1: the main loop is alive (sent every half interval). */
+void notify_watchdog(void);
 /* "Tor 45%: loading relay descriptors", "ready: 3 onion MX mappings, 0 streams"; while a clock
  * skew lasts "tor: clock skew -3600 s (source CONSENSUS): check the time" instead. */
 void notify_status_text(const struct notify_state *s, char out[NOTIFY_STATUS_MAX]);

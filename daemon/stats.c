@@ -49,6 +49,8 @@ static const char *const names[STAT_COUNT] = {
 	[STAT_UPSTREAM_SERVERS] = "upstream_servers",
 	[STAT_TOR_CLOCK_SKEW] = "tor_clock_skew_seconds",
 	[STAT_TOR_STATUS_MALFORMED] = "tor_status_malformed",
+	[STAT_STALL_NEWNYM] = "stall_newnym",
+	[STAT_STALL_RESTARTS] = "stall_restarts",
 };
 
 static uint64_t counters[STAT_COUNT];

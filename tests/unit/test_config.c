@@ -125,6 +125,7 @@ static void test_dns_directives(void **state)
 	assert_int_equal(cfg->pool_key[15], 15);
 	assert_int_equal(cfg->pool_max, 1000);
 	assert_int_equal(cfg->onion_ttl, 30);
+	assert_int_equal(cfg->stall_timeout, 600);
 	assert_false(cfg->srv_discovery);
 	assert_int_equal(cfg->dnssec, DNSSEC_REQUIRE);
 	assert_int_equal(config_mx_policy(cfg, "example.org"), MX_POLICY_ONION_ONLY);
@@ -178,6 +179,7 @@ static void test_dns_directives(void **state)
 	expect_error("domain a.test onion-only\ndomain A.test. onion-first\n",
 		     "test.conf:2: duplicate domain a.test (first given at line 1)");
 	expect_error("onion-ttl -1\n", "test.conf:1: onion-ttl must be a number from 0 to 86400, not '-1'");
+	expect_error("stall-timeout 9\n", "test.conf:1: stall-timeout must be a number from 10 to 86400, not '9'");
 }
 
 /* mx-mode and a domain line's mode: each domain's own policy and mode, else the global ones. */
@@ -365,6 +367,7 @@ static const struct reload_case {
 	{ DNS, DNS "proxy-connect-timeout 10\n", NULL },
 	{ DNS, DNS "warm-up off\n", NULL },
 	{ DNS, DNS "warm-up-hold 5\n", NULL },
+	{ DNS, DNS "stall-timeout 10\n", NULL },
 	/* restart-only, but the same value written differently, or the default made explicit */
 	{ DNS, DNS "run-dir /run/oniongate\npool-max 65536\nnft on\nlog-target syslog\n", NULL },
 	{ DNS, "dns-listen 192.0.2.1 53\ndns-upstream 198.51.100.53\nclient-network 192.0.2.0/24\n", NULL },

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /* Unit tests for notify: the messages a supervisor's notify socket receives (READY, RELOADING with
- * MONOTONIC_USEC, STOPPING, STATUS), the STATUS lines for each state, a changed STATUS held back
- * within a second and an unchanged one never sent again, a control byte kept on one line; and
- * nothing at all without NOTIFY_SOCKET. */
+ * MONOTONIC_USEC, STOPPING, WATCHDOG, STATUS), the STATUS lines for each state, a changed STATUS held
+ * back within a second and an unchanged one never sent again, a control byte kept on one line; the
+ * watchdog interval only for the PID it names; and nothing at all without NOTIFY_SOCKET. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -65,6 +65,31 @@ static void test_states(void **state)
 	const char *msg = received();
 	assert_int_equal(strncmp(msg, "RELOADING=1\nMONOTONIC_USEC=", 27), 0);
 	assert_true(strtoull(msg + 27, NULL, 10) > 0);
+	assert_string_equal(received(), "");
+}
+
+static void test_watchdog(void **state)
+{
+	char pid[32];
+	(void)state;
+	unsetenv("WATCHDOG_USEC");
+	unsetenv("WATCHDOG_PID");
+	assert_int_equal(notify_watchdog_usec(), 0);
+	setenv("WATCHDOG_USEC", "2000000", 1);
+	assert_int_equal(notify_watchdog_usec(), 2000000);
+	snprintf(pid, sizeof(pid), "%ld", (long)getpid());
+	setenv("WATCHDOG_PID", pid, 1);
+	assert_int_equal(notify_watchdog_usec(), 2000000);
+	/* Another process's watchdog (a wrapper that did not exec us) is not ours. */
+	snprintf(pid, sizeof(pid), "%ld", (long)getpid() + 1);
+	setenv("WATCHDOG_PID", pid, 1);
+	assert_int_equal(notify_watchdog_usec(), 0);
+	unsetenv("WATCHDOG_PID");
+	setenv("WATCHDOG_USEC", "soon", 1);
+	assert_int_equal(notify_watchdog_usec(), 0);
+	unsetenv("WATCHDOG_USEC");
+	notify_watchdog();
+	assert_string_equal(received(), "WATCHDOG=1");
 	assert_string_equal(received(), "");
 }
 
@@ -135,6 +160,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_states),
+		cmocka_unit_test(test_watchdog),
 		cmocka_unit_test(test_status_text),
 		cmocka_unit_test(test_status_rate),
 		cmocka_unit_test(test_no_supervisor),
