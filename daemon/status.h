@@ -35,6 +35,7 @@ struct status_snapshot {
 	size_t streams;                 /* open now */
 	uint64_t relayed_hour, failed_hour;
 	size_t discovery_cache;         /* SRV answers cached */
+	const char *stall_state;        /* the stall detector: "watching", "failing", "newnym_sent", "restarting" */
 	time_t last_reload;             /* 0: none since start */
 	bool last_reload_ok;
 	char last_reload_result[STATUS_TEXT_MAX]; /* "ok" or the file:line: error */
