@@ -314,6 +314,10 @@ static void socks_done(struct socksconn *sc, bool open, void *arg)
 {
 	struct stream *s = arg;
 	const char *status, *reason;
+	if (!open && s->p->stopping) {
+		refuse(s, AR_SHUTTING_DOWN, "4.3.2", "the gateway is shutting down");
+		return;
+	}
 	if (!open) {
 		reason = socksconn_reason(sc, &status);
 		refuse(s, socks_failure(sc), status, reason);
