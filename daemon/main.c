@@ -13,6 +13,7 @@
 #include <time.h>
 #include <sys/random.h>
 #include <sys/resource.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -21,6 +22,7 @@
 #include "activity.h"
 #include "config.h"
 #include "control.h"
+#include "ctlsock.h"
 #include "dns.h"
 #include "fsdir.h"
 #include "log.h"
@@ -54,6 +56,7 @@ struct daemon {
 	struct mxupgrade *upgrade; /* with the table: mx-mode upgrade's claims */
 	struct activity *activity; /* what the relay and discovery did, for operators */
 	struct status_source status; /* fills snapshots for the operators' views */
+	struct ctlsock *ctlsock; /* oniongatectl's socket */
 	time_t started;
 	time_t last_reload; /* 0: none since start */
 	bool last_reload_ok;
@@ -523,7 +526,7 @@ static int start_proxy(struct daemon *d)
  * checked before anything (pool.key) is written into them. */
 static int own_dirs(const struct config *cfg)
 {
-	static const char *const ours[] = { "tor", "pool.key" };
+	static const char *const ours[] = { "tor", "pool.key", "control" };
 	const char *const dirs[] = { cfg->run_dir, cfg->data_dir };
 	char stranger[NAME_MAX + 1];
 	if (cfg->user == NULL)
@@ -533,7 +536,7 @@ static int own_dirs(const struct config *cfg)
 			log_err("cannot create %s: %s", dirs[i], strerror(errno));
 			return -1;
 		}
-		if (fsdir_only(dirs[i], ours, 2, stranger) < 0) {
+		if (fsdir_only(dirs[i], ours, 3, stranger) < 0) {
 			log_err("%s:%d: user: %s holds '%s', so it is not oniongated's own directory to hand to %s",
 				cfg->path, cfg->user_line, dirs[i], stranger[0] ? stranger : strerror(errno), cfg->user);
 			return -1;
@@ -605,6 +608,31 @@ static void fill_status(struct status_snapshot *s, void *arg)
 		snprintf(s->clock_source, sizeof(s->clock_source), "%s", source);
 }
 
+static int ctl_reload(void *arg, char err[CONFIG_ERR_MAX])
+{
+	return reload(arg, err);
+}
+
+/* oniongatectl's socket, made after the privilege drop: the service user's owner and group. */
+static int start_ctlsock(struct daemon *d)
+{
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path) + 1], err[CTLSOCK_ERR_MAX];
+	if (d->cfg->control_socket != NULL)
+		snprintf(path, sizeof(path), "%s", d->cfg->control_socket);
+	else if (snprintf(path, sizeof(path), "%s/control", d->cfg->run_dir) >= (int)sizeof(path) - 1) {
+		log_err("%s/control: too long for a unix socket path: set control-socket", d->cfg->run_dir);
+		return -1;
+	} else if (fsdir_make(d->cfg->run_dir, 0755) < 0) {
+		log_err("cannot create %s: %s", d->cfg->run_dir, strerror(errno));
+		return -1;
+	}
+	if ((d->ctlsock = ctlsock_new(d->base, path, &d->status, d->onionmap, ctl_reload, d, err)) == NULL) {
+		log_err("%s", err);
+		return -1;
+	}
+	return 0;
+}
+
 /* Forked before anything else exists: the helper inherits no listener, thread or event loop. */
 static int start_nft_helper(struct daemon *d)
 {
@@ -636,7 +664,7 @@ static int start(struct daemon *d)
 		return -1;
 	}
 	d->status = (struct status_source){ fill_status, d };
-	if (own_dirs(d->cfg) < 0 || start_dns(d) < 0 || drop_privileges(d->cfg) < 0)
+	if (own_dirs(d->cfg) < 0 || start_dns(d) < 0 || drop_privileges(d->cfg) < 0 || start_ctlsock(d) < 0)
 		return -1;
 	if (d->cfg->socks_server != NULL) {
 		log_notice("no embedded Tor: streams go to the SOCKS5 server at %s", d->cfg->socks_server);
@@ -689,6 +717,7 @@ static void teardown(struct daemon *d)
 		dns_set_warmer(d->dns, NULL, NULL);
 	/* Listeners and streams close while the redirect stands: the LAN's connections (even those
 	 * still in a listen backlog) get their FIN or RST from the address they dialled. */
+	ctlsock_free(d->ctlsock);
 	proxy_free(d->proxy);
 	dns_free(d->dns);
 	upfile_free(d->upfile);

@@ -705,8 +705,3 @@ size_t onionmap_each_cached(const struct onionmap *m,
 		}
 	return n;
 }
-
-size_t onionmap_cached(const struct onionmap *m)
-{
-	return m->n_cached;
-}

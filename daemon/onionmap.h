@@ -85,8 +85,6 @@ const struct mapfile *onionmap_file(const struct onionmap *m);
  * first, with its domain, result and expiry (wall-clock seconds); returns how many. */
 size_t onionmap_each_cached(const struct onionmap *m,
 			    void (*fn)(const char *domain, const struct onionmap_result *res, time_t expires, void *arg), void *arg);
-/* SRV answers in the cache. */
-size_t onionmap_cached(const struct onionmap *m);
 /* Calls fn for each onion of the map file, at most max of them; returns how many. */
 size_t onionmap_each_mapped(const struct onionmap *m, size_t max, void (*fn)(const char *onion, void *arg), void *arg);
 
