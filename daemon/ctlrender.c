@@ -466,7 +466,8 @@ static void why_text(const struct status_snapshot *s, const char *domain, const 
 	if (res->source == ONIONMAP_FROM_MAP)
 		snprintf(why, size, "map file %s:%d", s->cfg->onion_map, res->map_line);
 	else if (res->source == ONIONMAP_FROM_NONE)
-		snprintf(why, size, "no map line%s", s->cfg->srv_discovery ? ", no SRV lookup for this name" : ", srv-discovery off");
+		snprintf(why, size, "no map line, and %s", s->cfg->srv_discovery ? "no SRV lookup: no upstream to ask, or not a name to ask about"
+											 : "srv-discovery off");
 	else if (res->failed)
 		snprintf(why, size, "discovery failed: _onion-mx._tcp.%s could not be resolved (SERVFAIL until it can)", domain);
 	else if (res->refused && res->security == ONIONMAP_BOGUS)
