@@ -193,7 +193,7 @@ int main(int argc, char **argv)
 		default: usage();
 		}
 	}
-	if (optind == argc || ctlproto_command_of(argv[optind], &req.cmd) < 0)
+	if (path == NULL || optind == argc || ctlproto_command_of(argv[optind], &req.cmd) < 0)
 		usage();
 	int args = req.cmd == CTLP_LOOKUP ? 1 : 0;
 	if (argc - optind != 1 + args || (wait >= 0 && req.cmd != CTLP_STATUS))
