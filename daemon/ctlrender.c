@@ -421,33 +421,43 @@ static int onion_text(const struct status_snapshot *s, const struct known *k, si
 		       : 0;
 }
 
-int ctlrender_onions(const struct status_snapshot *s, bool json, struct evbuffer *out)
+/* The end of the group of records about the onion at i. */
+static size_t group_end(const struct known_list *l, size_t i)
 {
-	struct known_list l = { 0 };
+	size_t j = i + 1;
+	while (j < l->n && strcmp(l->v[j].onion, l->v[i].onion) == 0)
+		j++;
+	return j;
+}
+
+static int onions_json(const struct status_snapshot *s, const struct known_list *l, struct evbuffer *out)
+{
 	struct jsonw w;
-	int rc = gather(s, &l);
 	jsonw_init(&w);
-	if (json) {
-		jsonw_object_begin(&w);
-		jsonw_key(&w, "onions");
-		jsonw_array_begin(&w);
-	}
-	for (size_t i = 0, j; rc == 0 && i < l.n; i = j) {
-		for (j = i + 1; j < l.n && strcmp(l.v[j].onion, l.v[i].onion) == 0;)
-			j++;
-		if (json)
-			onion_json(s, &l.v[i], j - i, &w);
-		else
-			rc = onion_text(s, &l.v[i], j - i, out);
-	}
-	free(l.v);
-	if (!json) {
-		jsonw_free(&w);
-		return rc;
+	jsonw_object_begin(&w);
+	jsonw_key(&w, "onions");
+	jsonw_array_begin(&w);
+	for (size_t i = 0, j; i < l->n; i = j) {
+		j = group_end(l, i);
+		onion_json(s, &l->v[i], j - i, &w);
 	}
 	jsonw_array_end(&w);
 	jsonw_object_end(&w);
-	return rc == 0 ? json_out(&w, out) : (jsonw_free(&w), -1);
+	return json_out(&w, out);
+}
+
+int ctlrender_onions(const struct status_snapshot *s, bool json, struct evbuffer *out)
+{
+	struct known_list l = { 0 };
+	int rc = gather(s, &l);
+	if (rc == 0 && json)
+		rc = onions_json(s, &l, out);
+	for (size_t i = 0, j; rc == 0 && !json && i < l.n; i = j) {
+		j = group_end(&l, i);
+		rc = onion_text(s, &l.v[i], j - i, out);
+	}
+	free(l.v);
+	return rc;
 }
 
 /* ---- lookup */
