@@ -6,7 +6,8 @@
 # last success after an SMTP session; lookup says why for a map domain, SRV secure, insecure, bogus,
 # none; reload prints ok, or file:line: while the old config stays. Bounds: an
 # over-long request gets an error and is closed, a 9th client is refused, a silent one is closed
-# after 10 s. The gateway is the ASan+UBSan build running as nobody.
+# after 10 s. The gateway is the ASan+UBSan build running as nobody. A sample of each output is kept in
+# build/test-artifacts/ctl/.
 
 ct_dir="$OG_TMP/ctl"
 ct_conf="$ct_dir/oniongate.conf"
@@ -222,6 +223,12 @@ og_check "bounds: a client that sends nothing is closed after 10 s ($(grep '^sil
 	grep -Eq "^silent: b'' eof (9\.[0-9]|10\.[0-9])$" "$ct_dir/bounds.out"
 og_check "bounds: a client after those is served" grep -Eq "^after: b'ok [0-9]+' eof$" "$ct_dir/bounds.out"
 og_log "ctl: memory (ASan build): $(grep '^rss:' "$ct_dir/bounds.out")"
+
+# A sample of each output, for the docs and the closing note.
+mkdir -p "$OG_TOP/build/test-artifacts/ctl"
+for f in status status_json streams streams_json onions onions_json l_map l_signed l_bogus_text l_none reload_ok reload_bad; do
+	cat "$ct_dir/$f.out" "$ct_dir/$f.err" > "$OG_TOP/build/test-artifacts/ctl/$f.txt" 2>/dev/null
+done
 
 gw_stop "$ct_dir"
 og_check "ctl: SIGTERM: the daemon exits 0 (ASan+UBSan, LeakSanitizer clean)" test $? = 0
