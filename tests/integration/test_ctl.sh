@@ -4,7 +4,7 @@
 # ready and 0 after (--wait-ready returns then); -j is JSON with the documented fields; streams
 # shows a stream held open with its bytes; onions shows an onion MX's domains (map line, SRV) and its
 # last success after an SMTP session; lookup says why for a map domain, SRV secure, insecure, bogus,
-# none; reload prints ok, or file:line: while the old config stays. Bounds: an
+# none and a failed discovery (the upstream DNS down); reload prints ok, or file:line: while the old config stays. Bounds: an
 # over-long request gets an error and is closed, a 9th client is refused, a silent one is closed
 # after 10 s. The gateway is the ASan+UBSan build running as nobody. A sample of each output is kept in
 # build/test-artifacts/ctl/.
@@ -101,6 +101,13 @@ og_check "ctl: lookup broken.test (text) says why" grep -q "^why: SRV _onion-mx.
 ct_run l_none -j lookup plain.test
 og_check "ctl: lookup plain.test: no onion MX, the upstream's answer unchanged" \
 	ct_jq l_none '.answer == "upstream" and .source == "srv" and .refused == false and (.mx | length) == 0'
+zones_pause
+ct_t0=$(date +%s.%N)
+ct_run l_fail -j lookup fresh.test
+ct_t1=$(date +%s.%N)
+zones_resume
+og_check "ctl: lookup fresh.test with the upstream DNS down: discovery failed, SERVFAIL ($(awk -v a="$ct_t0" -v b="$ct_t1" 'BEGIN { printf "%.1f", b - a }') s)" \
+	ct_jq l_fail '.answer == "servfail" and .source == "srv" and (.why | startswith("discovery failed"))'
 ct_run l_bad lookup 'exa mple..test'
 og_check "ctl: lookup of a non-name exits 2 before asking" test "$(ct_rc l_bad)" = 2
 og_check "ctl: the DNS agrees with lookup: signed.test MX is the onion" test "$(ct_dig signed.test MX)" = "10 $MX_ONION."
