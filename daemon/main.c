@@ -13,7 +13,6 @@
 #include <time.h>
 #include <sys/random.h>
 #include <sys/resource.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -616,17 +615,17 @@ static int ctl_reload(void *arg, char err[CONFIG_ERR_MAX])
 /* oniongatectl's socket, made after the privilege drop: the service user's owner and group. */
 static int start_ctlsock(struct daemon *d)
 {
-	char path[sizeof(((struct sockaddr_un *)0)->sun_path) + 1], err[CTLSOCK_ERR_MAX];
-	if (d->cfg->control_socket != NULL)
-		snprintf(path, sizeof(path), "%s", d->cfg->control_socket);
-	else if (snprintf(path, sizeof(path), "%s/control", d->cfg->run_dir) >= (int)sizeof(path) - 1) {
-		log_err("%s/control: too long for a unix socket path: set control-socket", d->cfg->run_dir);
-		return -1;
-	} else if (fsdir_make(d->cfg->run_dir, 0755) < 0) {
-		log_err("cannot create %s: %s", d->cfg->run_dir, strerror(errno));
-		return -1;
+	char path[PATH_MAX], err[CTLSOCK_ERR_MAX];
+	const char *where = d->cfg->control_socket;
+	if (where == NULL) {
+		if (fsdir_make(d->cfg->run_dir, 0755) < 0) {
+			log_err("cannot create %s: %s", d->cfg->run_dir, strerror(errno));
+			return -1;
+		}
+		snprintf(path, sizeof(path), "%s/control", d->cfg->run_dir);
+		where = path;
 	}
-	if ((d->ctlsock = ctlsock_new(d->base, path, &d->status, d->onionmap, ctl_reload, d, err)) == NULL) {
+	if ((d->ctlsock = ctlsock_new(d->base, where, &d->status, d->onionmap, ctl_reload, d, err)) == NULL) {
 		log_err("%s", err);
 		return -1;
 	}
