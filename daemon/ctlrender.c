@@ -14,6 +14,7 @@
 #include "config.h"
 #include "jsonw.h"
 #include "mapfile.h"
+#include "onion.h"
 #include "pool.h"
 #include "proxy.h"
 
@@ -566,6 +567,52 @@ int ctlrender_lookup(const struct status_snapshot *s, const char *domain, const 
 		return lookup_text(s, domain, res, why, out);
 	jsonw_init(&w);
 	lookup_json(s, domain, res, why, &w);
+	return json_out(&w, out);
+}
+
+int ctlrender_lookup_onion(const char *domain, bool json, struct evbuffer *out)
+{
+	char onion[ONION_NAME_LEN + 1];
+	bool valid = onion_canonical(domain, onion) == 0;
+	const char *why = valid ? "an onion name: its MX is the onion itself" : "not a valid v3 onion name: NXDOMAIN";
+	struct jsonw w;
+	if (!json) {
+		if (evbuffer_add_printf(out, "%s MX: %s\nwhy: %s\n", domain, valid ? "onion MX" : "NXDOMAIN", why) < 0)
+			return -1;
+		return valid && evbuffer_add_printf(out, "mx: 10 %s\n", onion) < 0 ? -1 : 0;
+	}
+	jsonw_init(&w);
+	jsonw_object_begin(&w);
+	jsonw_key(&w, "domain");
+	jsonw_string(&w, domain);
+	jsonw_key(&w, "answer");
+	jsonw_string(&w, valid ? "onion" : "nxdomain");
+	jsonw_key(&w, "source");
+	jsonw_string(&w, "onion-name");
+	/* The fields of every lookup reply; these do not apply. */
+	for (size_t i = 0; i < 4; i++) {
+		static const char *const unused[] = { "map_line", "dnssec", "policy", "mode" };
+		jsonw_key(&w, unused[i]);
+		jsonw_null(&w);
+	}
+	jsonw_key(&w, "refused");
+	jsonw_bool(&w, false);
+	jsonw_key(&w, "why");
+	jsonw_string(&w, why);
+	jsonw_key(&w, "mx");
+	jsonw_array_begin(&w);
+	if (valid) {
+		jsonw_object_begin(&w);
+		jsonw_key(&w, "host");
+		jsonw_string(&w, onion);
+		jsonw_key(&w, "priority");
+		jsonw_uint(&w, 10); /* as answer.c writes it */
+		jsonw_key(&w, "port");
+		jsonw_uint(&w, 0);
+		jsonw_object_end(&w);
+	}
+	jsonw_array_end(&w);
+	jsonw_object_end(&w);
 	return json_out(&w, out);
 }
 

@@ -18,6 +18,9 @@ int ctlrender_onions(const struct status_snapshot *s, bool json, struct evbuffer
 /* What the DNS would answer for domain's MX, and why: res is onionmap_lookup's result. */
 int ctlrender_lookup(const struct status_snapshot *s, const char *domain, const struct onionmap_result *res, bool json,
 		     struct evbuffer *out);
+/* An onion name's MX (never asked upstream): the name itself, or NXDOMAIN for one that is not a
+ * valid v3 name. */
+int ctlrender_lookup_onion(const char *domain, bool json, struct evbuffer *out);
 /* A reload's outcome: "ok", or the file:line: error. */
 int ctlrender_reload(bool ok, const char *result, bool json, struct evbuffer *out);
 /* An error's body: its text (json: {"error": text}). */

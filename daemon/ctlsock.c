@@ -19,6 +19,7 @@
 #include "ctlproto.h"
 #include "ctlrender.h"
 #include "log.h"
+#include "onion.h"
 
 #define BACKLOG 16
 #define ACCEPTS_PER_CALL 16
@@ -186,10 +187,27 @@ static void on_lookup(const struct onionmap_result *res, void *arg)
 	free(l);
 }
 
+/* An onion name's MX is the DNS's own answer (answer.c): no discovery. */
+static void reply_onion_name(struct session *s, const struct ctlp_request *req)
+{
+	struct evbuffer *body = evbuffer_new();
+	if (body == NULL || ctlrender_lookup_onion(req->domain, req->json, body) < 0) {
+		evbuffer_free(body);
+		session_close(s);
+		return;
+	}
+	reply(s, CTLP_OK, body);
+	evbuffer_free(body);
+}
+
 static void start_lookup(struct session *s, const struct ctlp_request *req)
 {
 	struct ctlsock *cs = s->cs;
 	struct lookup *l;
+	if (onion_is_onion_domain(req->domain)) {
+		reply_onion_name(s, req);
+		return;
+	}
 	if (cs->n_lookups == CTLSOCK_LOOKUPS_MAX) {
 		reply_error(s, req->json, "too many lookups under way");
 		return;

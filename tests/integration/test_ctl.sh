@@ -108,6 +108,14 @@ ct_t1=$(date +%s.%N)
 zones_resume
 og_check "ctl: lookup fresh.test with the upstream DNS down: discovery failed, SERVFAIL ($(awk -v a="$ct_t0" -v b="$ct_t1" 'BEGIN { printf "%.1f", b - a }') s)" \
 	ct_jq l_fail '.answer == "servfail" and .source == "srv" and (.why | startswith("discovery failed"))'
+ct_run l_onion -j lookup "www.$MX_ONION"
+og_check "ctl: lookup of a name under an onion: the onion itself, as the DNS answers it (no discovery)" \
+	ct_jq l_onion --arg o "$MX_ONION" '.answer == "onion" and .source == "onion-name" and .mx == [{"host": $o, "priority": 10, "port": 0}]'
+og_check "ctl: ... and the DNS agrees" test "$(ct_dig "www.$MX_ONION" MX)" = "10 $MX_ONION."
+ct_run l_badonion -j lookup nope.onion
+og_check "ctl: lookup nope.onion: NXDOMAIN, as the DNS answers it" \
+	bash -c "jq -e '.answer == \"nxdomain\" and .mx == []' '$ct_dir/l_badonion.out' >/dev/null &&
+		ip netns exec '$LAN_NS' dig +time=3 +tries=1 @'$GW_LAN_ADDR' nope.onion MX | grep -q 'status: NXDOMAIN'"
 ct_run l_bad lookup 'exa mple..test'
 og_check "ctl: lookup of a non-name exits 2 before asking" test "$(ct_rc l_bad)" = 2
 og_check "ctl: the DNS agrees with lookup: signed.test MX is the onion" test "$(ct_dig signed.test MX)" = "10 $MX_ONION."
