@@ -572,6 +572,7 @@ int ctlrender_lookup(const struct status_snapshot *s, const char *domain, const 
 
 int ctlrender_lookup_onion(const char *domain, bool json, struct evbuffer *out)
 {
+	static const char *const not_applying[] = { "map_line", "dnssec", "policy", "mode" };
 	char onion[ONION_NAME_LEN + 1];
 	bool valid = onion_canonical(domain, onion) == 0;
 	const char *why = valid ? "an onion name: its MX is the onion itself" : "not a valid v3 onion name: NXDOMAIN";
@@ -590,9 +591,8 @@ int ctlrender_lookup_onion(const char *domain, bool json, struct evbuffer *out)
 	jsonw_key(&w, "source");
 	jsonw_string(&w, "onion-name");
 	/* The fields of every lookup reply; these do not apply. */
-	for (size_t i = 0; i < 4; i++) {
-		static const char *const unused[] = { "map_line", "dnssec", "policy", "mode" };
-		jsonw_key(&w, unused[i]);
+	for (size_t i = 0; i < sizeof(not_applying) / sizeof(not_applying[0]); i++) {
+		jsonw_key(&w, not_applying[i]);
 		jsonw_null(&w);
 	}
 	jsonw_key(&w, "refused");
