@@ -40,7 +40,7 @@ SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 CORE_SRCS := daemon/config.c daemon/ctlreply.c daemon/log.c daemon/stats.c daemon/dnsmsg.c daemon/onion.c \
 	daemon/pool.c daemon/mapfile.c daemon/textfile.c daemon/socks5.c daemon/fsdir.c daemon/answer.c daemon/peers.c \
 	daemon/upgrade.c daemon/mxanswer.c daemon/notify.c daemon/resolvconf.c daemon/torstatus.c \
-	daemon/activity.c daemon/stall.c
+	daemon/activity.c daemon/stall.c daemon/ctlproto.c daemon/jsonw.c
 CORE_LIBS = $(shell $(PKG_CONFIG) --libs libcrypto libsystemd)
 CMOCKA_LIBS = $(shell $(PKG_CONFIG) --libs cmocka)
 # Every module of daemon/ goes into the daemon; each tests/unit/test_X.c and tests/fuzz/fuzz_X.c is a
@@ -53,7 +53,7 @@ TOOLS := $(patsubst tests/tools/%.c,%,$(sort $(wildcard tests/tools/*.c)))
 
 .PHONY: all deps libtor install uninstall check unit unit-asan integration analyze fuzz fuzz-check soak demo bench clean distclean
 
-all: daemon/oniongated tools
+all: daemon/oniongated ctl/oniongatectl tools
 
 deps:
 	@bash scripts/deps.sh
@@ -66,17 +66,24 @@ libtor: $(LIBTOR)
 daemon/oniongated: $(DAEMON_SRCS) $(HDRS) $(LIBTOR)
 	$(CC) $(WARN) $(CFLAGS) $(ALL_CPPFLAGS) $(PKG_CFLAGS) $(LDFLAGS) -o $@ $(DAEMON_SRCS) $(TOR_LIBS)
 
+# The client links the protocol module alone.
+CTL_SRCS := ctl/oniongatectl.c daemon/ctlproto.c
+ctl/oniongatectl: $(CTL_SRCS) daemon/ctlproto.h
+	$(CC) $(WARN) $(CFLAGS) $(ALL_CPPFLAGS) $(LDFLAGS) -o $@ $(CTL_SRCS)
+
 $(BUILD)/asan/oniongated: $(DAEMON_SRCS) $(HDRS) $(LIBTOR)
 	@mkdir -p $(@D)
 	$(CC) $(WARN) -O1 -g $(SAN) $(ALL_CPPFLAGS) $(PKG_CFLAGS) -o $@ $(DAEMON_SRCS) $(TOR_LIBS)
 
 # The daemon, its man pages, the default config (never over one already there), the systemd unit
 # (pointed at SBINDIR and SYSCONFDIR) and the sysusers.d/tmpfiles.d entries.
-install: daemon/oniongated
+install: daemon/oniongated ctl/oniongatectl
 	$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 \
 		$(DESTDIR)$(SYSCONFDIR)/oniongate $(DESTDIR)$(UNITDIR)
 	$(INSTALL) -m 0755 daemon/oniongated $(DESTDIR)$(SBINDIR)/oniongated
+	$(INSTALL) -m 0755 ctl/oniongatectl $(DESTDIR)$(SBINDIR)/oniongatectl
 	$(INSTALL) -m 0644 docs/oniongated.8 $(DESTDIR)$(MANDIR)/man8/oniongated.8
+	$(INSTALL) -m 0644 docs/oniongatectl.8 $(DESTDIR)$(MANDIR)/man8/oniongatectl.8
 	$(INSTALL) -m 0644 docs/oniongate.conf.5 $(DESTDIR)$(MANDIR)/man5/oniongate.conf.5
 	[ -e $(DESTDIR)$(SYSCONFDIR)/oniongate/oniongate.conf ] || \
 		$(INSTALL) -m 0644 image/etc/oniongate/oniongate.conf $(DESTDIR)$(SYSCONFDIR)/oniongate/oniongate.conf
@@ -91,6 +98,7 @@ install: daemon/oniongated
 # Everything install put there but the config, which is the admin's.
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/oniongated $(DESTDIR)$(MANDIR)/man8/oniongated.8 \
+		$(DESTDIR)$(SBINDIR)/oniongatectl $(DESTDIR)$(MANDIR)/man8/oniongatectl.8 \
 		$(DESTDIR)$(MANDIR)/man5/oniongate.conf.5 $(DESTDIR)$(UNITDIR)/oniongated.service \
 		$(DESTDIR)$(SYSUSERSDIR)/oniongate.conf $(DESTDIR)$(TMPFILESDIR)/oniongate.conf
 
@@ -116,7 +124,7 @@ unit: $(addprefix $(BUILD)/unit/test_,$(UNIT_TESTS))
 unit-asan: $(addprefix $(BUILD)/unit-asan/test_,$(UNIT_TESTS))
 	@set -e; for t in $^; do echo "== $$t (ASan+UBSan)"; $$t; done
 
-integration: daemon/oniongated $(BUILD)/asan/oniongated tools
+integration: daemon/oniongated ctl/oniongatectl $(BUILD)/asan/oniongated tools
 	@bash tests/integration/run.sh
 
 # Static analysis: gcc -fanalyzer and clang --analyze over daemon/*.c and tests/tools/*.c (~30 s); fails on
@@ -174,11 +182,11 @@ fuzz-check: $(addprefix $(BUILD)/fuzz/fuzz_,$(FUZZ_TARGETS))
 	echo "fuzz-check: $(words $(FUZZ_TARGETS)) targets, $$failed failed"; [ $$failed = 0 ]
 
 clean:
-	rm -f daemon/oniongated
+	rm -f daemon/oniongated ctl/oniongatectl
 	rm -rf $(BUILD)/unit $(BUILD)/unit-asan $(BUILD)/asan $(BUILD)/fuzz $(BUILD)/tools
 
 distclean:
-	rm -rf daemon/oniongated $(BUILD)
+	rm -rf daemon/oniongated ctl/oniongatectl $(BUILD)
 
 # Debian packages: `make deb` for this machine's architecture, `make deb ARCH=arm64` or `ARCH=armhf`
 # cross-built, each in a kept mmdebstrap chroot; the source package, the .deb, lintian and (amd64)

@@ -530,6 +530,7 @@ static const struct directive directives[] = {
 	MANY("tor-option", 2, CONFIG_MAX_TOKENS - 1, apply_tor_option, tor_options_differ),
 	PATH("socks-server", socks_server, string_differs),
 	ONCE("user", apply_user, user, string_differs),
+	PATH("control-socket", control_socket, string_differs),
 	MANY("dns-listen", 1, 2, apply_dns_listen, listen_differs),
 	MANY("dns-upstream", 1, 2, apply_dns_upstream, RELOADS),
 	PATH("dns-upstream-file", dns_upstream_file, RELOADS),
@@ -784,6 +785,10 @@ static int check_whole(struct parse_state *ps)
 		ps->line = config_line(cfg, "socks-server");
 		return fail(ps, "socks-server path is longer than a unix socket path may be");
 	}
+	if (cfg->control_socket != NULL && strlen(cfg->control_socket) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+		ps->line = config_line(cfg, "control-socket");
+		return fail(ps, "control-socket path is longer than a unix socket path may be");
+	}
 	if (cfg->socks_server != NULL && cfg->n_tor_options > 0) {
 		ps->line = cfg->tor_options[0].line;
 		return fail(ps, "tor-option has no effect with socks-server (line %d): no embedded Tor is started",
@@ -912,6 +917,7 @@ void config_free(struct config *cfg)
 	free(cfg->onion_map);
 	free(cfg->socks_server);
 	free(cfg->user);
+	free(cfg->control_socket);
 	free(cfg->trust_anchor);
 	free(cfg->path);
 	free(cfg->run_dir);

@@ -66,6 +66,7 @@ struct config {
 	char *socks_server;            /* NULL: the embedded Tor; else an external SOCKS5 unix socket */
 	char *user;                    /* NULL: keep running as started; else drop to this user */
 	int user_line;
+	char *control_socket;          /* oniongatectl's socket; NULL: run-dir/control */
 
 	struct config_sockaddr *dns_listen;
 	size_t n_dns_listen;

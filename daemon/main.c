@@ -21,6 +21,7 @@
 #include "activity.h"
 #include "config.h"
 #include "control.h"
+#include "ctlsock.h"
 #include "dns.h"
 #include "fsdir.h"
 #include "log.h"
@@ -55,6 +56,7 @@ struct daemon {
 	struct mxupgrade *upgrade; /* with the table: mx-mode upgrade's claims */
 	struct activity *activity; /* what the relay and discovery did, for operators */
 	struct status_source status; /* fills snapshots for the operators' views */
+	struct ctlsock *ctlsock; /* oniongatectl's socket */
 	time_t started;
 	time_t last_reload; /* 0: none since start */
 	bool last_reload_ok;
@@ -616,7 +618,7 @@ static int start_proxy(struct daemon *d)
  * checked before anything (pool.key) is written into them. */
 static int own_dirs(const struct config *cfg)
 {
-	static const char *const ours[] = { "tor", "pool.key" };
+	static const char *const ours[] = { "tor", "pool.key", "control" };
 	const char *const dirs[] = { cfg->run_dir, cfg->data_dir };
 	char stranger[NAME_MAX + 1];
 	if (cfg->user == NULL)
@@ -626,7 +628,7 @@ static int own_dirs(const struct config *cfg)
 			log_err("cannot create %s: %s", dirs[i], strerror(errno));
 			return -1;
 		}
-		if (fsdir_only(dirs[i], ours, 2, stranger) < 0) {
+		if (fsdir_only(dirs[i], ours, 3, stranger) < 0) {
 			log_err("%s:%d: user: %s holds '%s', so it is not oniongated's own directory to hand to %s",
 				cfg->path, cfg->user_line, dirs[i], stranger[0] ? stranger : strerror(errno), cfg->user);
 			return -1;
@@ -699,6 +701,31 @@ static void fill_status(struct status_snapshot *s, void *arg)
 		snprintf(s->clock_source, sizeof(s->clock_source), "%s", source);
 }
 
+static int ctl_reload(void *arg, char err[CONFIG_ERR_MAX])
+{
+	return reload(arg, err);
+}
+
+/* oniongatectl's socket, made after the privilege drop: the service user's owner and group. */
+static int start_ctlsock(struct daemon *d)
+{
+	char path[PATH_MAX], err[CTLSOCK_ERR_MAX];
+	const char *where = d->cfg->control_socket;
+	if (where == NULL) {
+		if (fsdir_make(d->cfg->run_dir, 0755) < 0) {
+			log_err("cannot create %s: %s", d->cfg->run_dir, strerror(errno));
+			return -1;
+		}
+		snprintf(path, sizeof(path), "%s/control", d->cfg->run_dir);
+		where = path;
+	}
+	if ((d->ctlsock = ctlsock_new(d->base, where, &d->status, d->onionmap, ctl_reload, d, err)) == NULL) {
+		log_err("%s", err);
+		return -1;
+	}
+	return 0;
+}
+
 /* Forked before anything else exists: the helper inherits no listener, thread or event loop. */
 static int start_nft_helper(struct daemon *d)
 {
@@ -730,7 +757,7 @@ static int start(struct daemon *d)
 		return -1;
 	}
 	d->status = (struct status_source){ fill_status, d };
-	if (own_dirs(d->cfg) < 0 || start_dns(d) < 0 || drop_privileges(d->cfg) < 0)
+	if (own_dirs(d->cfg) < 0 || start_dns(d) < 0 || drop_privileges(d->cfg) < 0 || start_ctlsock(d) < 0)
 		return -1;
 	if (d->cfg->socks_server != NULL) {
 		log_notice("no embedded Tor: streams go to the SOCKS5 server at %s", d->cfg->socks_server);
@@ -783,6 +810,7 @@ static void teardown(struct daemon *d)
 		dns_set_warmer(d->dns, NULL, NULL);
 	/* Listeners and streams close while the redirect stands: the LAN's connections (even those
 	 * still in a listen backlog) get their FIN or RST from the address they dialled. */
+	ctlsock_free(d->ctlsock);
 	proxy_free(d->proxy);
 	dns_free(d->dns);
 	upfile_free(d->upfile);

@@ -261,7 +261,7 @@ static void end_retired(struct cache_entry *e)
 		e->lru_next->lru_prev = e->lru_prev;
 	log_info("discovery: _onion-mx._tcp.%s ended by the reload: MX queries waiting for it get SERVFAIL", e->domain);
 	e->pending = false;
-	e->res = (struct onionmap_result){ .failed = true, .ttl = TTL_FAILURE };
+	e->res = (struct onionmap_result){ .failed = true, .ttl = TTL_FAILURE, .source = ONIONMAP_FROM_SRV };
 	deliver(e);
 	free(e);
 }
@@ -307,7 +307,13 @@ static void srv_done(void *arg, int rcode, void *packet, int packet_len, int sec
 	}
 	if (e->res.failed)
 		log_info("discovery: %s failed: MX queries for %s get SERVFAIL for %u s", qname, e->domain, e->res.ttl);
+	e->res.source = ONIONMAP_FROM_SRV;
+	e->res.security = sec == UB_SEC_SECURE ? ONIONMAP_SECURE
+			  : sec == UB_SEC_BOGUS && mode != DNSSEC_OFF ? ONIONMAP_BOGUS
+								      : ONIONMAP_INSECURE;
+	e->res.refused = false;
 	if (e->res.n > 0 && sec == UB_SEC_BOGUS && mode != DNSSEC_OFF) {
+		e->res.refused = true;
 		log_warn("discovery: %s is DNSSEC-bogus (%s): not used", qname, why_bogus ? why_bogus : "no reason");
 		stats_bump(STAT_DISCOVERY_BOGUS);
 		e->res.n = 0;
@@ -315,6 +321,7 @@ static void srv_done(void *arg, int rcode, void *packet, int packet_len, int sec
 	} else if (e->res.n > 0 && sec != UB_SEC_SECURE && mode == DNSSEC_REQUIRE) {
 		log_notice("discovery: %s is not DNSSEC-signed and dnssec is require: not used", qname);
 		stats_bump(STAT_DISCOVERY_INSECURE);
+		e->res.refused = true;
 		e->res.n = 0;
 	}
 	if (e->res.n > 0)
@@ -349,7 +356,8 @@ struct onionmap_query *onionmap_lookup(struct onionmap *m, const char *domain, o
 	struct onionmap_result none = { .n = 0, .ttl = TTL_NEGATIVE };
 	const struct map_entry *me = m->file ? mapfile_lookup(m->file, domain) : NULL;
 	if (me != NULL) {
-		struct onionmap_result res = { .n = 1, .ttl = m->cfg->onion_ttl };
+		struct onionmap_result res = { .n = 1, .ttl = m->cfg->onion_ttl, .source = ONIONMAP_FROM_MAP,
+					       .map_line = me->line };
 		res.mx[0] = (struct onion_mx){ .priority = 0, .weight = 0, .port = me->port };
 		memcpy(res.mx[0].host, me->onion, sizeof(me->onion));
 		answer_now(m, domain, &res, cb, arg);
@@ -683,5 +691,17 @@ size_t onionmap_each_mapped(const struct onionmap *m, size_t max, void (*fn)(con
 	size_t n = 0;
 	for (size_t i = 0; m->file != NULL && i < m->file->n && n < max; i++, n++)
 		fn(m->file->entries[i].onion, arg);
+	return n;
+}
+
+size_t onionmap_each_cached(const struct onionmap *m,
+			    void (*fn)(const char *domain, const struct onionmap_result *res, time_t expires, void *arg), void *arg)
+{
+	size_t n = 0;
+	for (const struct cache_entry *e = m->lru_head; e != NULL; e = e->lru_next)
+		if (!e->pending) {
+			fn(e->domain, &e->res, e->expires, arg);
+			n++;
+		}
 	return n;
 }

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <event2/event.h>
 
@@ -21,12 +22,21 @@ struct onion_mx {
 	uint16_t priority, weight, port;
 };
 
+enum onionmap_security { ONIONMAP_INSECURE, ONIONMAP_SECURE, ONIONMAP_BOGUS /* only when dnssec is on */ };
+/* Where an answer came from: a map file line, an SRV answer, or nothing that applies (no map line,
+ * and discovery off or not asked: an onion name, a name it cannot hold). */
+enum onionmap_source { ONIONMAP_FROM_NONE, ONIONMAP_FROM_MAP, ONIONMAP_FROM_SRV };
+
 struct onionmap_result {
 	size_t n;                 /* 0: the domain has no onion MX */
 	bool failed;              /* the discovery itself failed: nobody knows yet (SERVFAIL) */
 	struct onion_mx mx[ONIONMAP_MAX_MX];
 	enum mx_policy policy;
 	uint32_t ttl;
+	enum onionmap_source source;
+	int map_line;                    /* FROM_MAP: the map file's line */
+	enum onionmap_security security; /* FROM_SRV: the SRV answer's DNSSEC state */
+	bool refused;                    /* FROM_SRV: onion hosts were named, the dnssec setting refused them (n 0) */
 };
 
 struct activity;
@@ -59,7 +69,6 @@ int onionmap_set_upstreams(struct onionmap *m, const struct config_sockaddr *ser
  * discovery and calls cb later (returns a handle for onionmap_cancel). */
 struct onionmap_query *onionmap_lookup(struct onionmap *m, const char *domain, onionmap_cb *cb, void *arg);
 void onionmap_cancel(struct onionmap_query *q);
-enum onionmap_security { ONIONMAP_INSECURE, ONIONMAP_SECURE, ONIONMAP_BOGUS /* only when dnssec is on */ };
 typedef void onionmap_answer_cb(void *arg, int rcode, const uint8_t *pkt, size_t len, enum onionmap_security sec);
 /* Any lookup through the discovery's libunbound context (its upstreams, its trust anchor): cb is
  * called once, perhaps before this returns, with the answer (pkt NULL when there is none); -1
@@ -72,6 +81,10 @@ void onionmap_set_activity(struct onionmap *m, struct activity *a);
 size_t onionmap_cache_size(const struct onionmap *m);
 /* The map file in force (NULL: none); valid until the next onionmap_commit. */
 const struct mapfile *onionmap_file(const struct onionmap *m);
+/* Calls fn for each answered SRV discovery in the cache (not those under way), most recently used
+ * first, with its domain, result and expiry (wall-clock seconds); returns how many. */
+size_t onionmap_each_cached(const struct onionmap *m,
+			    void (*fn)(const char *domain, const struct onionmap_result *res, time_t expires, void *arg), void *arg);
 /* Calls fn for each onion of the map file, at most max of them; returns how many. */
 size_t onionmap_each_mapped(const struct onionmap *m, size_t max, void (*fn)(const char *onion, void *arg), void *arg);
 

@@ -3,7 +3,7 @@
 # analyze: gcc -fanalyzer and the clang static analyzer (scan-build's engine) over every daemon/*.c and
 # tests/tools/*.c; a finding fails unless tests/analyze/suppressions names it with its reason.
 #
-#   tests/analyze/run.sh [FILE.c...]      (default: daemon/*.c tests/tools/*.c)
+#   tests/analyze/run.sh [FILE.c...]      (default: daemon/*.c ctl/*.c tests/tools/*.c)
 # A finding is keyed by file, enclosing function, checker and the text of the line it points at (not
 # its number), so a suppression survives edits elsewhere and lapses when that line changes.
 set -uo pipefail
@@ -28,7 +28,7 @@ fi
 supp=tests/analyze/suppressions
 out=$(mktemp -d /tmp/oniongate-analyze.XXXXXX)
 trap 'rm -rf "$out"' EXIT
-if [ $# -gt 0 ]; then files=("$@"); else files=(daemon/*.c tests/tools/*.c); fi
+if [ $# -gt 0 ]; then files=("$@"); else files=(daemon/*.c ctl/*.c tests/tools/*.c); fi
 
 for tool in gcc clang; do
 	for f in "${files[@]}"; do printf '%s\0%s\0%s\0' "$tool" "$f" "$out/$tool-${f//\//_}.log"; done

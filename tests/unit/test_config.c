@@ -266,6 +266,25 @@ static void test_socks_server(void **state)
 		     "test.conf:2: socks-server path is longer than a unix socket path may be");
 }
 
+/* control-socket: default none (run-dir/control), an absolute path that fits a unix socket, restart-only. */
+static void test_control_socket(void **state)
+{
+	char err[CONFIG_ERR_MAX];
+	(void)state;
+	struct config *cfg = parse("", err), *fresh = parse("control-socket /run/og.sock\n", err);
+	assert_non_null(cfg);
+	assert_null(cfg->control_socket);
+	assert_non_null(fresh);
+	assert_string_equal(fresh->control_socket, "/run/og.sock");
+	assert_int_equal(config_reload_check(cfg, fresh, err), -1);
+	assert_string_equal(err, "test.conf:1: control-socket changes only on restart");
+	config_free(cfg);
+	config_free(fresh);
+	expect_error("control-socket og.sock\n", "test.conf:1: control-socket must be an absolute path, not 'og.sock'");
+	expect_error("\ncontrol-socket /aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
+		     "test.conf:2: control-socket path is longer than a unix socket path may be");
+}
+
 static void test_user(void **state)
 {
 	char err[CONFIG_ERR_MAX];
@@ -448,7 +467,8 @@ int main(void)
 		cmocka_unit_test(test_too_many_words), cmocka_unit_test(test_load_file),
 		cmocka_unit_test(test_load_fifo),
 		cmocka_unit_test(test_reload_classes), cmocka_unit_test(test_config_line),
-		cmocka_unit_test(test_dns_directives), cmocka_unit_test(test_mx_mode), cmocka_unit_test(test_socks_server), cmocka_unit_test(test_user),
+		cmocka_unit_test(test_dns_directives), cmocka_unit_test(test_mx_mode), cmocka_unit_test(test_socks_server),
+		cmocka_unit_test(test_control_socket), cmocka_unit_test(test_user),
 	};
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }
