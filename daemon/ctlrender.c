@@ -123,6 +123,8 @@ static void status_json(const struct status_snapshot *s, struct jsonw *w)
 	jsonw_object_end(w);
 	jsonw_key(w, "discovery_cache");
 	jsonw_uint(w, s->discovery_cache);
+	jsonw_key(w, "stall");
+	jsonw_string(w, s->stall_state != NULL ? s->stall_state : "off");
 	jsonw_key(w, "last_reload");
 	if (s->last_reload == 0) {
 		jsonw_null(w);
@@ -181,7 +183,9 @@ static int status_text(const struct status_snapshot *s, struct evbuffer *out)
 				     "last hour: %" PRIu64 " relayed, %" PRIu64 " failed\n",
 				s->mappings, s->mappings_max, s->pool_v4, s->pool_v6, s->streams, s->relayed_hour,
 				s->failed_hour) < 0 ||
-	    failures_text(s, out) < 0 || evbuffer_add_printf(out, "discovery cache: %zu\n", s->discovery_cache) < 0)
+	    failures_text(s, out) < 0 ||
+	    evbuffer_add_printf(out, "discovery cache: %zu\nstall detector: %s\n", s->discovery_cache,
+				s->stall_state != NULL ? s->stall_state : "off") < 0)
 		return -1;
 	if (s->last_reload == 0)
 		return evbuffer_add_printf(out, "last reload: none\n") < 0 ? -1 : 0;

@@ -685,7 +685,7 @@ static void fill_status(struct status_snapshot *s, void *arg)
 				       .activity = d->activity, .cfg = d->cfg, .pool = d->pool,
 				       .onionmap = d->onionmap, .proxy = d->proxy };
 	snprintf(s->last_reload_result, sizeof(s->last_reload_result), "%s", d->last_reload_result);
-	s->stall_state = stall_state_name(d->stall.state);
+	s->stall_state = d->stall_tick != NULL ? stall_state_name(d->stall.state) : NULL;
 	format_net(&d->cfg->pool_v4, AF_INET, s->pool_v4, sizeof(s->pool_v4));
 	format_net(&d->cfg->pool_v6, AF_INET6, s->pool_v6, sizeof(s->pool_v6));
 	activity_last_hour(d->activity, s->now, &s->relayed_hour, &s->failed_hour);

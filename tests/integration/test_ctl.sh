@@ -71,6 +71,7 @@ og_check "ctl: status names the pool, streams, the hour, failures, the cache and
 	bash -c "grep -q '^pool: [0-9]* of 65536 mappings (10.192.0.0/10, fd6f:6e69:6f6e::/64)$' '$ct_dir/status.out' &&
 		grep -q '^streams: 0 open$' '$ct_dir/status.out' && grep -q '^last hour: [0-9]* relayed, [0-9]* failed$' '$ct_dir/status.out' &&
 		grep -q '^failures since start:' '$ct_dir/status.out' && grep -q '^discovery cache: [0-9]*$' '$ct_dir/status.out' &&
+		grep -q '^stall detector: watching$' '$ct_dir/status.out' &&
 		grep -q '^last reload: none$' '$ct_dir/status.out'"
 ct_run status_json -j status
 og_check "ctl: -j status parses and has the fields (ready, tor, pool, streams, hour, failures, reload)" \
@@ -79,7 +80,7 @@ og_check "ctl: -j status parses and has the fields (ready, tor, pool, streams, h
 		(.tor.version | test("^[0-9]")) and .tor.clock_skew_seconds == null and .pool.max == 65536 and
 		.pool.ipv4 == "10.192.0.0/10" and .streams_open == 0 and (.last_hour | has("relayed") and has("failed")) and
 		(.failures | has("timeout") and has("descriptor_not_found") and has("socks_unreachable")) and
-		(.discovery_cache | type == "number") and .last_reload == null'
+		(.discovery_cache | type == "number") and .stall == "watching" and .last_reload == null'
 
 # --- lookup: what the DNS would answer for MX, and why
 ct_run l_map lookup mapped.test
