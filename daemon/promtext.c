@@ -62,6 +62,9 @@ static const struct stat_metric stat_metrics[STAT_COUNT] = {
 	[STAT_UPSTREAM_SERVERS] = { "oniongate_dns_upstream_servers", "Upstream DNS servers in use.", true, false },
 	[STAT_TOR_CLOCK_SKEW] = { "oniongate_tor_clock_skew_seconds", "Clock skew Tor reported (seconds, signed; 0: none).", true, true },
 	[STAT_TOR_STATUS_MALFORMED] = COUNTER("tor_status_malformed", "Malformed status events from Tor."),
+	[STAT_METRICS_REQUESTS] = COUNTER("metrics_requests", "HTTP requests to the metrics listener."),
+	[STAT_METRICS_REFUSED] = COUNTER("metrics_refused", "Metrics connections closed: peer outside metrics-allow."),
+	[STAT_METRICS_BUSY] = COUNTER("metrics_busy", "Metrics connections closed: the connection cap was reached."),
 };
 
 const char *promtext_stat_name(int counter)

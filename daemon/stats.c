@@ -49,6 +49,9 @@ static const char *const names[STAT_COUNT] = {
 	[STAT_UPSTREAM_SERVERS] = "upstream_servers",
 	[STAT_TOR_CLOCK_SKEW] = "tor_clock_skew_seconds",
 	[STAT_TOR_STATUS_MALFORMED] = "tor_status_malformed",
+	[STAT_METRICS_REQUESTS] = "metrics_requests",
+	[STAT_METRICS_REFUSED] = "metrics_refused",
+	[STAT_METRICS_BUSY] = "metrics_busy",
 };
 
 static uint64_t counters[STAT_COUNT];
