@@ -35,6 +35,7 @@ struct control {
 	char summary[CONTROL_SUMMARY_MAX]; /* of the last bootstrap phase */
 	bool circuits_ok;
 	bool ready;
+	char version[CONTROL_VERSION_MAX]; /* GETINFO version, "" until answered */
 	struct torstatus_clock clock;
 };
 
@@ -202,6 +203,17 @@ static void bootstrap_phase(const struct ctl_reply *r, void *arg)
 	client_status(c, r->lines[0].text);
 }
 
+static void version_known(const struct ctl_reply *r, void *arg)
+{
+	struct control *c = arg;
+	const char *text;
+	if (r == NULL || r->code != 250 || r->n_lines == 0)
+		return;
+	text = r->lines[0].text;
+	if (strncmp(text, "version=", 8) == 0)
+		snprintf(c->version, sizeof(c->version), "%s", text + 8);
+}
+
 static void setevents_done(const struct ctl_reply *r, void *arg)
 {
 	(void)arg;
@@ -228,7 +240,8 @@ struct control *control_new(struct event_base *base, int fd, control_state_cb *o
 	bufferevent_setcb(c->bev, read_cb, NULL, event_cb, c);
 	bufferevent_enable(c->bev, EV_READ);
 	if (control_command(c, "SETEVENTS STATUS_CLIENT STATUS_GENERAL", setevents_done, c) < 0 ||
-	    control_command(c, "GETINFO status/bootstrap-phase", bootstrap_phase, c) < 0) {
+	    control_command(c, "GETINFO status/bootstrap-phase", bootstrap_phase, c) < 0 ||
+	    control_command(c, "GETINFO version", version_known, c) < 0) {
 		control_free(c);
 		return NULL;
 	}
@@ -293,4 +306,14 @@ void control_free(struct control *c)
 	control_close(c);
 	ctl_parser_free(c->parser);
 	free(c);
+}
+
+const char *control_tor_version(const struct control *c)
+{
+	return c->version;
+}
+
+bool control_circuits(const struct control *c)
+{
+	return c->circuits_ok;
 }

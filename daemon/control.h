@@ -29,12 +29,17 @@ struct control *control_new(struct event_base *base, int fd, control_state_cb *o
 int control_command(struct control *c, const char *line, control_reply_cb *cb, void *arg);
 bool control_ready(const struct control *c);
 int control_progress(const struct control *c);
+/* Tor says circuits can be built (CIRCUIT_ESTABLISHED since the last CIRCUIT_NOT_ESTABLISHED). */
+bool control_circuits(const struct control *c);
 /* Tor's words for the last bootstrap phase ("Loading relay descriptors"), "" before the first. */
 #define CONTROL_SUMMARY_MAX 256
 const char *control_summary(const struct control *c);
 /* Whether Tor reported a clock skew (CLOCK_SKEW) and has not become ready or seen the clock jump
  * since; then its seconds and source (valid until the next event). */
 bool control_clock_skew(const struct control *c, int64_t *seconds, const char **source);
+/* Tor's version ("0.4.7.16"), "" until Tor has said it. */
+#define CONTROL_VERSION_MAX 64
+const char *control_tor_version(const struct control *c);
 /* Closes the owning socket: the embedded Tor shuts down. Pending replies get NULL; the struct
  * stays valid (not ready) for whoever borrowed it, until control_free. */
 void control_close(struct control *c);

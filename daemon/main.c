@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /* main: start-up order, signals, reload, and the one libevent loop of oniongated; the
  * embedded Tor runs on its own thread and is reached only through its sockets. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -17,6 +18,7 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 
+#include "activity.h"
 #include "config.h"
 #include "control.h"
 #include "dns.h"
@@ -32,6 +34,7 @@
 #include "privdrop.h"
 #include "proxy.h"
 #include "stats.h"
+#include "status.h"
 #include "tor.h"
 #include "upfile.h"
 
@@ -49,6 +52,12 @@ struct daemon {
 	struct proxy *proxy;
 	struct nftd *nftd; /* the nft helper, when there is a table to install */
 	struct mxupgrade *upgrade; /* with the table: mx-mode upgrade's claims */
+	struct activity *activity; /* what the relay and discovery did, for operators */
+	struct status_source status; /* fills snapshots for the operators' views */
+	time_t started;
+	time_t last_reload; /* 0: none since start */
+	bool last_reload_ok;
+	char last_reload_result[STATUS_TEXT_MAX];
 	bool nft_installed;
 	struct event *signals[4];
 	struct event *grace;
@@ -318,29 +327,40 @@ static void reload_commit(struct daemon *d, struct config *fresh, struct onionma
 	use_servers(d);
 }
 
-/* SIGHUP: the new configuration whole, or none of it and the running one stays whole. */
-static void reload(struct daemon *d)
+static void remember_reload(struct daemon *d, bool ok, const char *result)
 {
-	char err[CONFIG_ERR_MAX];
+	d->last_reload = time(NULL);
+	d->last_reload_ok = ok;
+	snprintf(d->last_reload_result, sizeof(d->last_reload_result), "%s", result);
+}
+
+/* SIGHUP: the new configuration whole, or none of it and the running one stays whole. 0, or -1 with
+ * the reason ("file:line: why") in err. */
+static int reload(struct daemon *d, char err[CONFIG_ERR_MAX])
+{
 	struct mapfile *map;
 	struct onionmap_next *next;
 	struct upfile *upfile;
 	if (d->stopping) {
-		log_notice("SIGHUP ignored: shutting down");
-		return;
+		snprintf(err, CONFIG_ERR_MAX, "shutting down");
+		log_notice("reload ignored: shutting down");
+		return -1;
 	}
 	notify_reloading();
 	struct config *fresh = reload_prepare(d, &map, &next, &upfile, err);
 	if (fresh == NULL) {
 		log_err("reload refused, keeping the running configuration: %s", err);
+		remember_reload(d, false, err);
 		notify_ready();
-		return;
+		return -1;
 	}
 	log_map_warnings(map);
 	reload_commit(d, fresh, next, upfile);
 	/* Numbered, so that the log never folds two reloads into "last message repeated". */
 	log_notice("configuration reloaded from %s (reload %u)", fresh->path, ++d->reloads);
+	remember_reload(d, true, "ok");
 	notify_ready();
+	return 0;
 }
 
 /* The pool key: pool-key from the config, else data-dir/pool.key, made once at random. */
@@ -402,6 +422,7 @@ static int start_dns(struct daemon *d)
 		log_err("%s", err);
 		return -1;
 	}
+	onionmap_set_activity(d->onionmap, d->activity);
 	if (d->cfg->n_dns_listen > 0 && (d->dns = dns_new(d->base, d->cfg, d->pool, d->onionmap)) == NULL)
 		return -1;
 	use_servers(d);
@@ -411,11 +432,12 @@ static int start_dns(struct daemon *d)
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	struct daemon *d = arg;
+	char err[CONFIG_ERR_MAX];
 	(void)what;
 	switch (sig) {
 	case SIGTERM: begin_shutdown(d, "SIGTERM"); break;
 	case SIGINT: begin_shutdown(d, "SIGINT"); break;
-	case SIGHUP: reload(d); break;
+	case SIGHUP: reload(d, err); break;
 	case SIGUSR1: stats_log(); break;
 	}
 }
@@ -485,7 +507,7 @@ static int start_proxy(struct daemon *d)
 	if (d->cfg->transparent_port == 0)
 		return 0;
 	const char *socks = d->tor != NULL ? tor_socks_path(d->tor) : d->cfg->socks_server;
-	d->proxy = proxy_new(d->base, d->cfg, d->pool, d->control, d->onionmap, socks);
+	d->proxy = proxy_new(d->base, d->cfg, d->pool, d->control, d->onionmap, d->activity, socks);
 	if (d->proxy == NULL)
 		return -1;
 	if (d->dns != NULL)
@@ -546,6 +568,43 @@ static int drop_privileges(const struct config *cfg)
 	return 0;
 }
 
+static void format_net(const struct config_net *n, int family, char *out, size_t len)
+{
+	char addr[INET6_ADDRSTRLEN];
+	inet_ntop(family, n->addr, addr, sizeof(addr));
+	snprintf(out, len, "%s/%d", addr, n->prefix);
+}
+
+/* The status snapshot for the operators' views (control socket, metrics, status page). */
+static void fill_status(struct status_snapshot *s, void *arg)
+{
+	struct daemon *d = arg;
+	const char *source;
+	*s = (struct status_snapshot){ .version = ONIONGATE_VERSION, .now = time(NULL), .started = d->started,
+				       .config_path = d->cfg->path, .embedded_tor = d->control != NULL,
+				       .ready = d->control == NULL || control_ready(d->control),
+				       .mappings = d->pool != NULL ? pool_count(d->pool) : 0,
+				       .mappings_max = d->cfg->pool_max, .streams = proxy_streams(d->proxy),
+				       .discovery_cache = onionmap_cache_size(d->onionmap),
+				       .last_reload = d->last_reload, .last_reload_ok = d->last_reload_ok,
+				       .activity = d->activity, .cfg = d->cfg, .pool = d->pool,
+				       .onionmap = d->onionmap, .proxy = d->proxy };
+	snprintf(s->last_reload_result, sizeof(s->last_reload_result), "%s", d->last_reload_result);
+	format_net(&d->cfg->pool_v4, AF_INET, s->pool_v4, sizeof(s->pool_v4));
+	format_net(&d->cfg->pool_v6, AF_INET6, s->pool_v6, sizeof(s->pool_v6));
+	activity_last_hour(d->activity, s->now, &s->relayed_hour, &s->failed_hour);
+	if (d->control == NULL)
+		return;
+	snprintf(s->tor_version, sizeof(s->tor_version), "%s",
+		 control_tor_version(d->control)[0] != '\0' ? control_tor_version(d->control) : tor_version());
+	s->tor_progress = control_progress(d->control);
+	snprintf(s->tor_phase, sizeof(s->tor_phase), "%s", control_summary(d->control));
+	s->tor_circuits = control_circuits(d->control);
+	s->clock_skewed = control_clock_skew(d->control, &s->clock_skew, &source);
+	if (s->clock_skewed)
+		snprintf(s->clock_source, sizeof(s->clock_source), "%s", source);
+}
+
 /* Forked before anything else exists: the helper inherits no listener, thread or event loop. */
 static int start_nft_helper(struct daemon *d)
 {
@@ -572,6 +631,11 @@ static int start(struct daemon *d)
 		log_err("cannot install signal handlers");
 		return -1;
 	}
+	if ((d->activity = activity_new()) == NULL) {
+		log_err("cannot allocate the activity record");
+		return -1;
+	}
+	d->status = (struct status_source){ fill_status, d };
 	if (own_dirs(d->cfg) < 0 || start_dns(d) < 0 || drop_privileges(d->cfg) < 0)
 		return -1;
 	if (d->cfg->socks_server != NULL) {
@@ -631,6 +695,7 @@ static void teardown(struct daemon *d)
 	mxupgrade_free(d->upgrade);
 	remove_nft(d);
 	onionmap_free(d->onionmap);
+	activity_free(d->activity);
 	pool_free(d->pool);
 	control_free(d->control);
 	if (d->tor_ended)
@@ -649,7 +714,7 @@ static void teardown(struct daemon *d)
 
 int main(int argc, char **argv)
 {
-	struct daemon d = { 0 };
+	struct daemon d = { .started = time(NULL) };
 	const char *path = CONFIG_DEFAULT_PATH;
 	char err[CONFIG_ERR_MAX];
 	bool check_only = false;

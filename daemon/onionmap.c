@@ -16,6 +16,7 @@
 #include <unbound-event.h>
 #include <unbound.h>
 
+#include "activity.h"
 #include "dnsmsg.h"
 #include "log.h"
 #include "stats.h"
@@ -45,6 +46,7 @@ struct cache_entry {
 	bool pending;
 	bool retired;
 	int async_id;
+	struct timespec asked; /* the discovery's start, monotonic: its time goes to the activity record */
 	struct onionmap *map;
 	struct onionmap_query *waiters;
 	struct cache_entry *bucket_next;
@@ -77,6 +79,7 @@ struct onionmap {
 	size_t n_cached;
 	struct cache_entry *retired;
 	struct resolve *resolves;
+	struct activity *activity; /* borrowed, NULL: discovery times are not recorded */
 };
 
 static unsigned bucket_of(const char *domain)
@@ -263,6 +266,17 @@ static void end_retired(struct cache_entry *e)
 	free(e);
 }
 
+static void record_time(const struct cache_entry *e)
+{
+	struct timespec now;
+	int64_t ms;
+	if (e->map->activity == NULL)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (int64_t)(now.tv_sec - e->asked.tv_sec) * 1000 + (now.tv_nsec - e->asked.tv_nsec) / 1000000;
+	activity_discovery(e->map->activity, ms > 0 ? (uint64_t)ms : 0);
+}
+
 static void srv_done(void *arg, int rcode, void *packet, int packet_len, int sec, char *why_bogus, int ratelimited)
 {
 	struct cache_entry *e = arg;
@@ -276,6 +290,7 @@ static void srv_done(void *arg, int rcode, void *packet, int packet_len, int sec
 	snprintf(qname, sizeof(qname), "_onion-mx._tcp.%s", e->domain);
 	log_debug("discovery: %s answered: rcode %d, %d bytes, security %d", qname, rcode, packet_len, sec);
 	e->pending = false;
+	record_time(e);
 	if (packet == NULL || packet_len <= 0) {
 		log_info("discovery: %s failed (rcode %d)", qname, rcode);
 		e->res.n = 0;
@@ -366,6 +381,7 @@ struct onionmap_query *onionmap_lookup(struct onionmap *m, const char *domain, o
 		return NULL;
 	}
 	e->pending = true;
+	clock_gettime(CLOCK_MONOTONIC, &e->asked);
 	stats_bump(STAT_DISCOVERY_LOOKUPS);
 	int err = ub_resolve_event(m->ub, qname, DNS_TYPE_SRV, DNS_CLASS_IN, e, srv_done, &e->async_id);
 	if (err != 0) {
@@ -625,6 +641,16 @@ struct onionmap *onionmap_new(struct event_base *base, const struct config *cfg,
 	}
 	onionmap_commit(m, next);
 	return m;
+}
+
+void onionmap_set_activity(struct onionmap *m, struct activity *a)
+{
+	m->activity = a;
+}
+
+size_t onionmap_cache_size(const struct onionmap *m)
+{
+	return m != NULL ? m->n_cached : 0;
 }
 
 /* Waiters are dropped without a call: whoever asked is being freed too. */

@@ -29,6 +29,7 @@ struct onionmap_result {
 	uint32_t ttl;
 };
 
+struct activity;
 struct onionmap;
 struct onionmap_query;
 struct onionmap_next;
@@ -65,6 +66,10 @@ typedef void onionmap_answer_cb(void *arg, int rcode, const uint8_t *pkt, size_t
  * when there is no context (no dns-upstream) or libunbound refuses, and cb is not called. A
  * reload or onionmap_free ends the lookups still running with SERVFAIL. */
 int onionmap_resolve(struct onionmap *m, const char *name, uint16_t type, onionmap_answer_cb *cb, void *arg);
+/* Discovery times go to a's histogram (borrowed; it must outlive m). */
+void onionmap_set_activity(struct onionmap *m, struct activity *a);
+/* SRV answers cached now (positive, negative and failed). */
+size_t onionmap_cache_size(const struct onionmap *m);
 /* The map file in force (NULL: none); valid until the next onionmap_commit. */
 const struct mapfile *onionmap_file(const struct onionmap *m);
 /* Calls fn for each onion of the map file, at most max of them; returns how many. */

@@ -442,6 +442,12 @@ const char *pool_shortage_text(enum pool_shortage why)
 	return "?";
 }
 
+const struct pool_entry *pool_find(const struct pool *p, const char *onion)
+{
+	struct slot *s = find_name(p, onion);
+	return s ? &s->e : NULL;
+}
+
 const struct pool_entry *pool_lookup_ip4(struct pool *p, const uint8_t addr[4])
 {
 	struct slot *s = find_v4(p, addr);

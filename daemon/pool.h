@@ -53,6 +53,8 @@ const struct pool_entry *pool_map(struct pool *p, const char *onion, time_t now,
 /* Why the last failed pool_map failed. */
 enum pool_shortage pool_shortage(const struct pool *p);
 const char *pool_shortage_text(enum pool_shortage why);
+/* The entry of a canonical onion name, if it has one now (never makes one). */
+const struct pool_entry *pool_find(const struct pool *p, const char *onion);
 const struct pool_entry *pool_lookup_ip4(struct pool *p, const uint8_t addr[4]);
 const struct pool_entry *pool_lookup_ip6(struct pool *p, const uint8_t addr[16]);
 bool pool_contains_ip4(const struct pool *p, const uint8_t addr[4]);

@@ -26,6 +26,7 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 
+#include "activity.h"
 #include "listener.h"
 #include "log.h"
 #include "socksconn.h"
@@ -48,10 +49,13 @@ struct stream {
 	struct socksconn *sc; /* STREAM_SOCKS */
 	const struct pool_entry *entry;
 	char dst[INET6_ADDRSTRLEN + 8];
+	char lan_addr[INET6_ADDRSTRLEN + 8]; /* the LAN client, "addr:port" */
 	uint16_t port;
 	uint64_t up, down;
 	bool lan_eof, tor_eof;
+	bool counted; /* activity_stream_begin was called: end it once */
 	time_t started, last_active;
+	struct timespec t0; /* the LAN connect, monotonic: connect-to-first-byte */
 	struct event *timer;
 	struct stream *prev, *next;
 };
@@ -61,6 +65,7 @@ struct proxy {
 	const struct config *cfg;
 	struct pool *pool;
 	struct control *control;
+	struct activity *activity;
 	struct warm *warm;
 	struct sockaddr_un socks;
 	struct listener *listeners[2];
@@ -77,6 +82,8 @@ static void stream_free(struct stream *s)
 		log_info("stream %s -> %s:%u closed: %llu bytes up, %llu down, %lld s", s->dst,
 			 s->entry ? s->entry->name : "?", s->port, (unsigned long long)s->up, (unsigned long long)s->down,
 			 (long long)(time(NULL) - s->started));
+	if (s->counted)
+		activity_stream_end(p->activity, s->entry->name, s->up, s->down);
 	if (s->entry != NULL)
 		pool_release(p->pool, s->entry);
 	socksconn_free(s->sc);
@@ -94,6 +101,21 @@ static void stream_free(struct stream *s)
 		s->next->prev = s->prev;
 	p->n_streams--;
 	free(s);
+}
+
+static uint64_t ms_since(const struct timespec *t0)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	int64_t ms = (int64_t)(now.tv_sec - t0->tv_sec) * 1000 + (now.tv_nsec - t0->tv_nsec) / 1000000;
+	return ms > 0 ? (uint64_t)ms : 0;
+}
+
+/* Why a SOCKS connect failed, for the activity record. */
+static enum activity_reason socks_failure(const struct socksconn *sc)
+{
+	int reply = socksconn_reply(sc);
+	return reply < 0 ? AR_SOCKS_UNREACHABLE : activity_reason_of_socks(reply);
 }
 
 static bool is_smtp_port(uint16_t port)
@@ -122,11 +144,12 @@ static void refused_event(struct bufferevent *bev, short what, void *arg)
 }
 
 /* Ends the stream: SMTP ports first get "421 <status> <name>: <reason>" (the mail defers). */
-static void refuse(struct stream *s, const char *status, const char *reason)
+static void refuse(struct stream *s, enum activity_reason why, const char *status, const char *reason)
 {
 	struct timeval tv = { REFUSE_SECONDS, 0 };
 	const char *name = s->entry ? s->entry->name : s->dst;
 	stats_bump(STAT_PROXY_REFUSED);
+	activity_stream_failed(s->p->activity, s->entry ? s->entry->name : NULL, why, time(NULL));
 	log_notice("stream %s -> %s:%u refused: %s", s->dst, name, s->port, reason);
 	socksconn_free(s->sc);
 	s->sc = NULL;
@@ -174,6 +197,8 @@ static void relay_read(struct bufferevent *bev, void *arg)
 		s->up += n;
 		stats_add(STAT_PROXY_BYTES_UP, n);
 	} else {
+		if (s->down == 0 && n > 0)
+			activity_first_byte(s->p->activity, ms_since(&s->t0));
 		s->down += n;
 		stats_add(STAT_PROXY_BYTES_DOWN, n);
 	}
@@ -232,6 +257,7 @@ static void start_relay(struct stream *s)
 	s->state = STREAM_RELAY;
 	s->last_active = time(NULL);
 	stats_bump(STAT_PROXY_STREAMS);
+	activity_stream_opened(s->p->activity, s->entry->name, time(NULL));
 	log_info("stream %s -> %s:%u open after %lld s", s->dst, s->entry->name, socksconn_dial_port(s->entry, s->port),
 		 (long long)(time(NULL) - s->started));
 	evtimer_del(s->timer);
@@ -290,7 +316,7 @@ static void socks_done(struct socksconn *sc, bool open, void *arg)
 	const char *status, *reason;
 	if (!open) {
 		reason = socksconn_reason(sc, &status);
-		refuse(s, status, reason);
+		refuse(s, socks_failure(sc), status, reason);
 		return;
 	}
 	s->tor = socksconn_take(sc);
@@ -303,7 +329,7 @@ static void connect_timeout(evutil_socket_t fd, short what, void *arg)
 	struct stream *s = arg;
 	(void)fd;
 	(void)what;
-	refuse(s, "4.4.1", "timed out reaching the onion service");
+	refuse(s, AR_TIMEOUT, "4.4.1", "timed out reaching the onion service");
 }
 
 static void await_socks(struct stream *s)
@@ -341,7 +367,7 @@ static void begin_socks(struct stream *s)
 	s->sc = socksconn_new(p->base, &p->socks, s->entry->name, socksconn_dial_port(s->entry, s->port), socks_done, s);
 	if (s->sc == NULL) {
 		snprintf(reason, sizeof(reason), "cannot reach Tor's SOCKS socket (%s)", strerror(errno));
-		refuse(s, "4.4.2", reason);
+		refuse(s, AR_SOCKS_UNREACHABLE, "4.4.2", reason);
 		return;
 	}
 	await_socks(s);
@@ -410,20 +436,20 @@ static void begin(struct stream *s)
 	struct proxy *p = s->p;
 	char progress[64];
 	if (p->stopping) {
-		refuse(s, "4.3.2", "the gateway is shutting down");
+		refuse(s, AR_SHUTTING_DOWN, "4.3.2", "the gateway is shutting down");
 		return;
 	}
 	if (p->n_streams > p->cfg->proxy_max_streams) {
-		refuse(s, "4.4.2", "too many streams through the gateway");
+		refuse(s, AR_TOO_MANY_STREAMS, "4.4.2", "too many streams through the gateway");
 		return;
 	}
 	if (s->entry == NULL) {
-		refuse(s, "4.4.1", "no onion name is known for this address");
+		refuse(s, AR_NO_MAPPING, "4.4.1", "no onion name is known for this address");
 		return;
 	}
 	if (!tor_ready(p)) {
 		snprintf(progress, sizeof(progress), "Tor is not ready (bootstrap %d%%)", control_progress(p->control));
-		refuse(s, "4.4.1", progress);
+		refuse(s, AR_TOR_NOT_READY, "4.4.1", progress);
 		return;
 	}
 	if (take_warm(s))
@@ -438,6 +464,7 @@ static struct stream *stream_new(struct proxy *p)
 		return NULL;
 	s->p = p;
 	s->started = time(NULL);
+	clock_gettime(CLOCK_MONOTONIC, &s->t0);
 	s->next = p->streams;
 	if (p->streams)
 		p->streams->prev = s;
@@ -451,6 +478,26 @@ static struct stream *stream_new(struct proxy *p)
 	return s;
 }
 
+/* "192.0.2.10:41234", "[fd00::10]:41234" */
+static void format_peer(const struct sockaddr *sa, char *out, size_t len)
+{
+	char host[INET6_ADDRSTRLEN];
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
+		inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
+		snprintf(out, len, "%s:%u", host, ntohs(sin->sin_port));
+		return;
+	}
+	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)sa;
+	if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
+		inet_ntop(AF_INET, sin6->sin6_addr.s6_addr + 12, host, sizeof(host));
+		snprintf(out, len, "%s:%u", host, ntohs(sin6->sin6_port));
+		return;
+	}
+	inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host));
+	snprintf(out, len, "[%s]:%u", host, ntohs(sin6->sin6_port));
+}
+
 static void accept_cb(evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
 {
 	struct proxy *p = arg;
@@ -462,6 +509,7 @@ static void accept_cb(evutil_socket_t fd, struct sockaddr *sa, int salen, void *
 		close(fd);
 		return;
 	}
+	format_peer(sa, s->lan_addr, sizeof(s->lan_addr));
 	s->lan = bufferevent_socket_new(p->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (s->lan == NULL) {
 		close(fd);
@@ -472,20 +520,23 @@ static void accept_cb(evutil_socket_t fd, struct sockaddr *sa, int salen, void *
 	alen = original_destination(fd, sa->sa_family, addr, &s->port);
 	if (alen < 0) {
 		snprintf(s->dst, sizeof(s->dst), "(not redirected)");
-		refuse(s, "4.4.1", "not a redirected connection");
+		refuse(s, AR_NOT_REDIRECTED, "4.4.1", "not a redirected connection");
 		return;
 	}
 	inet_ntop(alen == 4 ? AF_INET : AF_INET6, addr, s->dst, sizeof(s->dst));
 	s->entry = destination_entry(p, alen, addr);
 	if (s->entry == NULL)
 		s->entry = upgrade_entry(p, alen, addr, s->port);
-	if (s->entry != NULL)
+	if (s->entry != NULL) {
 		pool_hold(p->pool, s->entry);
+		activity_stream_begin(p->activity, s->entry->name);
+		s->counted = true;
+	}
 	begin(s);
 }
 
 struct proxy *proxy_new(struct event_base *base, const struct config *cfg, struct pool *pool, struct control *control,
-			struct onionmap *map, const char *socks_path)
+			struct onionmap *map, struct activity *activity, const char *socks_path)
 {
 	struct proxy *p = calloc(1, sizeof(*p));
 	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(cfg->transparent_port) };
@@ -497,6 +548,7 @@ struct proxy *proxy_new(struct event_base *base, const struct config *cfg, struc
 	p->cfg = cfg;
 	p->pool = pool;
 	p->control = control;
+	p->activity = activity;
 	p->socks.sun_family = AF_UNIX;
 	snprintf(p->socks.sun_path, sizeof(p->socks.sun_path), "%s", socks_path);
 	if ((p->warm = warm_new(base, cfg, pool, control, map, &p->socks)) == NULL) {
@@ -541,6 +593,39 @@ void proxy_stop(struct proxy *p)
 size_t proxy_streams(const struct proxy *p)
 {
 	return p != NULL ? p->n_streams : 0;
+}
+
+static const char *state_name(enum stream_state st)
+{
+	switch (st) {
+	case STREAM_SOCKS:
+		return "connecting";
+	case STREAM_RELAY:
+		return "relaying";
+	case STREAM_REFUSING:
+		return "refusing";
+	}
+	return "?";
+}
+
+size_t proxy_each_stream(const struct proxy *p, void (*fn)(const struct proxy_stream_info *i, void *arg), void *arg)
+{
+	size_t n = 0;
+	time_t now = time(NULL);
+	for (const struct stream *s = p != NULL ? p->streams : NULL; s != NULL; s = s->next, n++) {
+		struct proxy_stream_info i = {
+			.lan = s->lan_addr,
+			.dst = s->dst,
+			.onion = s->entry != NULL ? s->entry->name : "",
+			.port = s->entry != NULL ? socksconn_dial_port(s->entry, s->port) : s->port,
+			.age = now - s->started,
+			.up = s->up,
+			.down = s->down,
+			.state = state_name(s->state),
+		};
+		fn(&i, arg);
+	}
+	return n;
 }
 
 void proxy_free(struct proxy *p)

@@ -5,6 +5,9 @@
 #ifndef OG_PROXY_H
 #define OG_PROXY_H
 
+#include <stdint.h>
+#include <time.h>
+
 #include <event2/event.h>
 
 #include "config.h"
@@ -13,11 +16,23 @@
 #include "onionmap.h"
 #include "pool.h"
 
+struct activity;
 struct proxy;
 
-/* control is borrowed (NULL with socks-server): it must outlive the proxy. */
+/* One open stream, for operators (valid during the callback only). */
+struct proxy_stream_info {
+	const char *lan;   /* the LAN client, "addr:port" */
+	const char *dst;   /* the address it dialled (a pool address, or a real MX address upgraded) */
+	const char *onion; /* "" when none is known */
+	uint16_t port;     /* the onion's port dialled */
+	time_t age;        /* seconds since the LAN connect */
+	uint64_t up, down; /* bytes relayed LAN -> onion, onion -> LAN */
+	const char *state; /* "connecting", "relaying", "refusing" */
+};
+
+/* control and activity are borrowed (control NULL with socks-server): they must outlive the proxy. */
 struct proxy *proxy_new(struct event_base *base, const struct config *cfg, struct pool *pool, struct control *control,
-			struct onionmap *map, const char *socks_path);
+			struct onionmap *map, struct activity *activity, const char *socks_path);
 /* The DNS has just handed out this onion as an MX: warm a stream up for the LAN connection
  * that will follow (warm.c). */
 void proxy_warm(struct proxy *p, const struct pool_entry *e, uint16_t port);
@@ -31,6 +46,8 @@ void proxy_reconfigure(struct proxy *p, const struct config *cfg);
 void proxy_stop(struct proxy *p);
 /* Streams open now (NULL: 0). */
 size_t proxy_streams(const struct proxy *p);
+/* Calls fn for each open stream, newest first; returns how many. */
+size_t proxy_each_stream(const struct proxy *p, void (*fn)(const struct proxy_stream_info *i, void *arg), void *arg);
 void proxy_free(struct proxy *p);
 
 #endif

@@ -146,6 +146,11 @@ struct bufferevent *socksconn_take(struct socksconn *sc)
 	return bev;
 }
 
+int socksconn_reply(const struct socksconn *sc)
+{
+	return sc->s5.reply != 0 ? sc->s5.reply : -1;
+}
+
 const char *socksconn_reason(const struct socksconn *sc, const char **smtp_status)
 {
 	*smtp_status = sc->status;

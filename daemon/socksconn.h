@@ -32,6 +32,9 @@ void socksconn_set_cb(struct socksconn *sc, socksconn_cb *cb, void *arg);
 struct bufferevent *socksconn_take(struct socksconn *sc);
 /* After a failed outcome: why, and the SMTP enhanced status that fits ("4.4.1", "4.4.2", "4.7.0"). */
 const char *socksconn_reason(const struct socksconn *sc, const char **smtp_status);
+/* After a failed outcome: the SOCKS server's reply code (socks5.h, with its pseudo codes), or -1 when
+ * the socket itself failed (no SOCKS reply). */
+int socksconn_reply(const struct socksconn *sc);
 void socksconn_free(struct socksconn *sc);
 
 #endif

@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#define STATUS_TEXT_MAX 256
+#define STATUS_TEXT_MAX 512 /* CONFIG_ERR_MAX: a reload error whole */
 
 struct activity;
 struct config;
