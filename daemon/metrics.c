@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -25,16 +26,20 @@
 
 #define METRICS_BACKLOG 16
 
-/* One connection evhttp accepted. libevent 2.1 gives no accepted socket to the caller (evhttp_get_request
- * is internal) and has no cap of its own: every connection's bufferevent is ours (evhttp_set_bevcb), a
- * pass-through filter whose end tells us the connection is gone; its peer is checked as soon as evhttp
- * has given it the socket, before a byte is read. */
-struct gate {
-	struct metrics *m;           /* NULL once metrics is gone */
-	struct bufferevent *socket;  /* the filter's underlying socket bufferevent */
-	time_t since;                /* monotonic */
-	bool checked, admitted;
-	TAILQ_ENTRY(gate) link;
+/* libevent 2.1 gives no accepted socket to the caller (evhttp_get_request is internal), tells nothing when
+ * a connection ends, and has no cap: evhttp makes each connection's bufferevent with ours (evhttp_set_bevcb),
+ * which we look at once, right after evhttp gave it the socket and before a byte is read (peer, cap); from
+ * then on a connection is its socket, and its slot is free once that fd no longer names it (dev, inode). */
+struct fresh {
+	struct bufferevent *bev; /* a reference of ours until it is checked */
+	TAILQ_ENTRY(fresh) link;
+};
+
+struct slot {
+	int fd;
+	dev_t dev;
+	ino_t ino;
+	time_t since; /* monotonic */
 };
 
 struct metrics {
@@ -42,11 +47,12 @@ struct metrics {
 	const struct status_source *src;
 	struct evhttp *http;
 	struct evconnlistener *listener; /* evhttp's, which frees it */
-	struct event *admit;             /* made active by a new connection: its peer and the cap are checked */
+	struct event *admit;             /* made active by a new connection: it is checked in this loop turn */
 	struct event *sweeper;           /* every second: connections past METRICS_MAX_AGE_SECONDS are shut down */
 	struct event *resume;            /* accept() failed for want of fds or memory: accepting again */
-	TAILQ_HEAD(, gate) gates;
-	size_t admitted;
+	TAILQ_HEAD(, fresh) fresh;
+	struct slot slots[METRICS_MAX_CONNECTIONS];
+	size_t used;
 };
 
 static time_t monotonic(void)
@@ -66,90 +72,86 @@ static bool peer_allowed(const struct config *cfg, const struct sockaddr *peer)
 	return false;
 }
 
-/* evhttp reads EOF and frees the connection (and so the gate). */
-static void gate_close(struct gate *g)
+static bool slot_alive(const struct slot *s)
 {
-	evutil_socket_t fd = bufferevent_getfd(g->socket);
-	if (fd >= 0)
-		shutdown(fd, SHUT_RDWR);
+	struct stat st;
+	return fstat(s->fd, &st) == 0 && st.st_dev == s->dev && st.st_ino == s->ino;
+}
+
+/* Ended connections leave their slot; old ones are shut down (evhttp reads the end and frees them). */
+static void sweep(struct metrics *m)
+{
+	time_t now = monotonic();
+	for (size_t i = 0; i < m->used;) {
+		struct slot *s = &m->slots[i];
+		if (!slot_alive(s)) {
+			*s = m->slots[--m->used];
+			continue;
+		}
+		if (now - s->since >= METRICS_MAX_AGE_SECONDS)
+			shutdown(s->fd, SHUT_RDWR);
+		i++;
+	}
+}
+
+static void on_sweep(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	sweep(arg);
 }
 
 /* A peer outside metrics-allow, or one over the cap, is shut out before a byte is read: no HTTP parsing,
- * and nothing said to it. */
-static void gate_check(struct metrics *m, struct gate *g)
+ * and nothing said to it (evhttp reads the end and frees the connection). */
+static void check(struct metrics *m, struct bufferevent *bev)
 {
 	struct sockaddr_storage peer;
 	socklen_t len = sizeof(peer);
-	evutil_socket_t fd = bufferevent_getfd(g->socket);
-	g->checked = true;
-	if (fd < 0 || getpeername(fd, (struct sockaddr *)&peer, &len) < 0 || !peer_allowed(m->cfg, (struct sockaddr *)&peer)) {
+	struct stat st;
+	evutil_socket_t fd = bufferevent_getfd(bev);
+	if (fd < 0)
+		return;
+	if (getpeername(fd, (struct sockaddr *)&peer, &len) < 0 || !peer_allowed(m->cfg, (struct sockaddr *)&peer)) {
 		stats_bump(STAT_METRICS_REFUSED);
-		gate_close(g);
-	} else if (m->admitted == METRICS_MAX_CONNECTIONS) {
+		shutdown(fd, SHUT_RDWR);
+	} else if (m->used == METRICS_MAX_CONNECTIONS || fstat(fd, &st) < 0) {
 		stats_bump(STAT_METRICS_BUSY);
-		gate_close(g);
+		shutdown(fd, SHUT_RDWR);
 	} else {
-		g->admitted = true;
-		m->admitted++;
+		m->slots[m->used++] = (struct slot){ fd, st.st_dev, st.st_ino, monotonic() };
 	}
 }
 
 static void on_admit(evutil_socket_t fd, short what, void *arg)
 {
 	struct metrics *m = arg;
-	struct gate *g;
+	struct fresh *f;
 	(void)fd;
 	(void)what;
-	TAILQ_FOREACH(g, &m->gates, link)
-		if (!g->checked)
-			gate_check(m, g);
-}
-
-static void on_sweep(evutil_socket_t fd, short what, void *arg)
-{
-	struct metrics *m = arg;
-	struct gate *g;
-	time_t now = monotonic();
-	(void)fd;
-	(void)what;
-	TAILQ_FOREACH(g, &m->gates, link)
-		if (now - g->since >= METRICS_MAX_AGE_SECONDS)
-			gate_close(g);
-}
-
-static void gate_gone(void *arg)
-{
-	struct gate *g = arg;
-	struct metrics *m = g->m;
-	if (m != NULL) {
-		if (g->admitted)
-			m->admitted--;
-		TAILQ_REMOVE(&m->gates, g, link);
+	sweep(m);
+	while ((f = TAILQ_FIRST(&m->fresh)) != NULL) {
+		TAILQ_REMOVE(&m->fresh, f, link);
+		check(m, f->bev);
+		bufferevent_decref(f->bev);
+		free(f);
 	}
-	free(g);
 }
 
 /* evhttp's new connection: its bufferevent (evhttp sets the socket on it next). */
 static struct bufferevent *on_connection(struct event_base *base, void *arg)
 {
 	struct metrics *m = arg;
-	struct gate *g = calloc(1, sizeof(*g));
-	struct bufferevent *filter = NULL;
-	if (g != NULL && (g->socket = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE)) != NULL)
-		filter = bufferevent_filter_new(g->socket, NULL, NULL, BEV_OPT_CLOSE_ON_FREE, gate_gone, g);
-	if (filter == NULL) {
+	struct fresh *f = calloc(1, sizeof(*f));
+	if (f == NULL || (f->bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE)) == NULL) {
 		/* evhttp makes a plain one: the request callback still checks the peer. */
 		log_warn("metrics: out of memory for a connection");
-		if (g != NULL && g->socket != NULL)
-			bufferevent_free(g->socket);
-		free(g);
+		free(f);
 		return NULL;
 	}
-	g->m = m;
-	g->since = monotonic();
-	TAILQ_INSERT_TAIL(&m->gates, g, link);
+	bufferevent_incref(f->bev);
+	TAILQ_INSERT_TAIL(&m->fresh, f, link);
 	event_active(m->admit, EV_READ, 0);
-	return filter;
+	return f->bev;
 }
 
 static void reply(struct evhttp_request *req, int code, const char *reason, const char *type, const struct strbuf *b)
@@ -280,7 +282,7 @@ struct metrics *metrics_new(struct event_base *base, const struct config *cfg, c
 	}
 	m->cfg = cfg;
 	m->src = src;
-	TAILQ_INIT(&m->gates);
+	TAILQ_INIT(&m->fresh);
 	if ((m->http = http_new(base, m)) == NULL || (m->admit = event_new(base, -1, 0, on_admit, m)) == NULL ||
 	    (m->resume = evtimer_new(base, on_resume, m)) == NULL ||
 	    (m->sweeper = event_new(base, -1, EV_PERSIST, on_sweep, m)) == NULL || evtimer_add(m->sweeper, &second) < 0) {
@@ -307,10 +309,12 @@ void metrics_free(struct metrics *m)
 		return;
 	if (m->http != NULL)
 		evhttp_free(m->http); /* its listener and connections with it */
-	/* A connection's bufferevent may be finalized later, after m. */
-	struct gate *g;
-	TAILQ_FOREACH(g, &m->gates, link)
-		g->m = NULL;
+	struct fresh *f;
+	while ((f = TAILQ_FIRST(&m->fresh)) != NULL) {
+		TAILQ_REMOVE(&m->fresh, f, link);
+		bufferevent_decref(f->bev);
+		free(f);
+	}
 	if (m->admit != NULL)
 		event_free(m->admit);
 	if (m->resume != NULL)
