@@ -64,16 +64,25 @@ static void duration(struct strbuf *o, time_t secs)
 		strbuf_printf(o, "%lld s", (long long)secs);
 }
 
-/* "2026-11-27 17:05:00 UTC (3 min ago)", or "never". */
-static void moment(struct strbuf *o, time_t t, time_t now)
+/* "2026-11-27 17:05:00 UTC"; false for 0 (never). */
+static bool utc(struct strbuf *o, time_t t)
 {
 	struct tm tm;
 	char text[32];
-	if (t == 0 || gmtime_r(&t, &tm) == NULL || strftime(text, sizeof(text), "%Y-%m-%d %H:%M:%S UTC", &tm) == 0) {
+	if (t == 0 || gmtime_r(&t, &tm) == NULL || strftime(text, sizeof(text), "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
+		return false;
+	strbuf_puts(o, text);
+	return true;
+}
+
+/* "2026-11-27 17:05:00 UTC (3 min ago)", or "never". */
+static void moment(struct strbuf *o, time_t t, time_t now)
+{
+	if (!utc(o, t)) {
 		strbuf_puts(o, "never");
 		return;
 	}
-	strbuf_printf(o, "%s (", text);
+	strbuf_puts(o, " (");
 	duration(o, now - t);
 	strbuf_puts(o, " ago)");
 }
@@ -221,6 +230,6 @@ void statuspage_render(struct strbuf *out, const struct status_snapshot *s)
 		onions_part(out, s);
 	}
 	strbuf_puts(out, "<footer>As of ");
-	moment(out, s->now, s->now);
+	utc(out, s->now);
 	strbuf_puts(out, "; reload the page to refresh.</footer>\n</body>\n</html>\n");
 }
