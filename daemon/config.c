@@ -539,8 +539,8 @@ static int apply_metrics_allow(struct parse_state *ps, const struct directive *d
 	struct config_net *grown = realloc(cfg->metrics_allow, (cfg->n_metrics_allow + 1) * sizeof(*grown));
 	if (grown == NULL)
 		return fail(ps, "out of memory");
-	grown[cfg->n_metrics_allow++] = net;
 	cfg->metrics_allow = grown;
+	cfg->metrics_allow[cfg->n_metrics_allow++] = net;
 	return 0;
 }
 
