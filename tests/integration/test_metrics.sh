@@ -51,6 +51,29 @@ og_check "the first-byte histogram has the stream in +Inf and _count" \
 	test "$(awk '$1 == "oniongate_connect_first_byte_seconds_bucket{le=\"+Inf\"}" || $1 == "oniongate_connect_first_byte_seconds_count" { print $2 }' \
 		"$mt_dir/scrape.txt" | sort -u)" = 1
 
+# Age: a request trickled a byte a second (never idle for evhttp's 10 s, far from 4096 bytes) is cut
+# at METRICS_MAX_AGE_SECONDS (60). It runs while Prometheus and Chromium do.
+cat > "$mt_dir/trickle.py" <<'EOP'
+import socket, sys, time
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])))
+t0 = time.time()
+s.settimeout(1)
+try:
+    s.sendall(b"GET /metrics HTTP/1.1\r\nX-Slow: ")
+    while time.time() - t0 < 120:
+        try:
+            if s.recv(100) == b"":
+                break
+        except socket.timeout:
+            pass
+        s.sendall(b"a")
+except OSError:
+    pass
+print("closed after %d s" % (time.time() - t0), flush=True)
+EOP
+og_spawn "$LAN_NS" "$mt_dir/age.txt" python3 "$mt_dir/trickle.py" "$GW_LAN_ADDR" 9469
+AGE_PID=$OG_SPAWNED
+
 # A real Prometheus on the LAN host's loopback, scraping the gateway every second.
 prom_dir="$mt_dir/prometheus"
 mkdir -p "$prom_dir"
@@ -100,6 +123,10 @@ og_check "Chromium's DOM of / shows the echo onion with its fake address" \
 og_check "a peer outside metrics-allow ($LAN_OUTSIDER_ADDR) gets no reply" \
 	test "$(lan_code --interface "$LAN_OUTSIDER_ADDR" "$mt_url/metrics")" = 000
 og_check "it is counted in oniongate_metrics_refused_total" test "$(sample oniongate_metrics_refused_total)" = 1
+
+wait "$AGE_PID"
+age=$(sed -n 's/^closed after \([0-9]*\) s$/\1/p' "$mt_dir/age.txt")
+og_check "a trickled request is cut at 60 s of age (after ${age:-?} s)" test "${age:-0}" -ge 59 -a "${age:-0}" -le 63
 
 # Bounds: METRICS_MAX_CONNECTIONS (8) held open, the ninth is closed unanswered; a header over 4096
 # bytes gets 400; a body gets 413; then the daemon still serves.
