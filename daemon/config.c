@@ -508,8 +508,44 @@ static int apply_lan_interface(struct parse_state *ps, const struct directive *d
 	return 0;
 }
 
+/* metrics-listen ADDRESS:PORT, an IPv6 address in brackets ([::1]:9469). */
+static int apply_metrics_listen(struct parse_state *ps, const struct directive *d, char **args, int nargs)
+{
+	(void)d;
+	(void)nargs;
+	char addr[64];
+	const char *colon = strrchr(args[0], ':');
+	const char *start = args[0], *end = colon;
+	if (colon != NULL && args[0][0] == '[' && colon > args[0] && colon[-1] == ']') {
+		start++;
+		end--;
+	}
+	if (colon == NULL || end <= start || (size_t)(end - start) >= sizeof(addr) || (start == args[0] && strchr(start, ':') != colon))
+		return fail(ps, "metrics-listen needs ADDRESS:PORT ([ADDRESS]:PORT for IPv6), not '%s'", args[0]);
+	memcpy(addr, start, (size_t)(end - start));
+	addr[end - start] = '\0';
+	char *words[2] = { addr, (char *)colon + 1 };
+	return parse_sockaddr(ps, words, 2, &ps->cfg->metrics_listen);
+}
+
+static int apply_metrics_allow(struct parse_state *ps, const struct directive *d, char **args, int nargs)
+{
+	(void)d;
+	(void)nargs;
+	struct config *cfg = ps->cfg;
+	struct config_net net;
+	if (parse_net(ps, args[0], &net) < 0)
+		return -1;
+	struct config_net *grown = realloc(cfg->metrics_allow, (cfg->n_metrics_allow + 1) * sizeof(*grown));
+	if (grown == NULL)
+		return fail(ps, "out of memory");
+	cfg->metrics_allow = grown;
+	cfg->metrics_allow[cfg->n_metrics_allow++] = net;
+	return 0;
+}
+
 static differs_fn bytes_differ, string_differs, net_differs, key_differs, ports_differ, tor_options_differ,
-	listen_differs, interfaces_differ;
+	listen_differs, interfaces_differ, metrics_listen_differs;
 
 #define SIZE(field) sizeof(((struct config *)0)->field)
 #define ONCE(kw, fn, field, differs) { kw, 1, 1, fn, true, offsetof(struct config, field), SIZE(field), 0, 0, differs }
@@ -559,6 +595,8 @@ static const struct directive directives[] = {
 	BOOL("nft-dns-redirect", nft_dns_redirect, bytes_differ),
 	{ "redirect-ports", 1, CONFIG_MAX_TOKENS - 1, apply_redirect_ports, true, 0, 0, 0, 0, ports_differ },
 	MANY("lan-interface", 1, 1, apply_lan_interface, interfaces_differ),
+	ONCE("metrics-listen", apply_metrics_listen, metrics_listen, metrics_listen_differs),
+	MANY("metrics-allow", 1, 1, apply_metrics_allow, RELOADS),
 };
 
 #define N_DIRECTIVES (sizeof(directives) / sizeof(directives[0]))
@@ -652,6 +690,13 @@ static int listen_differs(const struct config *a, const struct config *b, const 
 			return b->dns_listen[i].line;
 	}
 	return 0;
+}
+
+static int metrics_listen_differs(const struct config *a, const struct config *b, const struct directive *d)
+{
+	const struct config_sockaddr *x = &a->metrics_listen, *y = &b->metrics_listen;
+	bool same = x->len == y->len && memcmp(&x->ss, &y->ss, x->len) == 0;
+	return same ? 0 : where(a, b, d);
 }
 
 int config_reload_check(const struct config *running, const struct config *fresh, char err[CONFIG_ERR_MAX])
@@ -776,6 +821,10 @@ static int check_whole(struct parse_state *ps)
 				   : cfg->n_dns_upstream > 0 ? "dns-upstream" : "dns-upstream-file";
 		ps->line = config_line(cfg, what);
 		return fail(ps, "%s has no effect without dns-listen", what);
+	}
+	if (cfg->n_metrics_allow > 0 && cfg->metrics_listen.len == 0) {
+		ps->line = config_line(cfg, "metrics-allow");
+		return fail(ps, "metrics-allow has no effect without metrics-listen");
 	}
 	if (cfg->nft_dns_redirect && cfg->n_dns_listen == 0) {
 		ps->line = config_line(cfg, "nft-dns-redirect");
@@ -914,6 +963,7 @@ void config_free(struct config *cfg)
 	free(cfg->dns_upstream);
 	free(cfg->dns_upstream_file);
 	free(cfg->client_nets);
+	free(cfg->metrics_allow);
 	free(cfg->onion_map);
 	free(cfg->socks_server);
 	free(cfg->user);
@@ -950,17 +1000,33 @@ bool config_upgrade_used(const struct config *cfg)
 	return upgrade_line(cfg) != 0;
 }
 
-bool config_client_allowed(const struct config *cfg, int family, const uint8_t *addr)
+static bool nets_contain(const struct config_net *nets, size_t n, int family, const uint8_t *addr)
 {
-	for (size_t i = 0; i < cfg->n_client_nets; i++) {
-		const struct config_net *n = &cfg->client_nets[i];
-		if (n->family != family)
+	for (size_t i = 0; i < n; i++) {
+		const struct config_net *net = &nets[i];
+		if (net->family != family)
 			continue;
-		int full = n->prefix / 8, rest = n->prefix % 8;
-		if (memcmp(addr, n->addr, (size_t)full) != 0)
+		int full = net->prefix / 8, rest = net->prefix % 8;
+		if (memcmp(addr, net->addr, (size_t)full) != 0)
 			continue;
-		if (rest == 0 || ((addr[full] ^ n->addr[full]) & (uint8_t)(0xff << (8 - rest))) == 0)
+		if (rest == 0 || ((addr[full] ^ net->addr[full]) & (uint8_t)(0xff << (8 - rest))) == 0)
 			return true;
 	}
 	return false;
+}
+
+bool config_client_allowed(const struct config *cfg, int family, const uint8_t *addr)
+{
+	return nets_contain(cfg->client_nets, cfg->n_client_nets, family, addr);
+}
+
+bool config_metrics_allowed(const struct config *cfg, int family, const uint8_t *addr)
+{
+	static const struct config_net loopback[] = {
+		{ .family = AF_INET, .addr = { 127 }, .prefix = 8 },
+		{ .family = AF_INET6, .addr = { [15] = 1 }, .prefix = 128 },
+	};
+	if (cfg->n_metrics_allow == 0)
+		return nets_contain(loopback, 2, family, addr);
+	return nets_contain(cfg->metrics_allow, cfg->n_metrics_allow, family, addr);
 }

@@ -103,6 +103,9 @@ struct config {
 	bool nft_dns_redirect;
 	char **lan_interfaces;
 	size_t n_lan_interfaces;
+	struct config_sockaddr metrics_listen; /* len 0: no metrics listener */
+	struct config_net *metrics_allow;      /* none: loopback only */
+	size_t n_metrics_allow;
 
 	int lines[CONFIG_MAX_DIRECTIVES]; /* where each directive was first given (read with config_line) */
 };
@@ -115,6 +118,8 @@ enum mx_mode config_mx_mode(const struct config *cfg, const char *domain);
 bool config_upgrade_used(const struct config *cfg);
 /* True when addr (4 or 16 bytes of family) lies in one of the client networks. */
 bool config_client_allowed(const struct config *cfg, int family, const uint8_t *addr);
+/* True when addr may read the metrics: in a metrics-allow network, or loopback when there is none. */
+bool config_metrics_allowed(const struct config *cfg, int family, const uint8_t *addr);
 
 /* The line a directive was first given on, 0 when the config does not have it. */
 int config_line(const struct config *cfg, const char *keyword);

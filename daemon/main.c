@@ -26,6 +26,7 @@
 #include "fsdir.h"
 #include "log.h"
 #include "mapfile.h"
+#include "metrics.h"
 #include "nft.h"
 #include "mxupgrade.h"
 #include "nftd.h"
@@ -57,6 +58,7 @@ struct daemon {
 	struct activity *activity; /* what the relay and discovery did, for operators */
 	struct status_source status; /* fills snapshots for the operators' views */
 	struct ctlsock *ctlsock; /* oniongatectl's socket */
+	struct metrics *metrics; /* with metrics-listen: /metrics and the status page */
 	time_t started;
 	time_t last_reload; /* 0: none since start */
 	bool last_reload_ok;
@@ -413,6 +415,8 @@ static void reload_commit(struct daemon *d, struct config *fresh, struct onionma
 		dns_reconfigure(d->dns, fresh);
 	if (d->proxy != NULL)
 		proxy_reconfigure(d->proxy, fresh);
+	if (d->metrics != NULL)
+		metrics_reconfigure(d->metrics, fresh);
 	config_free(d->cfg);
 	d->cfg = fresh;
 	if (upfile != d->upfile) {
@@ -726,6 +730,13 @@ static int start_ctlsock(struct daemon *d)
 	return 0;
 }
 
+static int start_metrics(struct daemon *d)
+{
+	if (d->cfg->metrics_listen.len == 0)
+		return 0;
+	return (d->metrics = metrics_new(d->base, d->cfg, &d->status)) != NULL ? 0 : -1;
+}
+
 /* Forked before anything else exists: the helper inherits no listener, thread or event loop. */
 static int start_nft_helper(struct daemon *d)
 {
@@ -757,7 +768,8 @@ static int start(struct daemon *d)
 		return -1;
 	}
 	d->status = (struct status_source){ fill_status, d };
-	if (own_dirs(d->cfg) < 0 || start_dns(d) < 0 || drop_privileges(d->cfg) < 0 || start_ctlsock(d) < 0)
+	if (own_dirs(d->cfg) < 0 || start_dns(d) < 0 || start_metrics(d) < 0 || drop_privileges(d->cfg) < 0 ||
+	    start_ctlsock(d) < 0)
 		return -1;
 	if (d->cfg->socks_server != NULL) {
 		log_notice("no embedded Tor: streams go to the SOCKS5 server at %s", d->cfg->socks_server);
@@ -808,6 +820,7 @@ static void teardown(struct daemon *d)
 {
 	if (d->dns != NULL)
 		dns_set_warmer(d->dns, NULL, NULL);
+	metrics_free(d->metrics);
 	/* Listeners and streams close while the redirect stands: the LAN's connections (even those
 	 * still in a listen backlog) get their FIN or RST from the address they dialled. */
 	ctlsock_free(d->ctlsock);

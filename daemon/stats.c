@@ -51,6 +51,9 @@ static const char *const names[STAT_COUNT] = {
 	[STAT_TOR_STATUS_MALFORMED] = "tor_status_malformed",
 	[STAT_STALL_NEWNYM] = "stall_newnym",
 	[STAT_STALL_RESTARTS] = "stall_restarts",
+	[STAT_METRICS_REQUESTS] = "metrics_requests",
+	[STAT_METRICS_REFUSED] = "metrics_refused",
+	[STAT_METRICS_BUSY] = "metrics_busy",
 };
 
 static uint64_t counters[STAT_COUNT];

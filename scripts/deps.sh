@@ -11,10 +11,11 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 build_pkgs="build-essential pkg-config dpkg-dev libevent-dev libssl-dev zlib1g-dev libcap-dev
   libnftnl-dev libmnl-dev libunbound-dev libsystemd-dev libcmocka-dev clang libclang-rt-dev valgrind dns-root-data"
 # unbound, openssl, libnet-ssleay-perl: the mail server's validating resolver, the onion MX's TLS
-# key, and swaks --tls (test_upgrade); strace, systemd (systemd-analyze, systemd-sysusers): test_service.
+# key, and swaks --tls (test_upgrade); strace, systemd (systemd-analyze, systemd-sysusers): test_service;
+# prometheus (promtool and the server), chromium (headless): test_metrics.
 test_pkgs="tor iproute2 nftables jq curl netcat-openbsd dnsutils knot-dnsutils nsd ldnsutils tcpdump procps psmisc
   postfix swaks dnsperf dnsmasq-base redsocks torsocks bsd-mailx gnuplot-nox unbound openssl
-  libnet-ssleay-perl strace systemd"
+  libnet-ssleay-perl strace systemd prometheus chromium"
 # The appliance images and their boot test (make image, image-smoke, image-test): the root filesystem
 # and disk tools, QEMU with each arch's firmware, qemu-user for foreign root filesystems, the LAN
 # host's DHCP client and the SSH client that logs into the guest.
@@ -65,6 +66,7 @@ EOS
 }
 
 # Debian's tor package would start a tor with the public directory authorities: never. Its
+# prometheus package a server on :9090 scraping itself: not either (the test runs its own). Its
 # unbound package would start a system resolver (the tests run their own): not either.
 install_pkgs() {
 	need_root "$*"
@@ -78,7 +80,7 @@ install_pkgs() {
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@"
 	[ "$made" = 1 ] && rm -f "$guard"
 	local svc
-	for svc in tor unbound; do
+	for svc in tor unbound prometheus; do
 		if [ -x "/etc/init.d/$svc" ] && command -v update-rc.d >/dev/null; then
 			update-rc.d "$svc" disable >/dev/null 2>&1 || true
 		fi
