@@ -674,6 +674,38 @@ static void format_net(const struct config_net *n, int family, char *out, size_t
 	snprintf(out, len, "%s/%d", addr, n->prefix);
 }
 
+struct domains_of {
+	const char *onion;
+	status_domain_cb *fn;
+	void *arg;
+};
+
+static void cached_domain(const char *domain, const struct onionmap_result *res, time_t expires, void *arg)
+{
+	static const char *const sec[] = { [ONIONMAP_INSECURE] = "srv insecure", [ONIONMAP_SECURE] = "srv secure",
+					   [ONIONMAP_BOGUS] = "srv bogus" };
+	struct domains_of *q = arg;
+	(void)expires;
+	for (size_t i = 0; i < res->n; i++)
+		if (strcmp(res->mx[i].host, q->onion) == 0)
+			q->fn(domain, sec[res->security], q->arg);
+}
+
+/* The domains that map to onion: the map file's lines, then the SRV answers cached. */
+static void each_domain(const struct status_snapshot *s, const char *onion, status_domain_cb *fn, void *arg)
+{
+	const struct mapfile *file = onionmap_file(s->onionmap);
+	struct domains_of q = { onion, fn, arg };
+	char source[32];
+	for (size_t i = 0; file != NULL && i < file->n; i++) {
+		if (strcmp(file->entries[i].onion, onion) != 0)
+			continue;
+		snprintf(source, sizeof(source), "map line %d", file->entries[i].line);
+		fn(file->entries[i].domain, source, arg);
+	}
+	onionmap_each_cached(s->onionmap, cached_domain, &q);
+}
+
 /* The status snapshot for the operators' views (control socket, metrics, status page). */
 static void fill_status(struct status_snapshot *s, void *arg)
 {
@@ -687,7 +719,8 @@ static void fill_status(struct status_snapshot *s, void *arg)
 				       .discovery_cache = onionmap_cache_size(d->onionmap),
 				       .last_reload = d->last_reload, .last_reload_ok = d->last_reload_ok,
 				       .activity = d->activity, .cfg = d->cfg, .pool = d->pool,
-				       .onionmap = d->onionmap, .proxy = d->proxy };
+				       .onionmap = d->onionmap, .proxy = d->proxy,
+				       .each_domain = d->onionmap != NULL ? each_domain : NULL };
 	snprintf(s->last_reload_result, sizeof(s->last_reload_result), "%s", d->last_reload_result);
 	s->stall_state = d->stall_tick != NULL ? stall_state_name(d->stall.state) : NULL;
 	format_net(&d->cfg->pool_v4, AF_INET, s->pool_v4, sizeof(s->pool_v4));

@@ -17,6 +17,9 @@ struct pool;
 struct onionmap;
 struct proxy;
 
+/* One domain that maps to an onion, and where that comes from ("map line 3", "srv secure"). */
+typedef void status_domain_cb(const char *domain, const char *source, void *arg);
+
 struct status_snapshot {
 	const char *version;
 	time_t now, started;            /* wall clock */
@@ -44,6 +47,8 @@ struct status_snapshot {
 	struct pool *pool;               /* read-only use: lookups by name */
 	const struct onionmap *onionmap;
 	const struct proxy *proxy;       /* streams */
+	/* Calls fn for each domain the map file or the SRV cache maps to onion (NULL: not known). */
+	void (*each_domain)(const struct status_snapshot *s, const char *onion, status_domain_cb *fn, void *arg);
 };
 
 /* Who fills a snapshot (main): the readers hold this, never the daemon itself. */

@@ -187,6 +187,39 @@ static void fake_addresses(struct strbuf *o, struct pool *pool, const char *name
 	strbuf_printf(o, "%s, %s</dd>\n", v4, v6);
 }
 
+struct domains_ctx {
+	struct strbuf *o;
+	size_t shown;
+};
+
+static void one_domain(const char *domain, const char *source, void *arg)
+{
+	struct domains_ctx *c = arg;
+	if (c->shown++ >= STATUSPAGE_MAX_DOMAINS)
+		return;
+	if (c->shown > 1)
+		strbuf_puts(c->o, ", ");
+	statuspage_escape(c->o, domain);
+	strbuf_puts(c->o, " <small>(");
+	statuspage_escape(c->o, source);
+	strbuf_puts(c->o, ")</small>");
+}
+
+/* The mail domains that send to this onion MX (the map file's lines, the SRV answers cached). */
+static void domains(struct strbuf *o, const struct status_snapshot *s, const char *onion)
+{
+	struct domains_ctx c = { o, 0 };
+	if (s->each_domain == NULL)
+		return;
+	row_start(o, "Domains");
+	s->each_domain(s, onion, one_domain, &c);
+	if (c.shown == 0)
+		strbuf_puts(o, "none known now");
+	else if (c.shown > STATUSPAGE_MAX_DOMAINS)
+		strbuf_printf(o, " and %zu more", c.shown - STATUSPAGE_MAX_DOMAINS);
+	strbuf_puts(o, "</dd>\n");
+}
+
 static void one_onion(const struct activity_onion *on, void *arg)
 {
 	struct onions_ctx *c = arg;
@@ -196,6 +229,7 @@ static void one_onion(const struct activity_onion *on, void *arg)
 	strbuf_puts(o, "<div class=\"onion\">");
 	statuspage_escape(o, on->name);
 	strbuf_puts(o, "</div>\n<dl>\n");
+	domains(o, c->s, on->name);
 	fake_addresses(o, c->s->pool, on->name);
 	row_start(o, "Last success");
 	moment(o, on->last_success, c->s->now);

@@ -9,6 +9,8 @@
 
 /* Onion MX records shown (most recently active first); the rest are counted. */
 #define STATUSPAGE_MAX_ONIONS 100
+/* Domains shown per onion MX; the rest are counted. */
+#define STATUSPAGE_MAX_DOMAINS 20
 
 void statuspage_render(struct strbuf *out, const struct status_snapshot *s);
 /* text HTML-escaped (& < > " '). */

@@ -205,6 +205,15 @@ static void test_histogram_cumulative(void **state)
 	activity_free(a);
 }
 
+/* Two domains map to any onion: one from a map line, one by SRV, the second needing escapes. */
+static void two_domains(const struct status_snapshot *s, const char *onion, status_domain_cb *fn, void *arg)
+{
+	(void)s;
+	(void)onion;
+	fn("mapped.test", "map line 3", arg);
+	fn("a<b>.test", "srv secure", arg);
+}
+
 static void test_statuspage(void **state)
 {
 	char onion[63];
@@ -219,6 +228,7 @@ static void test_statuspage(void **state)
 	activity_stream_begin(a, onion);
 	activity_stream_failed(a, onion, AR_INTRO_FAILED, 99940);
 	struct status_snapshot s = snapshot(a, p);
+	s.each_domain = two_domains;
 	s.last_reload = 99950;
 	snprintf(s.last_reload_result, sizeof(s.last_reload_result), "og.conf:3: 'x<script>' is not a number");
 	struct strbuf b;
@@ -238,6 +248,8 @@ static void test_statuspage(void **state)
 	snprintf(want, sizeof(want), "<dd>%s, ", v4);
 	assert_non_null(strstr(b.data, want));
 	assert_non_null(strstr(b.data, "introduction_failed"));
+	assert_non_null(strstr(b.data, "<dt>Domains</dt><dd>mapped.test <small>(map line 3)</small>, "
+				       "a&lt;b&gt;.test <small>(srv secure)</small></dd>"));
 	assert_non_null(strstr(b.data, "<dt>Uptime</dt><dd>16 min</dd>"));
 	strbuf_free(&b);
 	activity_free(a);
