@@ -116,8 +116,9 @@ mkdir -p "$OG_TOP/build/test-artifacts"
 cp "$chr_dir/status.png" "$OG_TOP/build/test-artifacts/metrics-status-page.png" 2>/dev/null
 chromium_run --dump-dom > "$chr_dir/dom.html"
 og_check "Chromium's DOM of / shows the gateway ready" grep -q '<span class="state ok">ready</span>' "$chr_dir/dom.html"
-og_check "Chromium's DOM of / shows the echo onion with its fake address" \
-	grep -qF "<div class=\"onion\">$echo_onion</div><dl><dt>Addresses</dt><dd>$echo_addr, " <(tr -d '\n' < "$chr_dir/dom.html")
+og_check "Chromium's DOM of / shows the echo onion, its domains row and its fake address" \
+	grep -qE "<div class=\"onion\">$echo_onion</div><dl><dt>Domains</dt><dd>[^<]*(<small>[^<]*</small>[^<]*)*</dd><dt>Addresses</dt><dd>${echo_addr//./\\.}, " \
+	<(tr -d '\n' < "$chr_dir/dom.html")
 
 # Refused: a LAN address outside metrics-allow gets its connection shut before a byte is read.
 og_check "a peer outside metrics-allow ($LAN_OUTSIDER_ADDR) gets no reply" \
