@@ -76,10 +76,30 @@ static int push(struct tor *t, const char *fmt, ...)
 	return 0;
 }
 
+/* bridge and transport-plugin lines: Tor reaches the network through the bridges alone, and runs
+ * each plugin as a managed transport (a child of this process, so under its user and sandbox). */
+static int push_bridges(struct tor *t, const struct config *cfg)
+{
+	int rc = 0;
+	if (cfg->n_bridges == 0)
+		return 0;
+	rc |= push(t, "--UseBridges");
+	rc |= push(t, "1");
+	for (size_t i = 0; i < cfg->n_bridges; i++) {
+		rc |= push(t, "--Bridge");
+		rc |= push(t, "%s", cfg->bridges[i].line);
+	}
+	for (size_t i = 0; i < cfg->n_transports; i++) {
+		rc |= push(t, "--ClientTransportPlugin");
+		rc |= push(t, "%s exec %s", cfg->transports[i].names, cfg->transports[i].command);
+	}
+	return rc;
+}
+
 static int build_argv(struct tor *t, const struct config *cfg)
 {
 	const char *target = cfg->log_target == LOG_TARGET_SYSLOG ? "syslog" : "stderr";
-	t->argv = calloc(20 + 2 * cfg->n_tor_options, sizeof(char *));
+	t->argv = calloc(22 + 2 * (cfg->n_tor_options + cfg->n_bridges + cfg->n_transports), sizeof(char *));
 	if (t->argv == NULL)
 		return -1;
 	int rc = 0;
@@ -100,11 +120,21 @@ static int build_argv(struct tor *t, const struct config *cfg)
 	rc |= push(t, "0");
 	rc |= push(t, "--__DisableSignalHandlers");
 	rc |= push(t, "1");
+	rc |= push_bridges(t, cfg);
 	for (size_t i = 0; i < cfg->n_tor_options; i++) {
 		rc |= push(t, "--%s", cfg->tor_options[i].name);
 		rc |= push(t, "%s", cfg->tor_options[i].value);
 	}
 	return rc;
+}
+
+/* Tor's thread blocks every signal and forks its transport plugins from there: without this, a
+ * plugin would start with SIGTERM blocked and outlive Tor's request to stop. */
+static void unblock_signals_in_child(void)
+{
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
 static void *tor_thread(void *arg)
@@ -177,7 +207,13 @@ struct tor *tor_start(struct event_base *base, const struct config *cfg, int *co
 		log_err("cannot make the control socket for Tor");
 		goto fail;
 	}
-	/* Signals stay with the main thread's event loop. */
+	/* Signals stay with the main thread's event loop; processes Tor forks get none blocked. */
+	if (cfg->n_transports > 0 && (err = pthread_atfork(NULL, NULL, unblock_signals_in_child)) != 0) {
+		log_err("cannot prepare the transport plugins' signal mask: %s", strerror(err));
+		close(*control_fd);
+		*control_fd = -1;
+		goto fail;
+	}
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	err = pthread_create(&t->thread, NULL, tor_thread, t);
@@ -189,6 +225,9 @@ struct tor *tor_start(struct event_base *base, const struct config *cfg, int *co
 		goto fail;
 	}
 	log_notice("embedded %s starting: socks %s, data %s/tor", tor_version(), t->socks_path, cfg->data_dir);
+	if (cfg->n_bridges > 0)
+		log_notice("tor: only through %zu bridge%s (%zu transport plugin%s)", cfg->n_bridges,
+			   cfg->n_bridges == 1 ? "" : "s", cfg->n_transports, cfg->n_transports == 1 ? "" : "s");
 	return t;
 fail:
 	tor_free(t);
