@@ -5,6 +5,7 @@
 #include "tor.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -128,11 +130,18 @@ static int build_argv(struct tor *t, const struct config *cfg)
 	return rc;
 }
 
-/* Tor's thread blocks every signal and forks its transport plugins from there: without this, a
- * plugin would start with SIGTERM blocked and outlive Tor's request to stop. */
-static void unblock_signals_in_child(void)
+/* In a child Tor forks for a transport plugin, between fork and execve. Tor keeps no descriptor
+ * of its own from execve (it relies on every one being close-on-exec) but the daemon's are not all:
+ * without this the plugin would hold Tor's owning control socket (so Tor never sees it close and
+ * never stops), the nft helper's socket and the LAN listeners. Tor's thread blocks every signal:
+ * the plugin would start with them blocked. Only async-signal-safe calls here. */
+static void plugin_child_after_fork(void)
 {
 	sigset_t none;
+	struct rlimit rl;
+	if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0 && getrlimit(RLIMIT_NOFILE, &rl) == 0)
+		for (rlim_t fd = 3; fd < rl.rlim_cur; fd++)
+			fcntl((int)fd, F_SETFD, FD_CLOEXEC);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 }
@@ -207,9 +216,10 @@ struct tor *tor_start(struct event_base *base, const struct config *cfg, int *co
 		log_err("cannot make the control socket for Tor");
 		goto fail;
 	}
-	/* Signals stay with the main thread's event loop; processes Tor forks get none blocked. */
-	if (cfg->n_transports > 0 && (err = pthread_atfork(NULL, NULL, unblock_signals_in_child)) != 0) {
-		log_err("cannot prepare the transport plugins' signal mask: %s", strerror(err));
+	/* Signals stay with the main thread's event loop. The plugins Tor forks (the only forks after
+	 * this point) get none blocked and none of the daemon's descriptors. */
+	if (cfg->n_transports > 0 && (err = pthread_atfork(NULL, NULL, plugin_child_after_fork)) != 0) {
+		log_err("cannot prepare the transport plugins' start: %s", strerror(err));
 		close(*control_fd);
 		*control_fd = -1;
 		goto fail;
