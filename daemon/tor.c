@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <tor_api.h>
@@ -256,6 +257,21 @@ int tor_join(struct tor *t)
 const char *tor_socks_path(const struct tor *t)
 {
 	return t->socks_path;
+}
+
+int tor_reap_plugins(pid_t helper, pid_t *pid, int *status)
+{
+	siginfo_t si;
+	int reaped = 0;
+	for (;;) {
+		memset(&si, 0, sizeof(si));
+		if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 || si.si_pid == 0 || si.si_pid == helper)
+			return reaped;
+		if (waitpid(si.si_pid, status, 0) == si.si_pid) {
+			*pid = si.si_pid;
+			reaped++;
+		}
+	}
 }
 
 const char *tor_version(void)

@@ -6,7 +6,8 @@
 # bridge lines are refused with file:line:; the gateway bootstraps through the bridge with
 # `bridge` + `transport-plugin obfs4 /usr/bin/obfs4proxy`; obfs4proxy runs as the gateway's child
 # under its user, with no capability and no signal blocked, and exits with it; a mail (swaks from the
-# LAN host, MX looked up through the gateway's DNS) goes LAN -> onion MX (smtp-sink, 250); Tor never
+# LAN host, MX looked up through the gateway's DNS) goes LAN -> onion MX (smtp-sink, 250); a killed
+# obfs4proxy makes the gateway exit 1 (Tor cannot restart it here) without a zombie; Tor never
 # tried a relay directly (the table's counter) and a capture on the WAN link shows only the bridge's
 # address and port. Prints the bootstrap times through the bridge against direct bootstraps of the
 # same config (no bridge lines, no table) on the same network, BR_RUNS (3) cold starts each.
@@ -192,6 +193,18 @@ gw_stop "$br_gw"
 og_check "the ASan+UBSan gateway exits 0" test $? = 0
 og_check "no sanitizer report from any gateway" bash -c "! grep -l 'Sanitizer' '$br_dir'/*/oniongated.log"
 og_check "obfs4proxy has exited with the gateway" og_wait_for 10 bash -c "! kill -0 $br_pt 2>/dev/null"
+
+# A plugin that dies: Tor here cannot reap or restart it, so the daemon exits 1 for its supervisor.
+br_gw="$br_dir/plugin-killed"
+if br_boot plugin-killed "${br_bridged[@]}"; then
+	br_pt=$(ps --ppid "$GW_PID" -o pid=,comm= | awk '$2 == "obfs4proxy" { print $1 }')
+	kill -KILL "$br_pt"
+fi
+og_check "a killed obfs4proxy makes the gateway say so and exit (for its supervisor to restart it)" \
+	og_wait_for 30 gw_log_has "$br_gw" "tor: transport plugin (pid $br_pt) killed by signal 9; exiting so the supervisor restarts us"
+gw_stop "$br_gw"
+og_check "... with exit code 1" test $? = 1
+og_check "... leaving no zombie behind" bash -c "! ps --ppid '$GW_PID' -o pid= | grep -q ."
 
 og_check "Tor never tried a relay or an authority directly (the table's counter: 0 packets)" \
 	test "$(br_counter relays)" = 0
