@@ -3,14 +3,15 @@
 # PublishServerDescriptor 0, obfs4proxy as its server transport) runs in the WAN namespace; a gateway
 # of this test's own (lan -- gw, its WAN link into the WAN namespace) has an nft table of the test's
 # that drops every packet out of its WAN link but those to the bridge's obfs4 port. Asserts: broken
-# bridge lines are refused with file:line:; the gateway bootstraps through the bridge with
-# `bridge` + `transport-plugin obfs4 /usr/bin/obfs4proxy`; obfs4proxy runs as the gateway's child
-# under its user, with no capability and no signal blocked, and exits with it; a mail (swaks from the
-# LAN host, MX looked up through the gateway's DNS) goes LAN -> onion MX (smtp-sink, 250); a killed
-# obfs4proxy makes the gateway exit 1 (Tor cannot restart it here) without a zombie; Tor never
-# tried a relay directly (the table's counter) and a capture on the WAN link shows only the bridge's
-# address and port. Prints the bootstrap times through the bridge against direct bootstraps of the
-# same config (no bridge lines, no table) on the same network, BR_RUNS (3) cold starts each.
+# bridge lines are refused with file:line:; the gateway bootstraps through the bridge with `bridge` +
+# `transport-plugin obfs4 /usr/bin/obfs4proxy`; obfs4proxy runs as the gateway's child under its
+# user, with no capability, no signal blocked and none of its sockets, and exits with it; a mail
+# (swaks from the LAN host, MX looked up through the gateway's DNS) goes LAN -> onion MX (smtp-sink,
+# 250); a reload that adds a bridge is refused (restart-only); a killed obfs4proxy makes the gateway
+# exit 1 (Tor cannot restart it here) without a zombie; Tor never tried a relay directly (the table's
+# counter) and a capture on the WAN link shows only the bridge's address and port. Prints the
+# bootstrap times through the bridge against direct bootstraps of the same config (no bridge lines,
+# no table) on the same network, BR_RUNS (3) cold starts each.
 
 BR_LAN="$OG_RUN_ID-br-lan"
 BR_GW="$OG_RUN_ID-br-gw"
@@ -188,6 +189,14 @@ og_check "swaks from the LAN host delivers a mail for user@mapped.test to the on
 	--helo lan.test --timeout 60
 echo "bridges: mail LAN -> onion MX through the bridge in $(privnet_since "$br_t0") s"
 og_check "the relay's stream line names the onion MX" og_wait_for 10 gw_log_has "$br_gw" "$mx:25 closed"
+
+# Restart-only: a SIGHUP that adds a bridge is refused at its line, the running config stays.
+cp "$br_gw/oniongate.conf" "$br_dir/bridged.conf"
+echo "bridge $BR_ADDR:5300 $br_fp" >> "$br_gw/oniongate.conf"
+kill -HUP "$GW_PID"
+og_check "a reload that adds a bridge line is refused: file:$(wc -l < "$br_gw/oniongate.conf"): bridge changes only on restart" \
+	og_wait_for 10 gw_log_has "$br_gw" "reload refused, keeping the running configuration: $br_gw/oniongate.conf:$(wc -l < "$br_gw/oniongate.conf"): bridge changes only on restart"
+cp "$br_dir/bridged.conf" "$br_gw/oniongate.conf"
 
 gw_stop "$br_gw"
 og_check "the ASan+UBSan gateway exits 0" test $? = 0
