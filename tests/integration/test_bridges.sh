@@ -124,8 +124,9 @@ WORLD_GW_NS=$GW_NS
 GW_NS=$BR_GW # gw_start and gw_stop run the daemon here
 br_direct=()
 for ((i = 1; i <= BR_RUNS; i++)); do
-	if br_boot "direct$i"; then br_direct+=("$BR_BOOT_S"); fi
+	br_boot "direct$i" && br_direct+=("$BR_BOOT_S")
 	gw_stop "$br_dir/direct$i"
+	[ "${#br_direct[@]}" = "$i" ] || break # one failure is enough to fail; no more 120 s waits
 done
 og_check "the same gateway without bridge lines bootstraps directly ($BR_RUNS of $BR_RUNS cold starts)" \
 	test "${#br_direct[@]}" = "$BR_RUNS"
@@ -151,12 +152,13 @@ og_wait_for 5 grep -qs 'listening on' "$br_dir/tcpdump.log"
 
 br_bridged_s=()
 for ((i = 1; i <= BR_RUNS; i++)); do
-	if br_boot "bridged$i" "${br_bridged[@]}"; then br_bridged_s+=("$BR_BOOT_S"); fi
-	[ "$i" = "$BR_RUNS" ] || gw_stop "$br_dir/bridged$i"
+	br_gw="$br_dir/bridged$i" # the last one started keeps running for the checks below
+	br_boot "bridged$i" "${br_bridged[@]}" && br_bridged_s+=("$BR_BOOT_S")
+	[ "${#br_bridged_s[@]}" = "$i" ] || break
+	[ "$i" = "$BR_RUNS" ] || gw_stop "$br_gw"
 done
 og_check "the gateway bootstraps through the obfs4 bridge ($BR_RUNS of $BR_RUNS cold starts)" \
 	test "${#br_bridged_s[@]}" = "$BR_RUNS"
-br_gw="$br_dir/bridged$BR_RUNS"
 og_check "it says it runs only through 1 bridge" gw_log_has "$br_gw" "tor: only through 1 bridge (1 transport plugin)"
 
 # The transport plugin: the gateway's child, as its user, without capabilities or blocked signals.
@@ -205,7 +207,8 @@ og_check "obfs4proxy has exited with the gateway" og_wait_for 10 bash -c "! kill
 
 # A plugin that dies: Tor here cannot reap or restart it, so the daemon exits 1 for its supervisor.
 br_gw="$br_dir/plugin-killed"
-if br_boot plugin-killed "${br_bridged[@]}"; then
+br_pt=""
+if [ "${#br_bridged_s[@]}" = "$BR_RUNS" ] && br_boot plugin-killed "${br_bridged[@]}"; then
 	br_pt=$(ps --ppid "$GW_PID" -o pid=,comm= | awk '$2 == "obfs4proxy" { print $1 }')
 	kill -KILL "$br_pt"
 fi
