@@ -218,8 +218,9 @@ struct tor *tor_start(struct event_base *base, const struct config *cfg, int *co
 		goto fail;
 	}
 	/* Signals stay with the main thread's event loop. The plugins Tor forks (the only forks after
-	 * this point) get none blocked and none of the daemon's descriptors. */
-	if (cfg->n_transports > 0 && (err = pthread_atfork(NULL, NULL, plugin_child_after_fork)) != 0) {
+	 * this point; from transport-plugin or a tor-option ClientTransportPlugin line) get none
+	 * blocked and none of the daemon's descriptors. */
+	if ((err = pthread_atfork(NULL, NULL, plugin_child_after_fork)) != 0) {
 		log_err("cannot prepare the transport plugins' start: %s", strerror(err));
 		close(*control_fd);
 		*control_fd = -1;

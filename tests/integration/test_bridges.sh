@@ -205,6 +205,16 @@ og_check "the ASan+UBSan gateway exits 0" test $? = 0
 og_check "no sanitizer report from any gateway" bash -c "! grep -l 'Sanitizer' '$br_dir'/*/oniongated.log"
 og_check "obfs4proxy has exited with the gateway" og_wait_for 10 bash -c "! kill -0 $br_pt 2>/dev/null"
 
+# The same through tor-option lines (unchecked, as the docs once said): the plugin gets the same
+# start (no descriptor of the daemon's), so Tor still stops when asked.
+br_gw="$br_dir/tor-option"
+br_boot tor-option "tor-option ClientTransportPlugin obfs4 exec /usr/bin/obfs4proxy" "tor-option UseBridges 1" \
+	"tor-option Bridge $br_line"
+og_check "tor-option UseBridges, Bridge, ClientTransportPlugin: the gateway bootstraps through the bridge too" \
+	gw_log_has "$br_gw" "tor ready"
+gw_stop "$br_gw"
+og_check "... and stops at once with exit 0 (its plugin held no copy of Tor's control socket)" test $? = 0
+
 # A plugin that dies: Tor here cannot reap or restart it, so the daemon exits 1 for its supervisor.
 br_gw="$br_dir/plugin-killed"
 br_pt=""
