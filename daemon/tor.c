@@ -131,11 +131,11 @@ static int build_argv(struct tor *t, const struct config *cfg)
 	return rc;
 }
 
-/* In a child Tor forks for a transport plugin, between fork and execve. Tor keeps no descriptor
- * of its own from execve (it relies on every one being close-on-exec) but the daemon's are not all:
- * without this the plugin would hold Tor's owning control socket (so Tor never sees it close and
- * never stops), the nft helper's socket and the LAN listeners. Tor's thread blocks every signal:
- * the plugin would start with them blocked. Only async-signal-safe calls here. */
+/* In a child Tor forks for a transport plugin, between fork and execve. Tor relies on every
+ * descriptor being close-on-exec, but the owning control socketpair tor_api makes is not: without
+ * this the plugin holds both its ends, so Tor never sees the daemon's end close and never stops
+ * (and any descriptor a library opens without the flag would leak to it too). Tor's thread blocks
+ * every signal: the plugin would start with them blocked. Only async-signal-safe calls here. */
 static void plugin_child_after_fork(void)
 {
 	sigset_t none;

@@ -175,7 +175,7 @@ og_check "obfs4proxy started with no signal blocked (SigBlk 0 in its threads; To
 # Sockets both hold (its stdin, stdout and stderr are pipes to Tor; epoll descriptors all read alike).
 br_fds() { find "/proc/$1/fd" -mindepth 1 -maxdepth 1 -printf '%l\n' 2>/dev/null | grep '^socket:' | sort -u; }
 br_shared=$(comm -12 <(br_fds "$GW_PID") <(br_fds "$br_pt"))
-og_check "obfs4proxy holds none of the gateway's descriptors (control socket, nft helper's socket, listeners)" \
+og_check "obfs4proxy holds none of the gateway's sockets (the owning control socketpair was shared)" \
 	test -z "$br_shared" -a -n "$(br_fds "$GW_PID")"
 [ -z "$br_shared" ] || echo "bridges: shared with the gateway: $(echo $br_shared)"
 og_check "Tor's transport state is in data-dir/tor/pt_state" test -d "$br_gw/data/tor/pt_state"
