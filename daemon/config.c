@@ -14,8 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <sys/un.h>
+#include <unistd.h>
 
+#include "bridgeline.h"
 #include "textfile.h"
 
 #define CONFIG_MAX_BYTES (1024 * 1024)
@@ -48,6 +51,9 @@ struct directive {
 };
 
 #define FIELD(ps, d, type) ((type *)(void *)((char *)(ps)->cfg + (d)->offset))
+
+/* Tor options the bridge and transport-plugin directives set: with either, no tor-option may. */
+static const char *const bridge_tor_options[] = { "UseBridges", "Bridge", "ClientTransportPlugin" };
 
 /* Tor options the daemon sets itself: a tor-option line may not override them. */
 static const char *const owned_tor_options[] = {
@@ -203,6 +209,91 @@ static int apply_tor_option(struct parse_state *ps, const struct directive *d, c
 		return fail(ps, "out of memory");
 	}
 	cfg->n_tor_options++;
+	return 0;
+}
+
+static int apply_bridge(struct parse_state *ps, const struct directive *d, char **args, int nargs)
+{
+	struct config *cfg = ps->cfg;
+	char why[BRIDGELINE_ERR_MAX];
+	struct bridgeline parsed;
+	(void)d;
+	if (cfg->n_bridges == CONFIG_MAX_BRIDGES)
+		return fail(ps, "more than %d bridge lines", CONFIG_MAX_BRIDGES);
+	char *line = join_words(args, nargs);
+	if (line == NULL)
+		return fail(ps, "out of memory");
+	if (bridgeline_parse(line, &parsed, why) < 0) {
+		free(line);
+		return fail(ps, "bridge: %s", why);
+	}
+	struct config_bridge *grown = realloc(cfg->bridges, (cfg->n_bridges + 1) * sizeof(*grown));
+	if (grown == NULL) {
+		free(line);
+		return fail(ps, "out of memory");
+	}
+	cfg->bridges = grown;
+	grown[cfg->n_bridges].line = line;
+	memcpy(grown[cfg->n_bridges].transport, parsed.transport, sizeof(parsed.transport));
+	grown[cfg->n_bridges++].line_no = ps->line;
+	return 0;
+}
+
+/* Each name of "a,b" is a transport name no earlier transport-plugin line provides. */
+static int check_transport_names(struct parse_state *ps, const char *names)
+{
+	char name[BRIDGELINE_TRANSPORT_MAX + 1];
+	for (const char *p = names;; p++) {
+		size_t len = strcspn(p, ",");
+		if (!bridgeline_transport_valid(p, len))
+			return fail(ps, "transport-plugin: '%.*s' is not a transport name (letters, digits, _)", (int)len, p);
+		memcpy(name, p, len);
+		name[len] = '\0';
+		const struct config_transport *other = config_transport_for(ps->cfg, name);
+		if (other != NULL)
+			return fail(ps, "transport-plugin: %s already comes from line %d", name, other->line);
+		p += len;
+		if (*p == '\0')
+			return 0;
+	}
+}
+
+/* Checked where the config is read (ExecStartPre runs as the service's user): Tor would only
+ * log that the plugin failed to launch, and then never bootstrap. */
+static int check_executable(struct parse_state *ps, const char *path)
+{
+	struct stat st;
+	if (path[0] != '/')
+		return fail(ps, "transport-plugin: the plugin must be an absolute path, not '%s'", path);
+	if (stat(path, &st) < 0)
+		return fail(ps, "transport-plugin: %s: %s", path, strerror(errno));
+	if (!S_ISREG(st.st_mode) || access(path, X_OK) < 0)
+		return fail(ps, "transport-plugin: %s is not an executable file", path);
+	return 0;
+}
+
+static int apply_transport_plugin(struct parse_state *ps, const struct directive *d, char **args, int nargs)
+{
+	struct config *cfg = ps->cfg;
+	(void)d;
+	if (cfg->n_transports == CONFIG_MAX_TRANSPORT_PLUGINS)
+		return fail(ps, "more than %d transport-plugin lines", CONFIG_MAX_TRANSPORT_PLUGINS);
+	if (check_transport_names(ps, args[0]) < 0 || check_executable(ps, args[1]) < 0)
+		return -1;
+	struct config_transport *grown = realloc(cfg->transports, (cfg->n_transports + 1) * sizeof(*grown));
+	if (grown == NULL)
+		return fail(ps, "out of memory");
+	cfg->transports = grown;
+	struct config_transport *t = &grown[cfg->n_transports];
+	t->names = strdup(args[0]);
+	t->command = join_words(args + 1, nargs - 1);
+	t->line = ps->line;
+	if (t->names == NULL || t->command == NULL) {
+		free(t->names);
+		free(t->command);
+		return fail(ps, "out of memory");
+	}
+	cfg->n_transports++;
 	return 0;
 }
 
@@ -545,7 +636,7 @@ static int apply_metrics_allow(struct parse_state *ps, const struct directive *d
 }
 
 static differs_fn bytes_differ, string_differs, net_differs, key_differs, ports_differ, tor_options_differ,
-	listen_differs, interfaces_differ, metrics_listen_differs;
+	listen_differs, interfaces_differ, metrics_listen_differs, bridges_differ, transports_differ;
 
 #define SIZE(field) sizeof(((struct config *)0)->field)
 #define ONCE(kw, fn, field, differs) { kw, 1, 1, fn, true, offsetof(struct config, field), SIZE(field), 0, 0, differs }
@@ -564,6 +655,8 @@ static const struct directive directives[] = {
 	ONCE("log-level", apply_log_level, log_level, RELOADS),
 	ONCE("log-target", apply_log_target, log_target, bytes_differ),
 	MANY("tor-option", 2, CONFIG_MAX_TOKENS - 1, apply_tor_option, tor_options_differ),
+	MANY("bridge", 1, CONFIG_MAX_TOKENS - 1, apply_bridge, bridges_differ),
+	MANY("transport-plugin", 2, CONFIG_MAX_TOKENS - 1, apply_transport_plugin, transports_differ),
 	PATH("socks-server", socks_server, string_differs),
 	ONCE("user", apply_user, user, string_differs),
 	PATH("control-socket", control_socket, string_differs),
@@ -675,6 +768,31 @@ static int tor_options_differ(const struct config *a, const struct config *b, co
 		if (i >= a->n_tor_options || strcmp(a->tor_options[i].name, b->tor_options[i].name) != 0 ||
 		    strcmp(a->tor_options[i].value, b->tor_options[i].value) != 0)
 			return b->tor_options[i].line;
+	}
+	return 0;
+}
+
+static int bridges_differ(const struct config *a, const struct config *b, const struct directive *d)
+{
+	(void)d;
+	for (size_t i = 0; i < a->n_bridges || i < b->n_bridges; i++) {
+		if (i >= b->n_bridges)
+			return -a->bridges[i].line_no;
+		if (i >= a->n_bridges || strcmp(a->bridges[i].line, b->bridges[i].line) != 0)
+			return b->bridges[i].line_no;
+	}
+	return 0;
+}
+
+static int transports_differ(const struct config *a, const struct config *b, const struct directive *d)
+{
+	(void)d;
+	for (size_t i = 0; i < a->n_transports || i < b->n_transports; i++) {
+		if (i >= b->n_transports)
+			return -a->transports[i].line;
+		if (i >= a->n_transports || strcmp(a->transports[i].names, b->transports[i].names) != 0 ||
+		    strcmp(a->transports[i].command, b->transports[i].command) != 0)
+			return b->transports[i].line;
 	}
 	return 0;
 }
@@ -801,10 +919,41 @@ static int upgrade_line(const struct config *cfg)
 	return 0;
 }
 
+/* bridge and transport-plugin: every transport a bridge names has its plugin, every plugin a
+ * bridge, an embedded Tor to run them, and no tor-option line that sets what they set. */
+static int check_bridges(struct parse_state *ps)
+{
+	struct config *cfg = ps->cfg;
+	for (size_t i = 0; i < cfg->n_bridges; i++) {
+		ps->line = cfg->bridges[i].line_no;
+		if (cfg->bridges[i].transport[0] != '\0' && config_transport_for(cfg, cfg->bridges[i].transport) == NULL)
+			return fail(ps, "bridge: no transport-plugin line provides %s", cfg->bridges[i].transport);
+	}
+	if (cfg->n_transports > 0 && cfg->n_bridges == 0) {
+		ps->line = cfg->transports[0].line;
+		return fail(ps, "transport-plugin has no effect without a bridge line");
+	}
+	if (cfg->n_bridges > 0 && cfg->socks_server != NULL) {
+		ps->line = cfg->bridges[0].line_no;
+		return fail(ps, "bridge has no effect with socks-server (line %d): no embedded Tor is started",
+			    config_line(cfg, "socks-server"));
+	}
+	for (size_t i = 0; cfg->n_bridges > 0 && i < cfg->n_tor_options; i++)
+		for (size_t j = 0; j < sizeof(bridge_tor_options) / sizeof(bridge_tor_options[0]); j++)
+			if (strcasecmp(cfg->tor_options[i].name, bridge_tor_options[j]) == 0) {
+				ps->line = cfg->tor_options[i].line;
+				return fail(ps, "tor-option %s is set by the bridge lines (line %d) and cannot be given with them",
+					    cfg->tor_options[i].name, cfg->bridges[0].line_no);
+			}
+	return 0;
+}
+
 /* Rules between directives, reported at the line that breaks them. */
 static int check_whole(struct parse_state *ps)
 {
 	struct config *cfg = ps->cfg;
+	if (check_bridges(ps) < 0)
+		return -1;
 	if (cfg->n_dns_upstream > 0 && cfg->dns_upstream_file != NULL) {
 		ps->line = config_line(cfg, "dns-upstream-file");
 		return fail(ps, "dns-upstream-file and dns-upstream (line %d) exclude each other",
@@ -952,6 +1101,14 @@ void config_free(struct config *cfg)
 		free(cfg->tor_options[i].value);
 	}
 	free(cfg->tor_options);
+	for (size_t i = 0; i < cfg->n_bridges; i++)
+		free(cfg->bridges[i].line);
+	free(cfg->bridges);
+	for (size_t i = 0; i < cfg->n_transports; i++) {
+		free(cfg->transports[i].names);
+		free(cfg->transports[i].command);
+	}
+	free(cfg->transports);
 	for (size_t i = 0; i < cfg->n_domains; i++)
 		free(cfg->domains[i].domain);
 	free(cfg->domains);
@@ -998,6 +1155,19 @@ enum mx_mode config_mx_mode(const struct config *cfg, const char *domain)
 bool config_upgrade_used(const struct config *cfg)
 {
 	return upgrade_line(cfg) != 0;
+}
+
+const struct config_transport *config_transport_for(const struct config *cfg, const char *transport)
+{
+	size_t len = strlen(transport);
+	for (size_t i = 0; i < cfg->n_transports; i++)
+		for (const char *p = cfg->transports[i].names; *p != '\0'; p += *p == ',') {
+			size_t n = strcspn(p, ",");
+			if (n == len && memcmp(p, transport, len) == 0)
+				return &cfg->transports[i];
+			p += n;
+		}
+	return NULL;
 }
 
 static bool nets_contain(const struct config_net *nets, size_t n, int family, const uint8_t *addr)

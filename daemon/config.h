@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "bridgeline.h"
 #include "log.h"
 
 #ifndef CONFIG_DEFAULT_PATH /* the Makefile sets it from SYSCONFDIR */
@@ -20,6 +21,24 @@
 #define CONFIG_MAX_LAN_INTERFACES 16
 /* dns-upstream lines, and the servers taken from a dns-upstream-file. */
 #define CONFIG_MAX_DNS_UPSTREAM 16
+
+/* bridge lines; transport-plugin lines (each names one or more transports). */
+#define CONFIG_MAX_BRIDGES 64
+#define CONFIG_MAX_TRANSPORT_PLUGINS 8
+
+/* A bridge line as Tor takes it (words joined by one blank) and the transport it names ("": none). */
+struct config_bridge {
+	char *line;
+	char transport[BRIDGELINE_TRANSPORT_MAX + 1];
+	int line_no;
+};
+
+/* A managed client transport: Tor runs "command" for the transports in names ("obfs4,meek_lite"). */
+struct config_transport {
+	char *names;
+	char *command; /* the absolute path of an executable file, then its arguments */
+	int line;
+};
 
 struct tor_option {
 	char *name;
@@ -63,6 +82,10 @@ struct config {
 	enum log_target log_target;
 	struct tor_option *tor_options;
 	size_t n_tor_options;
+	struct config_bridge *bridges; /* any: the embedded Tor reaches the network only through them */
+	size_t n_bridges;
+	struct config_transport *transports;
+	size_t n_transports;
 	char *socks_server;            /* NULL: the embedded Tor; else an external SOCKS5 unix socket */
 	char *user;                    /* NULL: keep running as started; else drop to this user */
 	int user_line;
@@ -116,6 +139,8 @@ enum mx_policy config_mx_policy(const struct config *cfg, const char *domain);
 enum mx_mode config_mx_mode(const struct config *cfg, const char *domain);
 /* True when the global mx-mode or a domain line asks for upgrade. */
 bool config_upgrade_used(const struct config *cfg);
+/* The transport-plugin line that provides transport, or NULL. */
+const struct config_transport *config_transport_for(const struct config *cfg, const char *transport);
 /* True when addr (4 or 16 bytes of family) lies in one of the client networks. */
 bool config_client_allowed(const struct config *cfg, int family, const uint8_t *addr);
 /* True when addr may read the metrics: in a metrics-allow network, or loopback when there is none. */

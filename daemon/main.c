@@ -13,6 +13,7 @@
 #include <time.h>
 #include <sys/random.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -64,7 +65,7 @@ struct daemon {
 	bool last_reload_ok;
 	char last_reload_result[STATUS_TEXT_MAX];
 	bool nft_installed;
-	struct event *signals[4];
+	struct event *signals[5];
 	struct event *grace;
 	struct event *status_tick; /* with a supervisor: the STATUS line looked at every second */
 	struct event *watchdog;    /* with WatchdogSec=: WATCHDOG=1 every half interval */
@@ -528,6 +529,21 @@ static int start_dns(struct daemon *d)
 	return 0;
 }
 
+/* SIGCHLD: a transport plugin of the embedded Tor has exited. Tor cannot restart it here (it learns
+ * of children only from signal handlers it does not have), so the bridges are gone for good: exit
+ * so that the supervisor restarts us, as when Tor itself exits. */
+static void on_child(struct daemon *d)
+{
+	pid_t pid;
+	int status;
+	if (tor_reap_plugins(d->nftd != NULL ? nftd_pid(d->nftd) : 0, &pid, &status) == 0 || d->stopping)
+		return;
+	log_err("tor: transport plugin (pid %d) %s %d; exiting so the supervisor restarts us", (int)pid,
+		WIFSIGNALED(status) ? "killed by signal" : "exited with", WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+	d->exit_code = 1;
+	begin_shutdown(d, "transport plugin gone");
+}
+
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	struct daemon *d = arg;
@@ -538,12 +554,13 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	case SIGINT: begin_shutdown(d, "SIGINT"); break;
 	case SIGHUP: reload(d, err); break;
 	case SIGUSR1: stats_log(); break;
+	case SIGCHLD: on_child(d); break;
 	}
 }
 
 static int add_signals(struct daemon *d)
 {
-	const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1 };
+	const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGCHLD };
 	signal(SIGPIPE, SIG_IGN);
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
 		d->signals[i] = evsignal_new(d->base, sigs[i], on_signal, d);

@@ -248,6 +248,11 @@ int nftd_watch(struct nftd *h, struct event_base *base, void (*gone)(void *arg),
 	return h->watch == NULL ? -1 : event_add(h->watch, NULL);
 }
 
+pid_t nftd_pid(const struct nftd *h)
+{
+	return h->pid;
+}
+
 void nftd_free(struct nftd *h)
 {
 	int status;

@@ -5,6 +5,7 @@
 #define OG_NFTD_H
 
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <event2/event.h>
 
@@ -29,6 +30,8 @@ int nftd_remove(struct nftd *h, char err[NFTD_ERR_MAX]);
 int nftd_upgrade(struct nftd *h, int family, const uint8_t addr[16], uint32_t timeout, char err[NFTD_ERR_MAX]);
 /* gone(arg) is called once if the helper exits while the loop runs. */
 int nftd_watch(struct nftd *h, struct event_base *base, void (*gone)(void *arg), void *arg);
+/* The helper's process id (the daemon's SIGCHLD handler leaves it to nftd_free). */
+pid_t nftd_pid(const struct nftd *h);
 /* Closes the socket, at which the helper exits, and reaps it. NULL is fine. */
 void nftd_free(struct nftd *h);
 

@@ -5,6 +5,7 @@
 #include "tor.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
@@ -12,7 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <tor_api.h>
@@ -76,10 +79,30 @@ static int push(struct tor *t, const char *fmt, ...)
 	return 0;
 }
 
+/* bridge and transport-plugin lines: Tor reaches the network through the bridges alone, and runs
+ * each plugin as a managed transport (a child of this process, so under its user and sandbox). */
+static int push_bridges(struct tor *t, const struct config *cfg)
+{
+	int rc = 0;
+	if (cfg->n_bridges == 0)
+		return 0;
+	rc |= push(t, "--UseBridges");
+	rc |= push(t, "1");
+	for (size_t i = 0; i < cfg->n_bridges; i++) {
+		rc |= push(t, "--Bridge");
+		rc |= push(t, "%s", cfg->bridges[i].line);
+	}
+	for (size_t i = 0; i < cfg->n_transports; i++) {
+		rc |= push(t, "--ClientTransportPlugin");
+		rc |= push(t, "%s exec %s", cfg->transports[i].names, cfg->transports[i].command);
+	}
+	return rc;
+}
+
 static int build_argv(struct tor *t, const struct config *cfg)
 {
 	const char *target = cfg->log_target == LOG_TARGET_SYSLOG ? "syslog" : "stderr";
-	t->argv = calloc(20 + 2 * cfg->n_tor_options, sizeof(char *));
+	t->argv = calloc(22 + 2 * (cfg->n_tor_options + cfg->n_bridges + cfg->n_transports), sizeof(char *));
 	if (t->argv == NULL)
 		return -1;
 	int rc = 0;
@@ -100,11 +123,28 @@ static int build_argv(struct tor *t, const struct config *cfg)
 	rc |= push(t, "0");
 	rc |= push(t, "--__DisableSignalHandlers");
 	rc |= push(t, "1");
+	rc |= push_bridges(t, cfg);
 	for (size_t i = 0; i < cfg->n_tor_options; i++) {
 		rc |= push(t, "--%s", cfg->tor_options[i].name);
 		rc |= push(t, "%s", cfg->tor_options[i].value);
 	}
 	return rc;
+}
+
+/* In a child Tor forks for a transport plugin, between fork and execve. Tor relies on every
+ * descriptor being close-on-exec, but the owning control socketpair tor_api makes is not: without
+ * this the plugin holds both its ends, so Tor never sees the daemon's end close and never stops
+ * (and any descriptor a library opens without the flag would leak to it too). Tor's thread blocks
+ * every signal: the plugin would start with them blocked. Only async-signal-safe calls here. */
+static void plugin_child_after_fork(void)
+{
+	sigset_t none;
+	struct rlimit rl;
+	if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0 && getrlimit(RLIMIT_NOFILE, &rl) == 0)
+		for (rlim_t fd = 3; fd < rl.rlim_cur; fd++)
+			fcntl((int)fd, F_SETFD, FD_CLOEXEC);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
 static void *tor_thread(void *arg)
@@ -177,7 +217,15 @@ struct tor *tor_start(struct event_base *base, const struct config *cfg, int *co
 		log_err("cannot make the control socket for Tor");
 		goto fail;
 	}
-	/* Signals stay with the main thread's event loop. */
+	/* Signals stay with the main thread's event loop. The plugins Tor forks (the only forks after
+	 * this point; from transport-plugin or a tor-option ClientTransportPlugin line) get none
+	 * blocked and none of the daemon's descriptors. */
+	if ((err = pthread_atfork(NULL, NULL, plugin_child_after_fork)) != 0) {
+		log_err("cannot prepare the transport plugins' start: %s", strerror(err));
+		close(*control_fd);
+		*control_fd = -1;
+		goto fail;
+	}
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	err = pthread_create(&t->thread, NULL, tor_thread, t);
@@ -189,6 +237,9 @@ struct tor *tor_start(struct event_base *base, const struct config *cfg, int *co
 		goto fail;
 	}
 	log_notice("embedded %s starting: socks %s, data %s/tor", tor_version(), t->socks_path, cfg->data_dir);
+	if (cfg->n_bridges > 0)
+		log_notice("tor: only through %zu bridge%s (%zu transport plugin%s)", cfg->n_bridges,
+			   cfg->n_bridges == 1 ? "" : "s", cfg->n_transports, cfg->n_transports == 1 ? "" : "s");
 	return t;
 fail:
 	tor_free(t);
@@ -207,6 +258,21 @@ int tor_join(struct tor *t)
 const char *tor_socks_path(const struct tor *t)
 {
 	return t->socks_path;
+}
+
+int tor_reap_plugins(pid_t helper, pid_t *pid, int *status)
+{
+	siginfo_t si;
+	int reaped = 0;
+	for (;;) {
+		memset(&si, 0, sizeof(si));
+		if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 || si.si_pid == 0 || si.si_pid == helper)
+			return reaped;
+		if (waitpid(si.si_pid, status, 0) == si.si_pid) {
+			*pid = si.si_pid;
+			reaped++;
+		}
+	}
 }
 
 const char *tor_version(void)

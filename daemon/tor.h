@@ -4,6 +4,8 @@
 #ifndef OG_TOR_H
 #define OG_TOR_H
 
+#include <sys/types.h>
+
 #include <event2/event.h>
 
 #include "config.h"
@@ -19,6 +21,11 @@ struct tor *tor_start(struct event_base *base, const struct config *cfg, int *co
 /* After on_exit: reaps the thread and frees everything. Returns tor_run_main's result. */
 int tor_join(struct tor *t);
 const char *tor_socks_path(const struct tor *t);
+/* On SIGCHLD: reaps every child that has exited but helper (left to its owner). Any other child is
+ * a transport plugin of the embedded Tor, which reaps and restarts its plugins only from signal
+ * handlers it does not have here. Returns how many were reaped; the last one's pid and wait status
+ * in *pid and *status. */
+int tor_reap_plugins(pid_t helper, pid_t *pid, int *status);
 const char *tor_version(void);
 /* Tor's log level nearest the daemon's (Tor's notice is chatty enough for info). */
 const char *tor_log_level(enum log_level level);

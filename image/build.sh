@@ -106,6 +106,7 @@ find_deb() {
 
 # make_rootfs: the bookworm system in $WORK/rootfs. The essential hook makes the initramfs small
 # before the kernel is installed; the customize hook adds image/rootfs and enables the units.
+# obfs4proxy (~5 MiB): a config on OGCONFIG with bridge and transport-plugin lines works on a censored WAN.
 make_rootfs() {
 	rm -rf "$WORK/rootfs"
 	mkdir -p "$WORK"
@@ -113,6 +114,7 @@ make_rootfs() {
 	mmdebstrap --mode=root --variant=minbase --architectures="$ARCH" \
 		--include=systemd,systemd-sysv,udev,kmod,dbus,iproute2,nftables,systemd-timesyncd,systemd-resolved \
 		--include=openssh-server,netbase \
+		--include=obfs4proxy \
 		--include=ca-certificates,"$KERNEL_PKG" --include="$DEB" \
 		--hook-dir=/usr/share/mmdebstrap/hooks/file-mirror-automount \
 		--dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/doc/*' \

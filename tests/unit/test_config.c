@@ -354,6 +354,80 @@ static void test_load_fifo(void **state)
 	rmdir(dir);
 }
 
+/* bridge and transport-plugin: the lines Tor gets, and each refusal at its line. */
+#define BFP "4C30B0D1A0F3B1E8C3A4E1F2D3C4B5A69788796A"
+#define OBFS4 "bridge obfs4 198.51.100.7:4430 " BFP " cert=ssH+9rP8dG2NLDN2XuFw63hIO/9MNNinLmxQDpVa iat-mode=0\n"
+#define PLUGIN "transport-plugin obfs4,meek_lite /bin/sh\n"
+
+static void test_bridges(void **state)
+{
+	char err[CONFIG_ERR_MAX];
+	(void)state;
+	struct config *cfg = parse(PLUGIN OBFS4 "bridge  198.51.100.8:9001\t" BFP "\n"
+				   "transport-plugin snowflake /bin/sh -url https://x.test/\nbridge snowflake 192.0.2.3:80\n", err);
+	assert_non_null(cfg);
+	assert_int_equal(cfg->n_bridges, 3);
+	assert_string_equal(cfg->bridges[0].line,
+			    "obfs4 198.51.100.7:4430 " BFP " cert=ssH+9rP8dG2NLDN2XuFw63hIO/9MNNinLmxQDpVa iat-mode=0");
+	assert_string_equal(cfg->bridges[0].transport, "obfs4");
+	assert_int_equal(cfg->bridges[0].line_no, 2);
+	assert_string_equal(cfg->bridges[1].line, "198.51.100.8:9001 " BFP);
+	assert_string_equal(cfg->bridges[1].transport, "");
+	assert_string_equal(cfg->bridges[2].transport, "snowflake");
+	assert_int_equal(cfg->n_transports, 2);
+	assert_string_equal(cfg->transports[0].names, "obfs4,meek_lite");
+	assert_string_equal(cfg->transports[0].command, "/bin/sh");
+	assert_string_equal(cfg->transports[1].command, "/bin/sh -url https://x.test/");
+	assert_ptr_equal(config_transport_for(cfg, "meek_lite"), &cfg->transports[0]);
+	assert_ptr_equal(config_transport_for(cfg, "snowflake"), &cfg->transports[1]);
+	assert_null(config_transport_for(cfg, "obfs"));
+	assert_null(config_transport_for(cfg, "meek"));
+	config_free(cfg);
+
+	expect_error("\n" OBFS4, "test.conf:2: bridge: no transport-plugin line provides obfs4");
+	expect_error(OBFS4 "transport-plugin meek_lite /bin/sh\n", "test.conf:1: bridge: no transport-plugin line provides obfs4");
+	expect_error(PLUGIN, "test.conf:1: transport-plugin has no effect without a bridge line");
+	expect_error(PLUGIN "bridge obfs4 198.51.100.7 " BFP " cert=x iat-mode=0\n",
+		     "test.conf:2: bridge: '198.51.100.7' is not ADDRESS:PORT");
+	expect_error(PLUGIN "bridge obfs4 198.51.100.7:4430 " BFP "0 cert=x iat-mode=0\n",
+		     "test.conf:2: bridge: the fingerprint must be 40 hex digits");
+	expect_error(PLUGIN "bridge obfs4 198.51.100.7:4430 " BFP " iat-mode=0\n",
+		     "test.conf:2: bridge: an obfs4 bridge needs its cert= argument");
+	expect_error("transport-plugin obfs4 /nonexistent/obfs4proxy\n",
+		     "test.conf:1: transport-plugin: /nonexistent/obfs4proxy: No such file or directory");
+	expect_error("transport-plugin obfs4 /etc/passwd\n", "test.conf:1: transport-plugin: /etc/passwd is not an executable file");
+	expect_error("transport-plugin obfs4 /\n", "test.conf:1: transport-plugin: / is not an executable file");
+	expect_error("transport-plugin obfs4 obfs4proxy\n",
+		     "test.conf:1: transport-plugin: the plugin must be an absolute path, not 'obfs4proxy'");
+	expect_error("transport-plugin obfs-4 /bin/sh\n",
+		     "test.conf:1: transport-plugin: 'obfs-4' is not a transport name (letters, digits, _)");
+	expect_error("transport-plugin obfs4, /bin/sh\n", "test.conf:1: transport-plugin: '' is not a transport name (letters, digits, _)");
+	expect_error(PLUGIN "transport-plugin obfs4 /bin/sh\n", "test.conf:2: transport-plugin: obfs4 already comes from line 1");
+	expect_error("bridge\n", "test.conf:1: bridge takes at least 1 arguments, not 0");
+	expect_error("transport-plugin obfs4\n", "test.conf:1: transport-plugin takes at least 2 arguments, not 1");
+	expect_error(PLUGIN OBFS4 "socks-server /run/tor/socks\n",
+		     "test.conf:2: bridge has no effect with socks-server (line 3): no embedded Tor is started");
+	expect_error(PLUGIN OBFS4 "tor-option UseBridges 0\n",
+		     "test.conf:3: tor-option UseBridges is set by the bridge lines (line 2) and cannot be given with them");
+	expect_error("tor-option clienttransportplugin obfs4 exec /bin/sh\n" PLUGIN OBFS4,
+		     "test.conf:1: tor-option clienttransportplugin is set by the bridge lines (line 3) and cannot be given with them");
+	/* Without bridge lines, tor-option lines may still set Tor's own (unchecked). */
+	cfg = parse("tor-option UseBridges 1\ntor-option Bridge 198.51.100.8:9001\n", err);
+	assert_non_null(cfg);
+	config_free(cfg);
+
+	/* Bounds: 64 bridge lines, 8 transport-plugin lines. */
+	char text[8192];
+	int n = 0;
+	for (int i = 0; i <= CONFIG_MAX_BRIDGES; i++)
+		n += snprintf(text + n, sizeof(text) - (size_t)n, "bridge 198.51.100.8:%d\n", 9000 + i);
+	expect_error(text, "test.conf:65: more than 64 bridge lines");
+	n = 0;
+	for (int i = 0; i <= CONFIG_MAX_TRANSPORT_PLUGINS; i++)
+		n += snprintf(text + n, sizeof(text) - (size_t)n, "transport-plugin t%d /bin/sh\n", i);
+	expect_error(text, "test.conf:9: more than 8 transport-plugin lines");
+}
+
 /* Reload classes: for each directive, a running config and a new one -> reloadable (NULL) or the
  * refusal naming the directive and the line. DNS is lines 1-3 of every config here. */
 #define DNS "dns-listen 192.0.2.1\ndns-upstream 198.51.100.53\nclient-network 192.0.2.0/24\n"
@@ -418,6 +492,14 @@ static const struct reload_case {
 	{ DNS "lan-interface lan0\n", DNS "lan-interface lan1\n", "test.conf:4: lan-interface changes only on restart" },
 	{ DNS "lan-interface lan0\nlan-interface lan1\n", DNS "lan-interface lan0\n",
 	  "test.conf:4: lan-interface changes only on restart" },
+	{ DNS, DNS PLUGIN OBFS4, "test.conf:5: bridge changes only on restart" },
+	{ DNS PLUGIN OBFS4, DNS, "test.conf:5: bridge changes only on restart" REMOVED },
+	{ DNS PLUGIN OBFS4 "bridge 198.51.100.8:9001\n", DNS PLUGIN OBFS4 "bridge 198.51.100.8:9002\n",
+	  "test.conf:6: bridge changes only on restart" },
+	{ DNS PLUGIN OBFS4, DNS "transport-plugin obfs4 /bin/sh\n" OBFS4, "test.conf:4: transport-plugin changes only on restart" },
+	{ DNS PLUGIN OBFS4, DNS "transport-plugin obfs4,meek_lite /bin/sh -x\n" OBFS4,
+	  "test.conf:4: transport-plugin changes only on restart" },
+	{ DNS PLUGIN OBFS4, DNS "\n" PLUGIN OBFS4, NULL },
 	/* all or nothing: a reloadable change beside a restart-only one refuses the whole file */
 	{ DNS, DNS "client-network 203.0.113.0/24\npool-max 10\nonion-ttl 1\n", "test.conf:5: pool-max changes only on restart" },
 };
@@ -467,6 +549,7 @@ int main(void)
 		cmocka_unit_test(test_too_many_words), cmocka_unit_test(test_load_file),
 		cmocka_unit_test(test_load_fifo),
 		cmocka_unit_test(test_reload_classes), cmocka_unit_test(test_config_line),
+		cmocka_unit_test(test_bridges),
 		cmocka_unit_test(test_dns_directives), cmocka_unit_test(test_mx_mode), cmocka_unit_test(test_socks_server),
 		cmocka_unit_test(test_control_socket), cmocka_unit_test(test_user),
 	};
