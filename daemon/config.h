@@ -102,6 +102,14 @@ struct config {
 	char **lan_interfaces;
 	size_t n_lan_interfaces;
 
+	/* onion-mx: the LAN mail server the embedded Tor publishes on an onion service's port 25
+	 * (onion_mx.len 0: none), the domains it receives for, and the gateway's LAN address the
+	 * relayed connections come from (onion-mx-source, never one of the MTA's trusted networks). */
+	struct config_sockaddr onion_mx;
+	char **onion_mx_domains;
+	size_t n_onion_mx_domains;
+	struct config_sockaddr onion_mx_source;
+
 	int lines[CONFIG_MAX_DIRECTIVES]; /* where each directive was first given (read with config_line) */
 };
 

@@ -49,6 +49,10 @@ static const char *const names[STAT_COUNT] = {
 	[STAT_UPSTREAM_SERVERS] = "upstream_servers",
 	[STAT_TOR_CLOCK_SKEW] = "tor_clock_skew_seconds",
 	[STAT_TOR_STATUS_MALFORMED] = "tor_status_malformed",
+	[STAT_INBOUND_CONNS] = "inbound_connections",
+	[STAT_INBOUND_REFUSED] = "inbound_refused",
+	[STAT_INBOUND_BYTES_IN] = "inbound_bytes_in",
+	[STAT_INBOUND_BYTES_OUT] = "inbound_bytes_out",
 };
 
 static uint64_t counters[STAT_COUNT];
