@@ -40,7 +40,7 @@ SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 CORE_SRCS := daemon/config.c daemon/ctlreply.c daemon/log.c daemon/stats.c daemon/dnsmsg.c daemon/onion.c \
 	daemon/pool.c daemon/mapfile.c daemon/textfile.c daemon/socks5.c daemon/fsdir.c daemon/answer.c daemon/peers.c \
 	daemon/upgrade.c daemon/mxanswer.c daemon/notify.c daemon/resolvconf.c daemon/torstatus.c \
-	daemon/activity.c
+	daemon/activity.c daemon/smtpdialog.c
 CORE_LIBS = $(shell $(PKG_CONFIG) --libs libcrypto libsystemd)
 CMOCKA_LIBS = $(shell $(PKG_CONFIG) --libs cmocka)
 # Every module of daemon/ goes into the daemon; each tests/unit/test_X.c and tests/fuzz/fuzz_X.c is a

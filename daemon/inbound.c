@@ -26,6 +26,7 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 
+#include "fsdir.h"
 #include "listener.h"
 #include "log.h"
 #include "onion.h"
@@ -444,9 +445,13 @@ static int copy_config(struct inbound *in, const struct config *cfg)
 	return 0;
 }
 
-static int listen_socket(struct inbound *in)
+static int listen_socket(struct inbound *in, const char *run_dir)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	if (fsdir_make(run_dir, 0755) < 0) {
+		log_err("cannot create %s: %s", run_dir, strerror(errno));
+		return -1;
+	}
 	memcpy(sun.sun_path, in->sock_path, sizeof(sun.sun_path));
 	unlink(in->sock_path); /* a socket left by a run that ended without its teardown */
 	unlink(in->records_path);
@@ -466,7 +471,7 @@ struct inbound *inbound_new(struct event_base *base, const struct config *cfg)
 	if (in == NULL)
 		return NULL;
 	in->base = base;
-	if (copy_config(in, cfg) < 0 || listen_socket(in) < 0 ||
+	if (copy_config(in, cfg) < 0 || listen_socket(in, cfg->run_dir) < 0 ||
 	    (in->poll = event_new(base, -1, EV_PERSIST, poll_hostname, in)) == NULL || event_add(in->poll, &second) < 0) {
 		inbound_free(in);
 		return NULL;
