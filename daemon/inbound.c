@@ -30,6 +30,7 @@
 #include "listener.h"
 #include "log.h"
 #include "onion.h"
+#include "smtpdialog.h"
 #include "stats.h"
 
 #define LISTEN_BACKLOG 16
@@ -68,6 +69,7 @@ struct inbound {
 	struct event *poll; /* until Tor has written the hostname file */
 	struct conn *conns;
 	size_t n_conns;
+	struct relaycheck *check; /* inbound_check_log's, while it runs */
 };
 
 static void conn_free(struct conn *c)
@@ -491,6 +493,7 @@ void inbound_free(struct inbound *in)
 		listener_free(in->listener);
 		unlink(in->sock_path);
 	}
+	relaycheck_free(in->check);
 	if (in->poll != NULL)
 		event_free(in->poll);
 	for (size_t i = 0; i < in->n_domains; i++)
@@ -498,6 +501,42 @@ void inbound_free(struct inbound *in)
 	free(in->domains);
 	free(in->records);
 	free(in);
+}
+
+struct relaycheck *inbound_check(struct inbound *in, const char *socks_path, relaycheck_cb *cb, void *arg)
+{
+	if (in->onion[0] == '\0') {
+		errno = EAGAIN;
+		return NULL;
+	}
+	return relaycheck_start(in->base, socks_path, in->onion, cb, arg);
+}
+
+static void check_logged(struct relaycheck *rc, const struct relaycheck_result *r, void *arg)
+{
+	struct inbound *in = arg;
+	char line[2 * SMTPDIALOG_LINE_MAX + 256];
+	relaycheck_summary(r, line, sizeof(line));
+	if (r->completed && r->open_relay)
+		log_err("onion-mx: relay check of %s: %s", in->onion, line);
+	else if (r->completed)
+		log_notice("onion-mx: relay check of %s: %s", in->onion, line);
+	else
+		log_warn("onion-mx: relay check of %s: %s", in->onion, line);
+	relaycheck_free(rc);
+	in->check = NULL;
+}
+
+void inbound_check_log(struct inbound *in, const char *socks_path)
+{
+	if (in->check != NULL) {
+		log_notice("onion-mx: a relay check is under way already");
+		return;
+	}
+	log_notice("onion-mx: relay check of %s starts", in->onion[0] != '\0' ? in->onion : "(no name yet)");
+	if ((in->check = inbound_check(in, socks_path, check_logged, in)) == NULL)
+		log_warn("onion-mx: relay check cannot start: %s",
+			 errno == EAGAIN ? "Tor has not made the onion name yet" : strerror(errno));
 }
 
 const char *inbound_onion(const struct inbound *in)

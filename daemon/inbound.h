@@ -9,6 +9,7 @@
 #include <event2/event.h>
 
 #include "config.h"
+#include "relaycheck.h"
 
 /* Connections relayed at once (2 fds each); more are closed at accept and Tor ends the stream. */
 #define INBOUND_MAX_CONNS 64
@@ -31,5 +32,10 @@ const char *inbound_onion(const struct inbound *in);
  * _onion-mx._tcp SRV record and the onionmx map line. NULL until the onion name is known. */
 const char *inbound_records(const struct inbound *in);
 size_t inbound_conns(const struct inbound *in);
+/* The relay check (relaycheck.h) of the published service through Tor's SOCKS socket socks_path;
+ * the caller owns it. NULL with errno EAGAIN until the onion name is known. */
+struct relaycheck *inbound_check(struct inbound *in, const char *socks_path, relaycheck_cb *cb, void *arg);
+/* The same, with the outcome logged (an open relay as an error); one at a time, owned here. */
+void inbound_check_log(struct inbound *in, const char *socks_path);
 
 #endif

@@ -61,7 +61,7 @@ struct daemon {
 	bool last_reload_ok;
 	char last_reload_result[STATUS_TEXT_MAX];
 	bool nft_installed;
-	struct event *signals[4];
+	struct event *signals[5];
 	struct event *grace;
 	struct event *status_tick; /* with a supervisor: the STATUS line looked at every second */
 	bool force_stderr;
@@ -441,12 +441,18 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	case SIGINT: begin_shutdown(d, "SIGINT"); break;
 	case SIGHUP: reload(d, err); break;
 	case SIGUSR1: stats_log(); break;
+	case SIGUSR2: /* onion-mx's relay check, logged (until oniongatectl onion-mx --check) */
+		if (d->inbound != NULL && d->tor != NULL)
+			inbound_check_log(d->inbound, tor_socks_path(d->tor));
+		else
+			log_notice("SIGUSR2: no onion-mx to check");
+		break;
 	}
 }
 
 static int add_signals(struct daemon *d)
 {
-	const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1 };
+	const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2 };
 	signal(SIGPIPE, SIG_IGN);
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
 		d->signals[i] = evsignal_new(d->base, sigs[i], on_signal, d);
