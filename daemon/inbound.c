@@ -60,7 +60,7 @@ struct inbound {
 	struct sockaddr_storage target, source;
 	socklen_t target_len, source_len;
 	char target_text[INET6_ADDRSTRLEN + 8], source_text[INET6_ADDRSTRLEN];
-	char **domains;
+	char *domains; /* n_domains names, each NUL-terminated, one after another */
 	size_t n_domains;
 	char sock_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	char hostname_path[PATH_MAX], records_path[PATH_MAX];
@@ -342,9 +342,10 @@ static char *format_records(const struct inbound *in)
 	if (text == NULL)
 		return NULL;
 	used = (size_t)snprintf(text, len, "onion %s\n", in->onion);
-	for (size_t i = 0; i < in->n_domains; i++)
+	const char *d = in->domains;
+	for (size_t i = 0; i < in->n_domains; i++, d += strlen(d) + 1)
 		used += (size_t)snprintf(text + used, len - used, "srv _onion-mx._tcp.%s. IN SRV 0 0 25 %s.\nmap %s smtptor:[%s]\n",
-					 in->domains[i], in->onion, in->domains[i], in->onion);
+					 d, in->onion, d, in->onion);
 	return text;
 }
 
@@ -369,11 +370,10 @@ static void log_records(const struct inbound *in)
 {
 	log_notice("onion-mx: %s reaches the mail server at %s from %s", in->onion, in->target_text,
 		   in->source_text);
-	for (size_t i = 0; i < in->n_domains; i++) {
-		log_notice("onion-mx: publish for %s: _onion-mx._tcp.%s. IN SRV 0 0 25 %s.", in->domains[i],
-			   in->domains[i], in->onion);
-		log_notice("onion-mx: onionmx map line for %s: %s smtptor:[%s]", in->domains[i], in->domains[i],
-			   in->onion);
+	const char *d = in->domains;
+	for (size_t i = 0; i < in->n_domains; i++, d += strlen(d) + 1) {
+		log_notice("onion-mx: publish for %s: _onion-mx._tcp.%s. IN SRV 0 0 25 %s.", d, d, in->onion);
+		log_notice("onion-mx: onionmx map line for %s: %s smtptor:[%s]", d, d, in->onion);
 	}
 }
 
@@ -433,11 +433,13 @@ static int copy_config(struct inbound *in, const struct config *cfg)
 	in->source_len = cfg->onion_mx_source.len;
 	format_addr(&in->target, true, in->target_text, sizeof(in->target_text));
 	format_addr(&in->source, false, in->source_text, sizeof(in->source_text));
-	if (cfg->n_onion_mx_domains > 0 && (in->domains = calloc(cfg->n_onion_mx_domains, sizeof(char *))) == NULL)
+	size_t len = 1, used = 0;
+	for (size_t i = 0; i < cfg->n_onion_mx_domains; i++)
+		len += strlen(cfg->onion_mx_domains[i]) + 1;
+	if ((in->domains = malloc(len)) == NULL)
 		return -1;
 	for (size_t i = 0; i < cfg->n_onion_mx_domains; i++, in->n_domains++)
-		if ((in->domains[i] = strdup(cfg->onion_mx_domains[i])) == NULL)
-			return -1;
+		used += (size_t)sprintf(in->domains + used, "%s", cfg->onion_mx_domains[i]) + 1;
 	if (snprintf(in->sock_path, sizeof(in->sock_path), "%s/onion-mx.sock", cfg->run_dir) >= (int)sizeof(in->sock_path)) {
 		log_err("onion-mx: run-dir %s is too long for a unix socket path", cfg->run_dir);
 		return -1;
@@ -487,8 +489,10 @@ void inbound_free(struct inbound *in)
 {
 	if (in == NULL)
 		return;
-	while (in->conns != NULL)
-		conn_free(in->conns);
+	for (struct conn *c = in->conns, *next; c != NULL; c = next) {
+		next = c->next;
+		conn_free(c);
+	}
 	if (in->listener != NULL) {
 		listener_free(in->listener);
 		unlink(in->sock_path);
@@ -496,8 +500,6 @@ void inbound_free(struct inbound *in)
 	relaycheck_free(in->check);
 	if (in->poll != NULL)
 		event_free(in->poll);
-	for (size_t i = 0; i < in->n_domains; i++)
-		free(in->domains[i]);
 	free(in->domains);
 	free(in->records);
 	free(in);
