@@ -547,7 +547,8 @@ static int apply_onion_mx(struct parse_state *ps, const struct directive *d, cha
 			*c = (char)tolower((unsigned char)*c);
 		if (len > 0 && name[len - 1] == '.')
 			name[--len] = '\0';
-		if (len == 0 || len > 253 || strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789-.") != len)
+		if (len == 0 || len > 253 || strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789-.") != len ||
+		    name[0] == '.' || strstr(name, "..") != NULL)
 			return fail(ps, "onion-mx: '%s' is not a domain", args[i]);
 		if ((cfg->onion_mx_domains[cfg->n_onion_mx_domains++] = strdup(name)) == NULL)
 			return fail(ps, "out of memory");

@@ -474,6 +474,8 @@ static void test_onion_mx(void **state)
 	expect_error("socks-server /run/s\nonion-mx 192.0.2.10\nonion-mx-source 192.0.2.1\n",
 		     "test.conf:2: onion-mx needs the embedded Tor: socks-server (line 1) starts none");
 	expect_error("onion-mx 192.0.2.10 lan_test\n", "test.conf:1: onion-mx: 'lan_test' is not a domain");
+	expect_error("onion-mx 192.0.2.10 a..test\n", "test.conf:1: onion-mx: 'a..test' is not a domain");
+	expect_error("onion-mx 192.0.2.10 .\n", "test.conf:1: onion-mx: '' is not a domain");
 	expect_error("onion-mx 192.0.2.10:0\n", "test.conf:1: port must be a number from 1 to 65535, not '0'");
 	expect_error("onion-mx [fd00::25\n", "test.conf:1: '[fd00::25' is not ADDRESS[:PORT] ([IPv6]:PORT for IPv6 with a port)");
 	expect_error("onion-mx mail.lan.test\n", "test.conf:1: 'mail.lan.test' is not an IPv4 or IPv6 address");
