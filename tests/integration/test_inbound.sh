@@ -184,16 +184,25 @@ og_check "onion-mx: the log says the mail server did not answer within 30 s" \
 	gw_log_has "$ib_dir/gw" "onion-mx: connection refused: the mail server $LAN_ADDR:25 did not answer within 30 s"
 ip netns exec "$LAN_NS" nft delete table inet ib_block
 
-# A restart keeps the onion name (the keys stay in data-dir) and the service comes back.
+# A restart keeps the onion name (the keys stay in data-dir) and the service comes back; this
+# time with `user nobody`: the keys are handed over with data-dir, and Tor runs as nobody.
 ib_gw_stop "$ib_dir/gw"
 og_check "onion-mx: the gateway stops with exit 0" test $? = 0
 og_check "onion-mx: the unix socket is gone after the stop" test ! -e "$ib_dir/gw/run/onion-mx.sock"
+echo "user nobody" >> "$ib_dir/gw/oniongate.conf"
 ib_t2=$(date +%s.%N)
 ib_gw_start "$ib_dir/gw" "$GW_NS" "$OG_TOP/build/asan/oniongated"
-og_wait_for 60 ib_has_onion
-og_check "onion-mx: after a restart the onion name is the same" test "$(ib_onion)" = "$ib_onion"
+# The records file is rewritten once the new Tor has read the keys (the log starts empty).
+og_check "onion-mx: the restarted gateway prints its onion name" \
+	og_wait_for 60 gw_log_has "$ib_dir/gw" "onion-mx: [a-z2-7]*\.onion reaches the mail server"
+og_check "onion-mx: after a restart (as nobody) the onion name is the same" test "$(ib_onion)" = "$ib_onion"
+og_check "onion-mx: and the log names the same one" gw_log_has "$ib_dir/gw" "onion-mx: $ib_onion reaches the mail server"
 og_check "onion-mx: and the key is the one made at the first start" \
 	test "$(sha256sum < "$ib_dir/gw/data/onion-mx/hs_ed25519_secret_key")" = "$ib_key"
+og_check "onion-mx: the key directory is nobody's now, still 0700" \
+	test "$(stat -c %U:%a "$ib_dir/gw/data/onion-mx")" = nobody:700
+og_check "onion-mx: the socket Tor connects to is nobody's, 0600" \
+	test "$(stat -c %U:%a "$ib_dir/gw/run/onion-mx.sock")" = nobody:600
 og_wait_for 180 ib_uploaded
 og_check "onion-mx: after the restart the relay check reaches the service again" \
 	ib_check "\[notice\] onion-mx: relay check of $ib_onion: 220 mail.lan.test ESMTP Postfix; relay refused: 554 5\.7\.1 "
