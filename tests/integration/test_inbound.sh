@@ -223,6 +223,10 @@ og_check "onion-mx: no mail bounced" bash -c "! grep -q status=bounced '$ib_dir/
 mail_stop "$ib_dir/pf-sender"
 mail_stop "$ib_dir/pf-lan"
 mail_stop "$ib_dir/pf-mx"
+og_check "onion-mx: with the mail server down a client reads 421 4.4.1 at once" \
+	grep -q '^421 4\.4\.1 ' <(timeout 5 nc -U "$ib_dir/gw/run/onion-mx.sock" < /dev/null)
+og_check "onion-mx: and the log says why" gw_log_has "$ib_dir/gw" \
+	"onion-mx: connection refused: the mail server $LAN_ADDR:25 is unreachable (Connection refused)"
 ib_gw_stop "$ib_dir/gw"
 og_check "onion-mx: the receiving gateway stops with exit 0" test $? = 0
 ib_gw_stop "$ib_dir/sgw"
