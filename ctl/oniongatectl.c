@@ -27,6 +27,7 @@ static void usage(void)
 	fprintf(stderr, "usage: oniongatectl [-j] [-s socket] command\n"
 			"  status [--wait-ready[=SECONDS]]   exit 0 only when the gateway is ready\n"
 			"  streams | onions | lookup DOMAIN | reload\n"
+			"  onion-mx [--check]                the published onion MX, its records; --check: relay check\n"
 			"  -j       JSON\n"
 			"  -s path  the control socket (default " DEFAULT_SOCKET ")\n");
 	exit(EXIT_TROUBLE);
@@ -117,7 +118,8 @@ static int connect_to(const char *path)
 static int ask(const char *path, const struct ctlp_request *req, struct reply *r, char *err, size_t errlen)
 {
 	char line[CTLPROTO_LINE_MAX];
-	long long deadline = now_ms() + REPLY_TIMEOUT_MS;
+	long long deadline = now_ms() + (req->cmd == CTLP_ONION_MX_CHECK ? CTLPROTO_CHECK_REPLY_SECONDS * 1000LL
+									 : REPLY_TIMEOUT_MS);
 	int n = ctlproto_format_request(req, line, sizeof(line)), fd;
 	memset(r, 0, sizeof(*r));
 	errno = 0;
@@ -175,7 +177,10 @@ static int wait_ready(const char *path, const struct ctlp_request *req, long sec
 
 int main(int argc, char **argv)
 {
-	static const struct option longs[] = { { "wait-ready", optional_argument, NULL, 'w' }, { NULL, 0, NULL, 0 } };
+	static const struct option longs[] = { { "wait-ready", optional_argument, NULL, 'w' },
+					       { "check", no_argument, NULL, 'C' },
+					       { NULL, 0, NULL, 0 } };
+	bool check = false;
 	const char *path = DEFAULT_SOCKET;
 	struct ctlp_request req = { 0 };
 	long wait = -1;
@@ -184,6 +189,7 @@ int main(int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, "js:h", longs, NULL)) != -1) {
 		switch (ch) {
 		case 'j': req.json = true; break;
+		case 'C': check = true; break;
 		case 's': path = optarg; break;
 		case 'w':
 			wait = WAIT_READY_DEFAULT;
@@ -193,8 +199,11 @@ int main(int argc, char **argv)
 		default: usage();
 		}
 	}
-	if (path == NULL || optind == argc || ctlproto_command_of(argv[optind], &req.cmd) < 0)
+	if (path == NULL || optind == argc || ctlproto_command_of(argv[optind], &req.cmd) < 0 ||
+	    req.cmd == CTLP_ONION_MX_CHECK || (check && req.cmd != CTLP_ONION_MX))
 		usage();
+	if (check)
+		req.cmd = CTLP_ONION_MX_CHECK;
 	int args = req.cmd == CTLP_LOOKUP ? 1 : 0;
 	if (argc - optind != 1 + args || (wait >= 0 && req.cmd != CTLP_STATUS))
 		usage();

@@ -635,8 +635,71 @@ static int apply_metrics_allow(struct parse_state *ps, const struct directive *d
 	return 0;
 }
 
+/* onion-mx ADDRESS[:PORT] [domain ...]: "192.0.2.10", "192.0.2.10:2525", "fd00::25", "[fd00::25]:2525". */
+static int parse_host_port(struct parse_state *ps, const char *word, struct config_sockaddr *out)
+{
+	char host[INET6_ADDRSTRLEN + 2];
+	const char *port = NULL, *colon = strrchr(word, ':');
+	size_t len = strlen(word);
+	if (word[0] == '[' && (colon == NULL || colon[-1] != ']'))
+		return fail(ps, "'%s' is not ADDRESS[:PORT] ([IPv6]:PORT for IPv6 with a port)", word);
+	if (word[0] == '[') {
+		len = (size_t)(colon - word) - 2;
+		word++;
+		port = colon + 1;
+	} else if (colon != NULL && strchr(word, ':') == colon) {
+		len = (size_t)(colon - word);
+		port = colon + 1;
+	}
+	if (len >= sizeof(host))
+		return fail(ps, "'%s' is not an IPv4 or IPv6 address", word);
+	memcpy(host, word, len);
+	host[len] = '\0';
+	char *args[2] = { host, (char *)(port != NULL ? port : "25") };
+	return parse_sockaddr(ps, args, 2, out);
+}
+
+static int apply_onion_mx(struct parse_state *ps, const struct directive *d, char **args, int nargs)
+{
+	struct config *cfg = ps->cfg;
+	(void)d;
+	if (parse_host_port(ps, args[0], &cfg->onion_mx) < 0)
+		return -1;
+	if ((cfg->onion_mx_domains = calloc((size_t)nargs, sizeof(char *))) == NULL)
+		return fail(ps, "out of memory");
+	for (int i = 1; i < nargs; i++) {
+		char *name = args[i];
+		size_t len = strlen(name);
+		for (char *c = name; *c; c++)
+			*c = (char)tolower((unsigned char)*c);
+		if (len > 0 && name[len - 1] == '.')
+			name[--len] = '\0';
+		if (len == 0 || len > 253 || strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789-.") != len ||
+		    name[0] == '.' || strstr(name, "..") != NULL)
+			return fail(ps, "onion-mx: '%s' is not a domain", args[i]);
+		if ((cfg->onion_mx_domains[cfg->n_onion_mx_domains++] = strdup(name)) == NULL)
+			return fail(ps, "out of memory");
+	}
+	return 0;
+}
+
+static int apply_onion_mx_source(struct parse_state *ps, const struct directive *d, char **args, int nargs)
+{
+	(void)d;
+	(void)nargs;
+	struct config_sockaddr *src = &ps->cfg->onion_mx_source;
+	if (parse_sockaddr(ps, args, 1, src) < 0)
+		return -1;
+	/* Any port: the address alone is what the MTA sees. */
+	if (src->ss.ss_family == AF_INET)
+		((struct sockaddr_in *)&src->ss)->sin_port = 0;
+	else
+		((struct sockaddr_in6 *)&src->ss)->sin6_port = 0;
+	return 0;
+}
+
 static differs_fn bytes_differ, string_differs, net_differs, key_differs, ports_differ, tor_options_differ,
-	listen_differs, interfaces_differ, metrics_listen_differs, bridges_differ, transports_differ;
+	listen_differs, interfaces_differ, metrics_listen_differs, bridges_differ, transports_differ, onion_mx_differs;
 
 #define SIZE(field) sizeof(((struct config *)0)->field)
 #define ONCE(kw, fn, field, differs) { kw, 1, 1, fn, true, offsetof(struct config, field), SIZE(field), 0, 0, differs }
@@ -690,6 +753,8 @@ static const struct directive directives[] = {
 	MANY("lan-interface", 1, 1, apply_lan_interface, interfaces_differ),
 	ONCE("metrics-listen", apply_metrics_listen, metrics_listen, metrics_listen_differs),
 	MANY("metrics-allow", 1, 1, apply_metrics_allow, RELOADS),
+	{ "onion-mx", 1, CONFIG_MAX_TOKENS - 1, apply_onion_mx, true, 0, 0, 0, 0, onion_mx_differs },
+	{ "onion-mx-source", 1, 1, apply_onion_mx_source, true, 0, 0, 0, 0, onion_mx_differs },
 };
 
 #define N_DIRECTIVES (sizeof(directives) / sizeof(directives[0]))
@@ -814,6 +879,18 @@ static int metrics_listen_differs(const struct config *a, const struct config *b
 {
 	const struct config_sockaddr *x = &a->metrics_listen, *y = &b->metrics_listen;
 	bool same = x->len == y->len && memcmp(&x->ss, &y->ss, x->len) == 0;
+	return same ? 0 : where(a, b, d);
+}
+
+/* The onion service is Tor's from its start: its target, source and domains change on restart. */
+static int onion_mx_differs(const struct config *a, const struct config *b, const struct directive *d)
+{
+	bool same = a->onion_mx.len == b->onion_mx.len && memcmp(&a->onion_mx.ss, &b->onion_mx.ss, a->onion_mx.len) == 0 &&
+		    a->onion_mx_source.len == b->onion_mx_source.len &&
+		    memcmp(&a->onion_mx_source.ss, &b->onion_mx_source.ss, a->onion_mx_source.len) == 0 &&
+		    a->n_onion_mx_domains == b->n_onion_mx_domains;
+	for (size_t i = 0; same && i < a->n_onion_mx_domains; i++)
+		same = strcmp(a->onion_mx_domains[i], b->onion_mx_domains[i]) == 0;
 	return same ? 0 : where(a, b, d);
 }
 
@@ -948,6 +1025,29 @@ static int check_bridges(struct parse_state *ps)
 	return 0;
 }
 
+/* onion-mx and onion-mx-source come together, in one address family, with the embedded Tor. */
+static int check_onion_mx(struct parse_state *ps)
+{
+	struct config *cfg = ps->cfg;
+	int mx = config_line(cfg, "onion-mx"), src = config_line(cfg, "onion-mx-source");
+	if (mx == 0 && src == 0)
+		return 0;
+	ps->line = mx != 0 ? mx : src;
+	if (src == 0)
+		return fail(ps, "onion-mx needs an onion-mx-source: the gateway's LAN address the mail server sees "
+			    "(one outside its trusted networks)");
+	if (mx == 0)
+		return fail(ps, "onion-mx-source has no effect without onion-mx");
+	if (cfg->socks_server != NULL)
+		return fail(ps, "onion-mx needs the embedded Tor: socks-server (line %d) starts none",
+			    config_line(cfg, "socks-server"));
+	if (cfg->onion_mx.ss.ss_family != cfg->onion_mx_source.ss.ss_family) {
+		ps->line = src;
+		return fail(ps, "onion-mx-source must be of onion-mx's address family (line %d)", mx);
+	}
+	return 0;
+}
+
 /* Rules between directives, reported at the line that breaks them. */
 static int check_whole(struct parse_state *ps)
 {
@@ -1003,6 +1103,8 @@ static int check_whole(struct parse_state *ps)
 			    cfg->n_dns_listen == 0 ? "the real MX hosts are learned from the LAN's MX queries"
 						   : "connections to the real MX hosts are redirected to the relay");
 	}
+	if (check_onion_mx(ps) < 0)
+		return -1;
 	/* Each pool must have more addresses than names (pool.c places a name in a free one). */
 	uint64_t v4_hosts = (1ULL << (32 - cfg->pool_v4.prefix)) - 2;
 	if (cfg->pool_max >= v4_hosts) {
@@ -1115,6 +1217,9 @@ void config_free(struct config *cfg)
 	for (size_t i = 0; i < cfg->n_lan_interfaces; i++)
 		free(cfg->lan_interfaces[i]);
 	free(cfg->lan_interfaces);
+	for (size_t i = 0; i < cfg->n_onion_mx_domains; i++)
+		free(cfg->onion_mx_domains[i]);
+	free(cfg->onion_mx_domains);
 	free(cfg->redirect_ports);
 	free(cfg->dns_listen);
 	free(cfg->dns_upstream);

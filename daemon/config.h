@@ -130,6 +130,14 @@ struct config {
 	struct config_net *metrics_allow;      /* none: loopback only */
 	size_t n_metrics_allow;
 
+	/* onion-mx: the LAN mail server the embedded Tor publishes on an onion service's port 25
+	 * (onion_mx.len 0: none), the domains it receives for, and the gateway's LAN address the
+	 * relayed connections come from (onion-mx-source, never one of the MTA's trusted networks). */
+	struct config_sockaddr onion_mx;
+	char **onion_mx_domains;
+	size_t n_onion_mx_domains;
+	struct config_sockaddr onion_mx_source;
+
 	int lines[CONFIG_MAX_DIRECTIVES]; /* where each directive was first given (read with config_line) */
 };
 

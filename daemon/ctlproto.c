@@ -10,7 +10,8 @@
 
 static const char *const command_names[] = {
 	[CTLP_STATUS] = "status", [CTLP_STREAMS] = "streams", [CTLP_ONIONS] = "onions",
-	[CTLP_LOOKUP] = "lookup", [CTLP_RELOAD] = "reload",
+	[CTLP_LOOKUP] = "lookup", [CTLP_RELOAD] = "reload", [CTLP_ONION_MX] = "onion-mx",
+	[CTLP_ONION_MX_CHECK] = "onion-mx-check",
 };
 static const char *const status_names[] = { [CTLP_OK] = "ok", [CTLP_NOT_READY] = "not-ready", [CTLP_ERROR] = "error" };
 

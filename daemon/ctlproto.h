@@ -13,7 +13,9 @@
 #define CTLPROTO_DOMAIN_MAX 253
 #define CTLPROTO_ERR_MAX 128
 
-enum ctlp_command { CTLP_STATUS, CTLP_STREAMS, CTLP_ONIONS, CTLP_LOOKUP, CTLP_RELOAD };
+enum ctlp_command { CTLP_STATUS, CTLP_STREAMS, CTLP_ONIONS, CTLP_LOOKUP, CTLP_RELOAD, CTLP_ONION_MX, CTLP_ONION_MX_CHECK };
+/* onion-mx-check's reply comes after the relay check (up to 120 s): what a client waits for it. */
+#define CTLPROTO_CHECK_REPLY_SECONDS 130
 /* ok; not-ready: the facts follow, but the gateway cannot relay yet; error: the body says why. */
 enum ctlp_status { CTLP_OK, CTLP_NOT_READY, CTLP_ERROR };
 

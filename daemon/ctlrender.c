@@ -620,6 +620,66 @@ int ctlrender_lookup_onion(const char *domain, bool json, struct evbuffer *out)
 	return json_out(&w, out);
 }
 
+/* ---- onion-mx: the published onion MX, and its relay check */
+
+/* The records' lines of one kind ("srv ...", "map ..."), without the kind, as a JSON array. */
+static void record_lines(struct jsonw *w, const char *records, const char *kind)
+{
+	size_t klen = strlen(kind);
+	char line[ONIONMX_LINE_MAX];
+	jsonw_array_begin(w);
+	for (const char *p = records; p != NULL && *p != '\0';) {
+		size_t len = strcspn(p, "\n");
+		if (len > klen && len - klen - 1 < sizeof(line) && strncmp(p, kind, klen) == 0 && p[klen] == ' ') {
+			memcpy(line, p + klen + 1, len - klen - 1);
+			line[len - klen - 1] = '\0';
+			jsonw_string(w, line);
+		}
+		p += len + (p[len] == '\n');
+	}
+	jsonw_array_end(w);
+}
+
+int ctlrender_onion_mx(const char *onion, const char *records, bool json, struct evbuffer *out)
+{
+	struct jsonw w;
+	if (!json)
+		return evbuffer_add_printf(out, "%s", records != NULL ? records : "onion: not made yet (the embedded Tor makes its keys at its start)\n") < 0 ? -1 : 0;
+	jsonw_init(&w);
+	jsonw_object_begin(&w);
+	jsonw_key(&w, "onion");
+	jsonw_string(&w, records != NULL ? onion : NULL);
+	jsonw_key(&w, "srv");
+	record_lines(&w, records, "srv");
+	jsonw_key(&w, "map");
+	record_lines(&w, records, "map");
+	jsonw_object_end(&w);
+	return json_out(&w, out);
+}
+
+int ctlrender_relay_check(const struct relaycheck_result *r, const char *summary, bool json, struct evbuffer *out)
+{
+	struct jsonw w;
+	if (!json)
+		return evbuffer_add_printf(out, "%s\n", summary) < 0 ? -1 : 0;
+	jsonw_init(&w);
+	jsonw_object_begin(&w);
+	jsonw_key(&w, "completed");
+	jsonw_bool(&w, r->completed);
+	jsonw_key(&w, "open_relay");
+	jsonw_bool(&w, r->completed && r->open_relay);
+	jsonw_key(&w, "banner");
+	jsonw_string(&w, r->banner != NULL && r->banner[0] != '\0' ? r->banner : NULL);
+	jsonw_key(&w, "rcpt_reply");
+	jsonw_string(&w, r->rcpt_reply != NULL && r->rcpt_reply[0] != '\0' ? r->rcpt_reply : NULL);
+	jsonw_key(&w, "error");
+	jsonw_string(&w, r->completed ? NULL : r->error);
+	jsonw_key(&w, "summary");
+	jsonw_string(&w, summary);
+	jsonw_object_end(&w);
+	return json_out(&w, out);
+}
+
 /* ---- reload, errors */
 
 static int one_fact(const char *key, const char *text, const char *ok_key, bool ok, bool json, struct evbuffer *out)

@@ -9,6 +9,7 @@
 #include <event2/buffer.h>
 
 #include "onionmap.h"
+#include "relaycheck.h"
 #include "status.h"
 
 /* Each returns 0, or -1 when out of memory (out then holds a part). */
@@ -21,6 +22,11 @@ int ctlrender_lookup(const struct status_snapshot *s, const char *domain, const 
 /* An onion name's MX (never asked upstream): the name itself, or NXDOMAIN for one that is not a
  * valid v3 name. */
 int ctlrender_lookup_onion(const char *domain, bool json, struct evbuffer *out);
+/* onion-mx: the onion name and the records to publish (inbound_records; NULL: no name yet). */
+#define ONIONMX_LINE_MAX 600
+int ctlrender_onion_mx(const char *onion, const char *records, bool json, struct evbuffer *out);
+/* onion-mx-check's outcome: summary is relaycheck_summary's line. */
+int ctlrender_relay_check(const struct relaycheck_result *r, const char *summary, bool json, struct evbuffer *out);
 /* A reload's outcome: "ok", or the file:line: error. */
 int ctlrender_reload(bool ok, const char *result, bool json, struct evbuffer *out);
 /* An error's body: its text (json: {"error": text}). */

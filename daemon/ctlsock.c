@@ -18,16 +18,20 @@
 
 #include "ctlproto.h"
 #include "ctlrender.h"
+#include "inbound.h"
 #include "log.h"
 #include "onion.h"
+#include "relaycheck.h"
+#include "smtpdialog.h"
 
 #define BACKLOG 16
 #define ACCEPTS_PER_CALL 16
 #define PAUSE_MS 1000 /* out of descriptors or memory: accept nothing for this long */
 
 /* A connection's life: it sends one request line (READING), a lookup may have to wait for the
- * discovery (LOOKING_UP), then the reply is written (WRITING) and the connection closes. */
-enum session_state { SESSION_FREE, SESSION_READING, SESSION_LOOKING_UP, SESSION_WRITING };
+ * discovery (LOOKING_UP) and onion-mx-check for the relay check (CHECKING), then the reply is
+ * written (WRITING) and the connection closes. */
+enum session_state { SESSION_FREE, SESSION_READING, SESSION_LOOKING_UP, SESSION_CHECKING, SESSION_WRITING };
 
 struct session {
 	struct ctlsock *cs;
@@ -47,6 +51,15 @@ struct lookup {
 	struct lookup *prev, *next;
 };
 
+/* The relay check under way (one at a time): it names its session by id, as the session may be gone
+ * when it ends (the outcome is logged either way). */
+struct check {
+	struct ctlsock *cs;
+	uint64_t session;
+	bool json;
+	struct relaycheck *rc;
+};
+
 struct ctlsock {
 	struct event_base *base;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
@@ -62,9 +75,13 @@ struct ctlsock {
 	uint64_t next_id;
 	struct lookup *lookups;
 	size_t n_lookups;
+	struct inbound *inbound; /* onion-mx, NULL: none */
+	const char *socks_path;  /* the embedded Tor's, for the relay check */
+	struct check *check;
 };
 
 static const struct timeval idle = { CTLSOCK_IDLE_SECONDS, 0 };
+static const struct timeval check_time = { RELAYCHECK_SECONDS + 5, 0 };
 
 static void session_close(struct session *s)
 {
@@ -230,6 +247,80 @@ static void start_lookup(struct session *s, const struct ctlp_request *req)
 		l->q = q;
 }
 
+static void reply_onion_mx(struct session *s, const struct ctlp_request *req)
+{
+	const struct inbound *in = s->cs->inbound;
+	struct evbuffer *body;
+	if (in == NULL) {
+		reply_error(s, req->json, "no onion-mx in the configuration");
+		return;
+	}
+	if ((body = evbuffer_new()) == NULL || ctlrender_onion_mx(inbound_onion(in), inbound_records(in), req->json, body) < 0) {
+		evbuffer_free(body);
+		session_close(s);
+		return;
+	}
+	reply(s, inbound_records(in) != NULL ? CTLP_OK : CTLP_NOT_READY, body);
+	evbuffer_free(body);
+}
+
+/* The relay check ended: logged (an open relay as an error), and the reply goes to the session if it
+ * is still there. */
+static void on_check(struct relaycheck *rc, const struct relaycheck_result *r, void *arg)
+{
+	struct check *c = arg;
+	struct ctlsock *cs = c->cs;
+	struct session *s = session_by_id(cs, c->session);
+	const char *onion = inbound_onion(cs->inbound);
+	char line[2 * SMTPDIALOG_LINE_MAX + 256];
+	relaycheck_summary(r, line, sizeof(line));
+	if (r->completed && r->open_relay)
+		log_err("onion-mx: relay check of %s: %s", onion, line);
+	else if (r->completed)
+		log_notice("onion-mx: relay check of %s: %s", onion, line);
+	else
+		log_warn("onion-mx: relay check of %s: %s", onion, line);
+	if (s != NULL && s->state == SESSION_CHECKING) {
+		struct evbuffer *body = evbuffer_new();
+		if (body != NULL && ctlrender_relay_check(r, line, c->json, body) == 0)
+			reply(s, r->completed && !r->open_relay ? CTLP_OK : CTLP_ERROR, body);
+		else
+			session_close(s);
+		evbuffer_free(body);
+	}
+	relaycheck_free(rc);
+	cs->check = NULL;
+	free(c);
+}
+
+static void start_check(struct session *s, const struct ctlp_request *req)
+{
+	struct ctlsock *cs = s->cs;
+	struct check *c;
+	if (cs->inbound == NULL) {
+		reply_error(s, req->json, "no onion-mx in the configuration");
+		return;
+	}
+	if (cs->check != NULL) {
+		reply_error(s, req->json, "a relay check is under way already");
+		return;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		reply_error(s, req->json, "out of memory");
+		return;
+	}
+	*c = (struct check){ .cs = cs, .session = s->id, .json = req->json };
+	if ((c->rc = inbound_check(cs->inbound, cs->socks_path, on_check, c)) == NULL) {
+		reply_error(s, req->json, errno == EAGAIN ? "Tor has not made the onion name yet" : strerror(errno));
+		free(c);
+		return;
+	}
+	log_notice("onion-mx: relay check of %s starts", inbound_onion(cs->inbound));
+	cs->check = c;
+	s->state = SESSION_CHECKING;
+	evtimer_add(s->timer, &check_time);
+}
+
 static void handle(struct session *s, const char *line, size_t len)
 {
 	struct ctlp_request req;
@@ -245,6 +336,8 @@ static void handle(struct session *s, const char *line, size_t len)
 	case CTLP_ONIONS: reply_facts(s, &req, ctlrender_onions); break;
 	case CTLP_LOOKUP: start_lookup(s, &req); break;
 	case CTLP_RELOAD: reply_reload(s, &req); break;
+	case CTLP_ONION_MX: reply_onion_mx(s, &req); break;
+	case CTLP_ONION_MX_CHECK: start_check(s, &req); break;
 	}
 }
 
@@ -281,6 +374,8 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (s->state == SESSION_LOOKING_UP)
 		reply_error(s, false, "no answer from the discovery within 10 s");
+	else if (s->state == SESSION_CHECKING)
+		reply_error(s, false, "the relay check did not end in time");
 	else
 		session_close(s);
 }
@@ -427,6 +522,12 @@ struct ctlsock *ctlsock_new(struct event_base *base, const char *path, const str
 	return cs;
 }
 
+void ctlsock_set_inbound(struct ctlsock *cs, struct inbound *in, const char *socks_path)
+{
+	cs->inbound = in;
+	cs->socks_path = socks_path;
+}
+
 void ctlsock_free(struct ctlsock *cs)
 {
 	struct stat st;
@@ -435,6 +536,10 @@ void ctlsock_free(struct ctlsock *cs)
 	for (size_t i = 0; i < CTLSOCK_CLIENTS_MAX; i++)
 		if (cs->sessions[i].state != SESSION_FREE)
 			session_close(&cs->sessions[i]);
+	if (cs->check != NULL) {
+		relaycheck_free(cs->check->rc);
+		free(cs->check);
+	}
 	while (cs->lookups != NULL) {
 		struct lookup *l = cs->lookups;
 		lookup_unlink(l);

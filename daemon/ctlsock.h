@@ -25,6 +25,10 @@ struct ctlsock;
  * of the service user. status, map and reload are borrowed and must outlive it. NULL and err. */
 struct ctlsock *ctlsock_new(struct event_base *base, const char *path, const struct status_source *status,
 			    struct onionmap *map, ctlsock_reload_fn *reload, void *reload_arg, char err[CTLSOCK_ERR_MAX]);
+/* onion-mx: the published service (borrowed, it must outlive cs) for `onion-mx` and its relay check
+ * through Tor's SOCKS socket at socks_path (one check at a time, RELAYCHECK_SECONDS at most). */
+struct inbound;
+void ctlsock_set_inbound(struct ctlsock *cs, struct inbound *in, const char *socks_path);
 /* Closes every connection, forgets the lookups under way, removes the socket file. */
 void ctlsock_free(struct ctlsock *c);
 

@@ -90,7 +90,7 @@ static int bound_socket(const struct sockaddr *sa, int salen)
 		return -1;
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
 	    (sa->sa_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0) ||
-	    listener_freebind(fd, sa->sa_family) < 0 || bind(fd, sa, (socklen_t)salen) < 0) {
+	    (sa->sa_family != AF_UNIX && listener_freebind(fd, sa->sa_family) < 0) || bind(fd, sa, (socklen_t)salen) < 0) {
 		err = errno;
 		close(fd);
 		errno = err;

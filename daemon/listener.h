@@ -18,7 +18,7 @@ struct listener;
 typedef void listener_cb(evutil_socket_t fd, struct sockaddr *peer, int peerlen, void *arg);
 
 /* Binds sa (an IPv6 address is bound IPv6-only; free-bind, so the address need not be on an
- * interface yet) and listens; name says whose it is in the log ("proxy", "dns"; a string that
+ * interface yet; a unix socket path as it is) and listens; name says whose it is in the log ("proxy", "dns"; a string that
  * outlives it). NULL with errno set when it cannot. */
 struct listener *listener_new(struct event_base *base, const char *name, const struct sockaddr *sa, int salen,
 			      int backlog, listener_cb *cb, void *arg);

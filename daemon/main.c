@@ -25,6 +25,7 @@
 #include "ctlsock.h"
 #include "dns.h"
 #include "fsdir.h"
+#include "inbound.h"
 #include "log.h"
 #include "mapfile.h"
 #include "metrics.h"
@@ -57,6 +58,7 @@ struct daemon {
 	struct nftd *nftd; /* the nft helper, when there is a table to install */
 	struct mxupgrade *upgrade; /* with the table: mx-mode upgrade's claims */
 	struct activity *activity; /* what the relay and discovery did, for operators */
+	struct inbound *inbound; /* onion-mx: the onion service's connections to the LAN mail server */
 	struct status_source status; /* fills snapshots for the operators' views */
 	struct ctlsock *ctlsock; /* oniongatectl's socket */
 	struct metrics *metrics; /* with metrics-listen: /metrics and the status page */
@@ -639,7 +641,7 @@ static int start_proxy(struct daemon *d)
  * checked before anything (pool.key) is written into them. */
 static int own_dirs(const struct config *cfg)
 {
-	static const char *const ours[] = { "tor", "pool.key", "control" };
+	static const char *const ours[] = { "tor", "pool.key", "control", "onion-mx", "onion-mx.sock", "onion-mx.records" };
 	const char *const dirs[] = { cfg->run_dir, cfg->data_dir };
 	char stranger[NAME_MAX + 1];
 	if (cfg->user == NULL)
@@ -649,7 +651,7 @@ static int own_dirs(const struct config *cfg)
 			log_err("cannot create %s: %s", dirs[i], strerror(errno));
 			return -1;
 		}
-		if (fsdir_only(dirs[i], ours, 3, stranger) < 0) {
+		if (fsdir_only(dirs[i], ours, sizeof(ours) / sizeof(ours[0]), stranger) < 0) {
 			log_err("%s:%d: user: %s holds '%s', so it is not oniongated's own directory to hand to %s",
 				cfg->path, cfg->user_line, dirs[i], stranger[0] ? stranger : strerror(errno), cfg->user);
 			return -1;
@@ -825,9 +827,13 @@ static int start(struct daemon *d)
 		log_notice("no embedded Tor: streams go to the SOCKS5 server at %s", d->cfg->socks_server);
 		return start_proxy(d);
 	}
+	if (d->cfg->onion_mx.len > 0 && (d->inbound = inbound_new(d->base, d->cfg)) == NULL)
+		return -1;
 	d->tor = tor_start(d->base, d->cfg, &control_fd, on_tor_exit, d);
 	if (d->tor == NULL)
 		return -1;
+	if (d->inbound != NULL)
+		ctlsock_set_inbound(d->ctlsock, d->inbound, tor_socks_path(d->tor));
 	d->control = control_new(d->base, control_fd, on_tor_state, on_tor_clock, d);
 	if (d->control == NULL) {
 		log_err("cannot attach to Tor's control socket");
@@ -875,6 +881,7 @@ static void teardown(struct daemon *d)
 	 * still in a listen backlog) get their FIN or RST from the address they dialled. */
 	ctlsock_free(d->ctlsock);
 	proxy_free(d->proxy);
+	inbound_free(d->inbound);
 	dns_free(d->dns);
 	upfile_free(d->upfile);
 	mxupgrade_free(d->upgrade);

@@ -68,6 +68,10 @@ static const struct stat_metric stat_metrics[STAT_COUNT] = {
 	[STAT_METRICS_REQUESTS] = COUNTER("metrics_requests", "HTTP requests to the metrics listener."),
 	[STAT_METRICS_REFUSED] = COUNTER("metrics_refused", "Metrics connections closed: peer outside metrics-allow."),
 	[STAT_METRICS_BUSY] = COUNTER("metrics_busy", "Metrics connections closed: the connection cap was reached."),
+	[STAT_INBOUND_CONNS] = COUNTER("inbound_connections", "onion-mx: connections from the onion service relayed to the mail server."),
+	[STAT_INBOUND_REFUSED] = COUNTER("inbound_refused", "onion-mx: connections from the onion service refused (cap, mail server down)."),
+	[STAT_INBOUND_BYTES_IN] = COUNTER("inbound_in_bytes", "onion-mx: bytes from the onion to the mail server."),
+	[STAT_INBOUND_BYTES_OUT] = COUNTER("inbound_out_bytes", "onion-mx: bytes from the mail server to the onion."),
 };
 
 const char *promtext_stat_name(int counter)

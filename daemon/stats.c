@@ -54,6 +54,10 @@ static const char *const names[STAT_COUNT] = {
 	[STAT_METRICS_REQUESTS] = "metrics_requests",
 	[STAT_METRICS_REFUSED] = "metrics_refused",
 	[STAT_METRICS_BUSY] = "metrics_busy",
+	[STAT_INBOUND_CONNS] = "inbound_connections",
+	[STAT_INBOUND_REFUSED] = "inbound_refused",
+	[STAT_INBOUND_BYTES_IN] = "inbound_bytes_in",
+	[STAT_INBOUND_BYTES_OUT] = "inbound_bytes_out",
 };
 
 static uint64_t counters[STAT_COUNT];

@@ -102,7 +102,7 @@ static int push_bridges(struct tor *t, const struct config *cfg)
 static int build_argv(struct tor *t, const struct config *cfg)
 {
 	const char *target = cfg->log_target == LOG_TARGET_SYSLOG ? "syslog" : "stderr";
-	t->argv = calloc(22 + 2 * (cfg->n_tor_options + cfg->n_bridges + cfg->n_transports), sizeof(char *));
+	t->argv = calloc(24 + 2 * (cfg->n_tor_options + cfg->n_bridges + cfg->n_transports), sizeof(char *));
 	if (t->argv == NULL)
 		return -1;
 	int rc = 0;
@@ -124,6 +124,12 @@ static int build_argv(struct tor *t, const struct config *cfg)
 	rc |= push(t, "--__DisableSignalHandlers");
 	rc |= push(t, "1");
 	rc |= push_bridges(t, cfg);
+	if (cfg->onion_mx.len > 0) { /* onion-mx: the service's keys in data-dir, port 25 to inbound.c's socket */
+		rc |= push(t, "--HiddenServiceDir");
+		rc |= push(t, "%s/onion-mx", cfg->data_dir);
+		rc |= push(t, "--HiddenServicePort");
+		rc |= push(t, "25 unix:%s/onion-mx.sock", cfg->run_dir);
+	}
 	for (size_t i = 0; i < cfg->n_tor_options; i++) {
 		rc |= push(t, "--%s", cfg->tor_options[i].name);
 		rc |= push(t, "%s", cfg->tor_options[i].value);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /* Unit tests for config: the oniongate.conf(5) grammar, defaults, and file:line: errors. */
+#include <arpa/inet.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -541,6 +542,61 @@ static void test_config_line(void **state)
 	config_free(cfg);
 }
 
+/* onion-mx ADDRESS[:PORT] [domain ...] with onion-mx-source: the forms, the domains, the pairing
+ * rules reported at their lines, and restart-only. */
+static void test_onion_mx(void **state)
+{
+	char err[CONFIG_ERR_MAX];
+	(void)state;
+	struct config *cfg = parse("onion-mx 192.0.2.10 Lan.TEST. b.test\nonion-mx-source 192.0.2.200\n", err);
+	assert_non_null(cfg);
+	const struct sockaddr_in *mx = (const struct sockaddr_in *)&cfg->onion_mx.ss;
+	assert_int_equal(mx->sin_family, AF_INET);
+	assert_int_equal(ntohs(mx->sin_port), 25);
+	assert_int_equal(cfg->n_onion_mx_domains, 2);
+	assert_string_equal(cfg->onion_mx_domains[0], "lan.test");
+	assert_string_equal(cfg->onion_mx_domains[1], "b.test");
+	assert_int_equal(ntohs(((const struct sockaddr_in *)&cfg->onion_mx_source.ss)->sin_port), 0);
+	config_free(cfg);
+
+	cfg = parse("onion-mx [fd00::25]:2525\nonion-mx-source fd00::200\n", err);
+	assert_non_null(cfg);
+	assert_int_equal(cfg->onion_mx.ss.ss_family, AF_INET6);
+	assert_int_equal(ntohs(((const struct sockaddr_in6 *)&cfg->onion_mx.ss)->sin6_port), 2525);
+	assert_int_equal(cfg->n_onion_mx_domains, 0);
+	config_free(cfg);
+	cfg = parse("onion-mx fd00::25\nonion-mx-source fd00::200\n", err);
+	assert_non_null(cfg);
+	assert_int_equal(ntohs(((const struct sockaddr_in6 *)&cfg->onion_mx.ss)->sin6_port), 25);
+	config_free(cfg);
+
+	expect_error("onion-mx 192.0.2.10 lan.test\n", "test.conf:1: onion-mx needs an onion-mx-source: the gateway's "
+		     "LAN address the mail server sees (one outside its trusted networks)");
+	expect_error("log-level info\nonion-mx-source 192.0.2.1\n", "test.conf:2: onion-mx-source has no effect without onion-mx");
+	expect_error("onion-mx 192.0.2.10\nonion-mx-source fd00::1\n",
+		     "test.conf:2: onion-mx-source must be of onion-mx's address family (line 1)");
+	expect_error("socks-server /run/s\nonion-mx 192.0.2.10\nonion-mx-source 192.0.2.1\n",
+		     "test.conf:2: onion-mx needs the embedded Tor: socks-server (line 1) starts none");
+	expect_error("onion-mx 192.0.2.10 lan_test\n", "test.conf:1: onion-mx: 'lan_test' is not a domain");
+	expect_error("onion-mx 192.0.2.10 a..test\n", "test.conf:1: onion-mx: 'a..test' is not a domain");
+	expect_error("onion-mx 192.0.2.10 .\n", "test.conf:1: onion-mx: '' is not a domain");
+	expect_error("onion-mx 192.0.2.10:0\n", "test.conf:1: port must be a number from 1 to 65535, not '0'");
+	expect_error("onion-mx [fd00::25\n", "test.conf:1: '[fd00::25' is not ADDRESS[:PORT] ([IPv6]:PORT for IPv6 with a port)");
+	expect_error("onion-mx mail.lan.test\n", "test.conf:1: 'mail.lan.test' is not an IPv4 or IPv6 address");
+	expect_error("onion-mx 192.0.2.10\nonion-mx 192.0.2.11\n", "test.conf:2: duplicate onion-mx (first given at line 1)");
+
+	struct config *running = parse("onion-mx 192.0.2.10 a.test\nonion-mx-source 192.0.2.200\n", err);
+	struct config *fresh = parse("onion-mx 192.0.2.10 a.test b.test\nonion-mx-source 192.0.2.200\n", err);
+	assert_int_equal(config_reload_check(running, running, err), 0);
+	assert_int_equal(config_reload_check(running, fresh, err), -1);
+	assert_string_equal(err, "test.conf:1: onion-mx changes only on restart");
+	config_free(fresh);
+	fresh = parse("onion-mx 192.0.2.10 a.test\nonion-mx-source 192.0.2.201\n", err);
+	assert_int_equal(config_reload_check(running, fresh, err), -1);
+	config_free(fresh);
+	config_free(running);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -552,6 +608,7 @@ int main(void)
 		cmocka_unit_test(test_bridges),
 		cmocka_unit_test(test_dns_directives), cmocka_unit_test(test_mx_mode), cmocka_unit_test(test_socks_server),
 		cmocka_unit_test(test_control_socket), cmocka_unit_test(test_user),
+		cmocka_unit_test(test_onion_mx),
 	};
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }

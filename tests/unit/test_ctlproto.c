@@ -32,6 +32,11 @@ static void test_commands(void **state)
 	assert_int_equal(r.cmd, CTLP_ONIONS);
 	assert_int_equal(parse("reload", &r), 0);
 	assert_int_equal(r.cmd, CTLP_RELOAD);
+	assert_int_equal(parse("onion-mx json", &r), 0);
+	assert_int_equal(r.cmd, CTLP_ONION_MX);
+	assert_true(r.json);
+	assert_int_equal(parse("onion-mx-check", &r), 0);
+	assert_int_equal(r.cmd, CTLP_ONION_MX_CHECK);
 	assert_int_equal(parse("lookup Example.ORG.", &r), 0);
 	assert_int_equal(r.cmd, CTLP_LOOKUP);
 	assert_string_equal(r.domain, "example.org");
@@ -50,7 +55,7 @@ static void test_refused(void **state)
 	char err[CTLPROTO_ERR_MAX], line[CTLPROTO_LINE_MAX + 8];
 	(void)state;
 	const char *bad[] = { "", " ", "Status", "status  json", " status", "status ", "status xml", "status json json",
-			      "lookup", "lookup a..b", "lookup .", "lookup a_b$", "lookup a b", "reload now", "stop",
+			      "lookup", "lookup a..b", "lookup .", "lookup a_b$", "lookup a b", "reload now", "stop", "onion-mx now", "onion-mx-check example.org",
 			      "status\tjson", "lookup \xc3\xa9.org", "lookup a.b..", "lookup a.b json x" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_int_equal(parse(bad[i], &r), -1);

@@ -130,6 +130,8 @@ nft-dns-redirect off
 redirect-ports 25 465 587
 lan-interface eth0
 lan-interface br-lan
+onion-mx 192.0.2.25 lan.test Example.ORG.
+onion-mx-source 192.0.2.200
 EOC
 printf 'socks-server /run/tor/socks\ndns-listen 192.0.2.1\nclient-network 192.0.2.0/24\npool-ipv6 fd6f:6e69:6f6e::/112\ndnssec off\nsrv-discovery off\n' \
 	> $f/g-socks-server.conf
@@ -164,3 +166,14 @@ bin $x/g-a-cname.bin "b004 8180 0001 0002 0000 0000" "$(name mx.signed.test)" 00
 bin $x/g-aaaa.bin "b005 8180 0001 0001 0000 0000" "$(name mx.signed.test)" 001c 0001 \
 	c00c "$(rr 28 1 300 20010db8000000000000000000000019)"
 bin $x/g-nxdomain.bin "b006 8183 0001 0000 0000 0000" "$(name gone.test)" 000f 0001
+
+s=smtpdialog
+mkdir -p $s
+# An MTA's side of the relay check (the first byte picks the slice length): refused, an open relay,
+# a multiline banner and EHLO with bare LF, a refused banner, a reply that changes its code.
+printf '\x07220 mail.lan.test ESMTP Postfix\r\n250-mail.lan.test\r\n250-PIPELINING\r\n250 8BITMIME\r\n250 2.1.0 Ok\r\n554 5.7.1 <relay-test@relay-check.oniongate.invalid>: Relay access denied\r\n221 2.0.0 Bye\r\n' \
+	> $s/g-refused.txt
+printf '\x1f220 open.test ESMTP\r\n250 open.test\r\n250 Ok\r\n250 Ok\r\n221 Bye\r\n' > $s/g-open.txt
+printf '\x00220-first\n220-second\n220 third\n250-a\n250-b\n250 c\n250 ok\n454 4.7.1 relay denied\n' > $s/g-multiline.txt
+printf '\x03554 5.3.2 go away\r\n' > $s/g-banner-refused.txt
+printf '\x05220-a\r\n250 b\r\n' > $s/g-code-change.txt
