@@ -77,6 +77,8 @@ static void status_json(const struct status_snapshot *s, struct jsonw *w)
 	jsonw_object_begin(w);
 	jsonw_key(w, "embedded");
 	jsonw_bool(w, s->embedded_tor);
+	jsonw_key(w, "bridges");
+	jsonw_uint(w, s->bridges);
 	jsonw_key(w, "version");
 	jsonw_string(w, s->tor_version[0] ? s->tor_version : NULL);
 	jsonw_key(w, "bootstrap_percent");
@@ -123,6 +125,8 @@ static void status_json(const struct status_snapshot *s, struct jsonw *w)
 	jsonw_object_end(w);
 	jsonw_key(w, "discovery_cache");
 	jsonw_uint(w, s->discovery_cache);
+	jsonw_key(w, "onion_mx");
+	jsonw_string(w, s->onion_mx != NULL && s->onion_mx[0] != '\0' ? s->onion_mx : NULL);
 	jsonw_key(w, "stall");
 	jsonw_string(w, s->stall_state != NULL ? s->stall_state : "off");
 	jsonw_key(w, "last_reload");
@@ -151,6 +155,12 @@ static int tor_text(const struct status_snapshot *s, struct evbuffer *out)
 		return -1;
 	if (s->clock_skewed &&
 	    evbuffer_add_printf(out, "clock skew: %" PRId64 " s (source %s)\n", s->clock_skew, s->clock_source) < 0)
+		return -1;
+	if (s->bridges > 0 && evbuffer_add_printf(out, "bridges: %zu (Tor reaches the network through them alone)\n",
+						  s->bridges) < 0)
+		return -1;
+	if (s->onion_mx != NULL &&
+	    evbuffer_add_printf(out, "onion-mx: %s\n", s->onion_mx[0] != '\0' ? s->onion_mx : "(keys not made yet)") < 0)
 		return -1;
 	return 0;
 }

@@ -742,6 +742,8 @@ static void fill_status(struct status_snapshot *s, void *arg)
 				       .each_domain = d->onionmap != NULL ? each_domain : NULL };
 	snprintf(s->last_reload_result, sizeof(s->last_reload_result), "%s", d->last_reload_result);
 	s->stall_state = d->stall_tick != NULL ? stall_state_name(d->stall.state) : NULL;
+	s->bridges = d->cfg->n_bridges;
+	s->onion_mx = d->inbound != NULL ? inbound_onion(d->inbound) : NULL;
 	format_net(&d->cfg->pool_v4, AF_INET, s->pool_v4, sizeof(s->pool_v4));
 	format_net(&d->cfg->pool_v6, AF_INET6, s->pool_v6, sizeof(s->pool_v6));
 	activity_last_hour(d->activity, s->now, &s->relayed_hour, &s->failed_hour);

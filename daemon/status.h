@@ -39,6 +39,8 @@ struct status_snapshot {
 	uint64_t relayed_hour, failed_hour;
 	size_t discovery_cache;         /* SRV answers cached */
 	const char *stall_state;        /* the stall detector: "watching", "failing", "newnym_sent", "restarting" */
+	size_t bridges;                 /* bridge lines: the embedded Tor reaches the network only through them */
+	const char *onion_mx;           /* onion-mx: the published name ("" until Tor made it); NULL: none */
 	time_t last_reload;             /* 0: none since start */
 	bool last_reload_ok;
 	char last_reload_result[STATUS_TEXT_MAX]; /* "ok" or the file:line: error */

@@ -160,6 +160,9 @@ done
 og_check "the gateway bootstraps through the obfs4 bridge ($BR_RUNS of $BR_RUNS cold starts)" \
 	test "${#br_bridged_s[@]}" = "$BR_RUNS"
 og_check "it says it runs only through 1 bridge" gw_log_has "$br_gw" "tor: only through 1 bridge (1 transport plugin)"
+og_check "oniongatectl status says so too (bridges: 1; JSON tor.bridges 1)" \
+	bash -c "'$OG_TOP/ctl/oniongatectl' -s '$br_gw/run/control' status | grep -qx 'bridges: 1 (Tor reaches the network through them alone)' &&
+	'$OG_TOP/ctl/oniongatectl' -s '$br_gw/run/control' -j status | jq -e '.tor.bridges == 1' > /dev/null"
 
 # The transport plugin: the gateway's child, as its user, without capabilities or blocked signals.
 br_pt=$(ps --ppid "$GW_PID" -o pid=,comm= | awk '$2 == "obfs4proxy" { print $1 }')

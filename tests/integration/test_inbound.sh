@@ -140,6 +140,9 @@ og_check "onion-mx: the same relay try from the gateway's usual address is accep
 ib_ctl() { "$OG_TOP/ctl/oniongatectl" -s "$ib_dir/gw/run/control" "$@"; }
 og_check "onion-mx: oniongatectl onion-mx prints the records file's lines" \
 	diff <(ib_ctl onion-mx) "$ib_dir/gw/run/onion-mx.records"
+og_check "onion-mx: oniongatectl status names the published onion (text and JSON)" \
+	bash -c "'$OG_TOP/ctl/oniongatectl' -s '$ib_dir/gw/run/control' status | grep -qxF 'onion-mx: $ib_onion' &&
+	'$OG_TOP/ctl/oniongatectl' -s '$ib_dir/gw/run/control' -j status | jq -e --arg o '$ib_onion' '.onion_mx == \$o' > /dev/null"
 og_check "onion-mx: oniongatectl -j onion-mx has the onion, the SRV record and the map line" \
 	bash -c "'$OG_TOP/ctl/oniongatectl' -s '$ib_dir/gw/run/control' -j onion-mx | jq -e --arg o '$ib_onion' \
 	'.onion == \$o and .srv == [\"_onion-mx._tcp.lan.test. IN SRV 0 0 25 \" + \$o + \".\"] and
