@@ -18,6 +18,9 @@
 
 #define CONTROL_LINE_MAX (64 * 1024)
 
+/* Distinct onions whose descriptors must fail, none answered, before a failed fetch tells of Tor. */
+#define DESC_SEVERAL 2
+
 struct pending {
 	control_reply_cb *cb;
 	void *arg;
@@ -36,6 +39,9 @@ struct control {
 	bool circuits_ok;
 	bool ready;
 	char version[CONTROL_VERSION_MAX]; /* GETINFO version, "" until answered */
+	uint64_t desc_received, desc_failed; /* HS_DESC: fetches answered; failed once several onions failed */
+	char desc_failing[DESC_SEVERAL][ONION_NAME_LEN + 1]; /* distinct onions failed since the last answer */
+	size_t n_desc_failing;
 	struct torstatus_clock clock;
 };
 
@@ -109,6 +115,47 @@ static void general_status(struct control *c, const char *text)
 	clock_news(c, kind, &ev, changed);
 }
 
+static bool already_failing(const struct control *c, const char *onion)
+{
+	for (size_t i = 0; i < c->n_desc_failing; i++)
+		if (strcmp(c->desc_failing[i], onion) == 0)
+			return true;
+	return false;
+}
+
+/* A failed fetch counts for the stall detector once DESC_SEVERAL distinct onions failed since the last
+ * answer: one onion that is gone is that onion's trouble, not Tor's. */
+static void descriptor_failed(struct control *c, const char *onion)
+{
+	if (!already_failing(c, onion) && c->n_desc_failing < DESC_SEVERAL)
+		memcpy(c->desc_failing[c->n_desc_failing++], onion, ONION_NAME_LEN + 1);
+	if (c->n_desc_failing == DESC_SEVERAL)
+		c->desc_failed++;
+}
+
+/* A descriptor fetch answered or failed at one HSDir. */
+static void descriptor_event(struct control *c, const char *text)
+{
+	char onion[ONION_NAME_LEN + 1];
+	switch (torstatus_hs_desc(text, onion)) {
+	case TORSTATUS_DESC_RECEIVED:
+		c->desc_received++;
+		c->n_desc_failing = 0;
+		stats_bump(STAT_TOR_DESC_RECEIVED);
+		break;
+	case TORSTATUS_DESC_FAILED:
+		stats_bump(STAT_TOR_DESC_FAILED);
+		log_debug("tor: descriptor fetch of %s failed at an HSDir", onion);
+		descriptor_failed(c, onion);
+		break;
+	case TORSTATUS_DESC_MALFORMED:
+		stats_bump(STAT_TOR_STATUS_MALFORMED);
+		break;
+	case TORSTATUS_DESC_OTHER:
+		break;
+	}
+}
+
 static void handle_event(struct control *c, const struct ctl_reply *r)
 {
 	const char *text = r->lines[0].text;
@@ -117,6 +164,8 @@ static void handle_event(struct control *c, const struct ctl_reply *r)
 		client_status(c, text);
 	else if (strncmp(text, "STATUS_GENERAL ", 15) == 0)
 		general_status(c, text);
+	else if (strncmp(text, "HS_DESC ", 8) == 0)
+		descriptor_event(c, text);
 }
 
 static void handle_reply(struct control *c, const struct ctl_reply *r)
@@ -239,7 +288,7 @@ struct control *control_new(struct event_base *base, int fd, control_state_cb *o
 	}
 	bufferevent_setcb(c->bev, read_cb, NULL, event_cb, c);
 	bufferevent_enable(c->bev, EV_READ);
-	if (control_command(c, "SETEVENTS STATUS_CLIENT STATUS_GENERAL", setevents_done, c) < 0 ||
+	if (control_command(c, "SETEVENTS STATUS_CLIENT STATUS_GENERAL HS_DESC", setevents_done, c) < 0 ||
 	    control_command(c, "GETINFO status/bootstrap-phase", bootstrap_phase, c) < 0 ||
 	    control_command(c, "GETINFO version", version_known, c) < 0) {
 		control_free(c);
@@ -316,4 +365,10 @@ const char *control_tor_version(const struct control *c)
 bool control_circuits(const struct control *c)
 {
 	return c->circuits_ok;
+}
+
+void control_desc_totals(const struct control *c, uint64_t *received, uint64_t *failed)
+{
+	*received = c->desc_received;
+	*failed = c->desc_failed;
 }

@@ -37,6 +37,9 @@ const char *control_summary(const struct control *c);
 /* Whether Tor reported a clock skew (CLOCK_SKEW) and has not become ready or seen the clock jump
  * since; then its seconds and source (valid until the next event). */
 bool control_clock_skew(const struct control *c, int64_t *seconds, const char **source);
+/* Onion descriptors fetched (HS_DESC RECEIVED) since start, and fetches failed (HS_DESC FAILED, one per
+ * HSDir asked) counted only while several distinct onions have failed since the last one fetched. */
+void control_desc_totals(const struct control *c, uint64_t *received, uint64_t *failed);
 /* Tor's version ("0.4.7.16"), "" until Tor has said it. */
 #define CONTROL_VERSION_MAX 64
 const char *control_tor_version(const struct control *c);

@@ -72,7 +72,8 @@ struct daemon {
 	struct event *status_tick; /* with a supervisor: the STATUS line looked at every second */
 	struct event *watchdog;    /* with WatchdogSec=: WATCHDOG=1 every half interval */
 	struct event *stall_tick;  /* with the embedded Tor and the relay: the stall detector's samples */
-	struct stall stall;
+	struct stall stall;         /* the relay's streams */
+	struct stall desc_stall;    /* the client's onion descriptor fetches */
 	bool force_stderr;
 	bool stopping;
 	bool tor_ended;
@@ -237,23 +238,12 @@ static void on_newnym_reply(const struct ctl_reply *r, void *arg)
 		log_warn("stall: SIGNAL NEWNYM refused: %d %s", r->code, r->n_lines > 0 ? r->lines[0].text : "");
 }
 
-/* One sample for the stall detector; its steps are logged once each, with the reason, and counted. */
-static void on_stall_tick(evutil_socket_t fd, short what, void *arg)
+/* One sample for one detector; its steps are logged once each, with the reason, and counted. */
+static void stall_sample(struct daemon *d, struct stall *st, const struct stall_sample *in)
 {
-	struct daemon *d = arg;
-	struct timespec now;
 	char why[STALL_REASON_MAX];
-	uint64_t failed_all;
-	(void)fd;
-	(void)what;
-	if (d->stopping)
-		return;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	struct stall_sample in = { .now = (uint64_t)now.tv_sec, .timeout = d->cfg->stall_timeout,
-				   .tor_ready = control_ready(d->control), .failed = network_failures(d->activity) };
-	activity_totals(d->activity, &in.relayed, &failed_all);
-	enum stall_action action = stall_feed(&d->stall, &in);
-	stall_reason(&d->stall, in.now, why);
+	enum stall_action action = stall_feed(st, in);
+	stall_reason(st, in->now, why);
 	switch (action) {
 	case STALL_ASK_NEWNYM:
 		log_warn("stall: %s: asking Tor for new circuits (SIGNAL NEWNYM)", why);
@@ -267,9 +257,31 @@ static void on_stall_tick(evutil_socket_t fd, short what, void *arg)
 		d->exit_code = 1;
 		begin_shutdown(d, "stall");
 		break;
-	case STALL_RECOVERED: log_notice("stall: a stream opened after NEWNYM: recovered"); break;
+	case STALL_RECOVERED: log_notice("stall: %s after NEWNYM: recovered", why); break;
 	case STALL_NONE: break;
 	}
+}
+
+/* Both detectors, every STALL_TICK_SECONDS: the relay's streams, and the descriptor fetches Tor makes
+ * for them and for the warm-up (an idle gateway's only sign of a stalled Tor). */
+static void on_stall_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+	struct timespec now;
+	uint64_t failed_all;
+	(void)fd;
+	(void)what;
+	if (d->stopping)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	struct stall_sample in = { .now = (uint64_t)now.tv_sec, .timeout = d->cfg->stall_timeout,
+				   .tor_ready = control_ready(d->control), .failed = network_failures(d->activity) };
+	activity_totals(d->activity, &in.relayed, &failed_all);
+	stall_sample(d, &d->stall, &in);
+	if (d->stopping)
+		return;
+	control_desc_totals(d->control, &in.relayed, &in.failed);
+	stall_sample(d, &d->desc_stall, &in);
 }
 
 /* The stall detector watches the relay's streams through the embedded Tor. */
@@ -278,7 +290,8 @@ static void start_stall_watch(struct daemon *d)
 	struct timeval tick = { STALL_TICK_SECONDS, 0 };
 	if (d->control == NULL || d->proxy == NULL)
 		return;
-	stall_init(&d->stall);
+	stall_init(&d->stall, &stall_streams);
+	stall_init(&d->desc_stall, &stall_descriptors);
 	d->stall_tick = event_new(d->base, -1, EV_PERSIST, on_stall_tick, d);
 	if (d->stall_tick == NULL || evtimer_add(d->stall_tick, &tick) < 0)
 		log_err("cannot start the stall detector");

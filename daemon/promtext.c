@@ -72,6 +72,8 @@ static const struct stat_metric stat_metrics[STAT_COUNT] = {
 	[STAT_INBOUND_REFUSED] = COUNTER("inbound_refused", "onion-mx: connections from the onion service refused (cap, mail server down)."),
 	[STAT_INBOUND_BYTES_IN] = COUNTER("inbound_in_bytes", "onion-mx: bytes from the onion to the mail server."),
 	[STAT_INBOUND_BYTES_OUT] = COUNTER("inbound_out_bytes", "onion-mx: bytes from the mail server to the onion."),
+	[STAT_TOR_DESC_RECEIVED] = COUNTER("tor_descriptors_received", "Onion service descriptors Tor fetched (HS_DESC RECEIVED)."),
+	[STAT_TOR_DESC_FAILED] = COUNTER("tor_descriptor_fetches_failed", "Descriptor fetches that failed at an HSDir (HS_DESC FAILED)."),
 };
 
 const char *promtext_stat_name(int counter)

@@ -6,9 +6,12 @@
 #include <inttypes.h>
 #include <stdio.h>
 
-void stall_init(struct stall *s)
+const struct stall_words stall_streams = { "streams", "opened", "a stream opened" };
+const struct stall_words stall_descriptors = { "descriptor fetches", "answered", "a descriptor fetch answered" };
+
+void stall_init(struct stall *s, const struct stall_words *words)
 {
-	*s = (struct stall){ .state = STALL_WATCHING };
+	*s = (struct stall){ .words = words, .state = STALL_WATCHING };
 }
 
 const char *stall_state_name(enum stall_state state)
@@ -92,19 +95,19 @@ void stall_reason(const struct stall *s, uint64_t now, char out[STALL_REASON_MAX
 {
 	switch (s->state) {
 	case STALL_NEWNYM_SENT:
-		snprintf(out, STALL_REASON_MAX, "Tor has circuits, yet %" PRIu64 " streams failed and none opened in %" PRIu64 " s",
-			 s->episode_failures, now - s->episode_start);
+		snprintf(out, STALL_REASON_MAX, "Tor has circuits, yet %" PRIu64 " %s failed and none %s in %" PRIu64 " s",
+			 s->episode_failures, s->words->tries, s->words->success, now - s->episode_start);
 		break;
 	case STALL_RESTART:
-		snprintf(out, STALL_REASON_MAX, "new circuits did not help: %" PRIu64 " more streams failed and none opened in %" PRIu64
-			 " s since NEWNYM", s->step_failures, now - s->step_at);
+		snprintf(out, STALL_REASON_MAX, "new circuits did not help: %" PRIu64 " more %s failed and none %s in %" PRIu64
+			 " s since NEWNYM", s->step_failures, s->words->tries, s->words->success, now - s->step_at);
 		break;
 	case STALL_WATCHING:
-		snprintf(out, STALL_REASON_MAX, "a stream opened");
+		snprintf(out, STALL_REASON_MAX, "%s", s->words->one);
 		break;
 	case STALL_FAILING:
-		snprintf(out, STALL_REASON_MAX, "%" PRIu64 " streams failed and none opened in %" PRIu64 " s", s->episode_failures,
-			 now - s->episode_start);
+		snprintf(out, STALL_REASON_MAX, "%" PRIu64 " %s failed and none %s in %" PRIu64 " s", s->episode_failures,
+			 s->words->tries, s->words->success, now - s->episode_start);
 		break;
 	}
 }

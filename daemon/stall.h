@@ -32,7 +32,15 @@ struct stall_sample {
 	uint64_t failed;   /* streams failed since start, of the reasons stall_counts takes */
 };
 
+/* What one detector watches, for its log lines: {"streams", "opened", "a stream opened"}. */
+struct stall_words {
+	const char *tries;   /* plural: "streams", "descriptor fetches" */
+	const char *success; /* past tense: "opened", "answered" */
+	const char *one;     /* "a stream opened" */
+};
+
 struct stall {
+	const struct stall_words *words;
 	enum stall_state state;
 	bool primed;                /* a first sample set the totals */
 	uint64_t relayed, failed;   /* the totals of the last sample */
@@ -42,7 +50,10 @@ struct stall {
 	uint64_t step_failures;     /* failures since step_at */
 };
 
-void stall_init(struct stall *s);
+/* words is borrowed (static). The relay's streams use stall_streams; the client's onion descriptor
+ * fetches (several onions that cannot be fetched while Tor says it has circuits) stall_descriptors. */
+extern const struct stall_words stall_streams, stall_descriptors;
+void stall_init(struct stall *s, const struct stall_words *words);
 /* One sample; a failure is seen when failed grew, an opened stream when relayed grew. A stall: a
  * failure timeout seconds or more after the first one, with Tor ready and no stream opened in between:
  * then STALL_ASK_NEWNYM; a failure timeout or more after that, still none opened: STALL_EXIT. An

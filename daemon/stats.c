@@ -58,6 +58,8 @@ static const char *const names[STAT_COUNT] = {
 	[STAT_INBOUND_REFUSED] = "inbound_refused",
 	[STAT_INBOUND_BYTES_IN] = "inbound_bytes_in",
 	[STAT_INBOUND_BYTES_OUT] = "inbound_bytes_out",
+	[STAT_TOR_DESC_RECEIVED] = "tor_descriptors_received",
+	[STAT_TOR_DESC_FAILED] = "tor_descriptor_fetches_failed",
 };
 
 static uint64_t counters[STAT_COUNT];

@@ -77,6 +77,33 @@ static enum torstatus_kind clock_jumped(const char *args, struct torstatus_event
 	return TORSTATUS_CLOCK_JUMPED;
 }
 
+enum torstatus_desc torstatus_hs_desc(const char *text, char onion[ONION_NAME_LEN + 1])
+{
+	char name[ONION_V3_LABEL_LEN + 7], reason[32];
+	enum torstatus_desc kind;
+	size_t len;
+	if (strncmp(text, "HS_DESC RECEIVED ", 17) == 0) {
+		kind = TORSTATUS_DESC_RECEIVED;
+		text += 17;
+	} else if (strncmp(text, "HS_DESC FAILED ", 15) == 0) {
+		kind = TORSTATUS_DESC_FAILED;
+		text += 15;
+	} else {
+		return TORSTATUS_DESC_OTHER;
+	}
+	if (kind == TORSTATUS_DESC_FAILED && ctl_text_value(text, "REASON", reason, sizeof(reason)) == 0 &&
+	    strcmp(reason, "UPLOAD_REJECTED") == 0)
+		return TORSTATUS_DESC_OTHER;
+	len = strcspn(text, " ");
+	if (len == 7 && strncmp(text, "UNKNOWN", 7) == 0)
+		return TORSTATUS_DESC_OTHER;
+	if (len != ONION_V3_LABEL_LEN)
+		return TORSTATUS_DESC_MALFORMED;
+	memcpy(name, text, len);
+	memcpy(name + len, ".onion", 7);
+	return onion_canonical(name, onion) == 0 ? kind : TORSTATUS_DESC_MALFORMED;
+}
+
 enum torstatus_kind torstatus_parse(const char *text, struct torstatus_event *ev)
 {
 	const char *action = action_of(text);

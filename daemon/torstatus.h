@@ -8,6 +8,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "onion.h"
+
 #define TORSTATUS_SOURCE_MAX 128
 /* A skew or jump beyond this many seconds (about 100 years) is not believed: malformed. */
 #define TORSTATUS_SECONDS_MAX 3155760000LL
@@ -44,5 +46,11 @@ enum torstatus_kind torstatus_clock_bootstrap(struct torstatus_clock *c, const c
 					      bool *changed);
 /* Tor became ready: true when that ended a skew. */
 bool torstatus_clock_ready(struct torstatus_clock *c);
+
+/* HS_DESC events (control-spec 4.1.25) of the client's descriptor fetches: one HSDir answered with
+ * the descriptor of onion, or failed to (an upload's failure, REASON=UPLOAD_REJECTED, is OTHER). */
+enum torstatus_desc { TORSTATUS_DESC_OTHER, TORSTATUS_DESC_RECEIVED, TORSTATUS_DESC_FAILED, TORSTATUS_DESC_MALFORMED };
+/* text: "HS_DESC FAILED <56 base32> NO_AUTH $<hsdir> REASON=NOT_FOUND ..."; onion gets "<56>.onion". */
+enum torstatus_desc torstatus_hs_desc(const char *text, char onion[ONION_NAME_LEN + 1]);
 
 #endif

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /* libFuzzer target: control-stream bytes fed line by line through the reply parser, each event's
- * text to the STATUS_GENERAL clock parser and its skew state, as the control connection does. */
+ * text to the STATUS_GENERAL clock parser and its skew state and to the HS_DESC parser, as the
+ * control connection does. */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -24,10 +25,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (len > 0 && s[len - 1] == '\r')
 			len--;
 		if (ctl_parser_line(p, s, len, &r) == CTL_REPLY_DONE) {
-			for (size_t i = 0; i < r->n_lines; i++)
+			for (size_t i = 0; i < r->n_lines; i++) {
+				char onion[ONION_NAME_LEN + 1];
+				enum torstatus_desc d = torstatus_hs_desc(r->lines[i].text, onion);
+				if ((d == TORSTATUS_DESC_RECEIVED || d == TORSTATUS_DESC_FAILED) && strlen(onion) != ONION_NAME_LEN)
+					__builtin_trap();
 				if (torstatus_clock_event(&clock, r->lines[i].text, &ev, &changed) == TORSTATUS_CLOCK_SKEW &&
 				    (ev.source[0] == '\0' || strlen(ev.source) >= TORSTATUS_SOURCE_MAX))
 					__builtin_trap();
+			}
 			if (!r->async && torstatus_clock_bootstrap(&clock, r->lines[0].text, &ev, &changed) == TORSTATUS_CLOCK_SKEW &&
 			    ev.source[0] == '\0')
 				__builtin_trap();

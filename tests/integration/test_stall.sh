@@ -45,6 +45,11 @@ st_addr=$(ip netns exec "$LAN_NS" dig +short @"$GW_LAN_ADDR" "$mx_onion" A)
 # The first rendezvous with an onion may fail on a young network: tried again for a minute.
 st_banner_ok() { test "$(st_line "$st_addr" 25 30)" = "220 mx.onion.test ESMTP"; }
 og_check "before the stall a LAN connect to the onion MX gets its banner" og_wait_for 60 st_banner_ok
+# The descriptor detector's input: Tor's HS_DESC events reach the daemon (the first stream fetched the
+# onion MX's descriptor).
+kill -USR1 "$GW_PID" 2>/dev/null
+og_check "HS_DESC events are read: the onion MX's descriptor fetch is counted (stats: tor_descriptors_received >= 1)" \
+	og_wait_for 5 grep -Eq 'stats: tor_descriptors_received=[1-9]' "$st_dir/oniongated.log"
 
 # Tor's network gone behind the established circuits: every packet between the gateway and the
 # authorities' and relays' ports on the WAN link is dropped (no RST: Tor's connections stay open).

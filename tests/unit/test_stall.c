@@ -19,7 +19,7 @@ static struct stall_sample in;
 static int fresh(void **state)
 {
 	(void)state;
-	stall_init(&st);
+	stall_init(&st, &stall_streams);
 	in = (struct stall_sample){ .now = 1000, .timeout = TIMEOUT, .tor_ready = true, .relayed = 5, .failed = 3 };
 	assert_int_equal(stall_feed(&st, &in), STALL_NONE); /* primes the totals */
 	return 0;
@@ -161,6 +161,23 @@ static void test_kinds(void **state)
 	assert_false(stall_counts(AR_BAD_ADDRESS));
 }
 
+/* The descriptor detector: the same machine, its own words (RECEIVED is its success). */
+static void test_descriptor_words(void **state)
+{
+	char why[STALL_REASON_MAX];
+	enum stall_action a;
+	(void)state;
+	stall_init(&st, &stall_descriptors);
+	assert_int_equal(stall_feed(&st, &in), STALL_NONE);
+	assert_int_equal(fail_until_action(&a), 2 + TIMEOUT);
+	assert_int_equal(a, STALL_ASK_NEWNYM);
+	stall_reason(&st, in.now, why);
+	assert_string_equal(why, "Tor has circuits, yet 6 descriptor fetches failed and none answered in 10 s");
+	assert_int_equal(tick(0, 1), STALL_RECOVERED);
+	stall_reason(&st, in.now, why);
+	assert_string_equal(why, "a descriptor fetch answered");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -170,6 +187,7 @@ int main(void)
 		cmocka_unit_test_setup(test_no_evidence, fresh),
 		cmocka_unit_test_setup(test_timeout_change, fresh),
 		cmocka_unit_test_setup(test_kinds, fresh),
+		cmocka_unit_test_setup(test_descriptor_words, fresh),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

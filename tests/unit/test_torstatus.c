@@ -7,11 +7,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
 
 #include "ctlreply.h"
+#include "onion_fixture.h"
 #include "torstatus.h"
 
 static void expect(const char *text, enum torstatus_kind kind, int64_t seconds, const char *source)
@@ -145,6 +147,31 @@ static void test_replay(void **state)
 	ctl_parser_free(p);
 }
 
+/* HS_DESC: a client fetch answered or failed at one HSDir; an upload's failure and an unknown address are
+ * not ours; a bad address is malformed. */
+static void test_hs_desc(void **state)
+{
+	char onion[ONION_NAME_LEN + 1], addr[63];
+	char text[300];
+	(void)state;
+	make_onion(7, addr); /* "<56>.onion": the event carries the 56 characters */
+	snprintf(text, sizeof(text), "HS_DESC RECEIVED %.56s NO_AUTH $%040d~relay2 %s", addr, 0, "xyz");
+	assert_int_equal(torstatus_hs_desc(text, onion), TORSTATUS_DESC_RECEIVED);
+	assert_int_equal(strlen(onion), ONION_NAME_LEN);
+	assert_string_equal(onion, addr);
+	snprintf(text, sizeof(text), "HS_DESC FAILED %.56s NO_AUTH $%040d REASON=NOT_FOUND", addr, 0);
+	assert_int_equal(torstatus_hs_desc(text, onion), TORSTATUS_DESC_FAILED);
+	snprintf(text, sizeof(text), "HS_DESC FAILED %.56s NO_AUTH $%040d REASON=UPLOAD_REJECTED", addr, 0);
+	assert_int_equal(torstatus_hs_desc(text, onion), TORSTATUS_DESC_OTHER);
+	assert_int_equal(torstatus_hs_desc("HS_DESC FAILED UNKNOWN NO_AUTH $AB REASON=QUERY_NO_HSDIR", onion),
+			 TORSTATUS_DESC_OTHER);
+	assert_int_equal(torstatus_hs_desc("HS_DESC REQUESTED x NO_AUTH $AB", onion), TORSTATUS_DESC_OTHER);
+	assert_int_equal(torstatus_hs_desc("STATUS_GENERAL NOTICE X", onion), TORSTATUS_DESC_OTHER);
+	assert_int_equal(torstatus_hs_desc("HS_DESC FAILED tooshort NO_AUTH", onion), TORSTATUS_DESC_MALFORMED);
+	snprintf(text, sizeof(text), "HS_DESC RECEIVED %.55s%c NO_AUTH", addr, addr[55] == 'a' ? 'b' : 'a');
+	assert_int_equal(torstatus_hs_desc(text, onion), TORSTATUS_DESC_MALFORMED); /* checksum broken */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -152,6 +179,7 @@ int main(void)
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_bootstrap),
 		cmocka_unit_test(test_replay),
+		cmocka_unit_test(test_hs_desc),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
