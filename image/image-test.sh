@@ -351,16 +351,23 @@ bridges_from_ogconfig() {
 	g_ssh cat /etc/oniongate/oniongate.conf > "$OG_TMP/bridged-guest.conf"
 	og_check "import-config copied OGCONFIG's transport-plugin and bridge lines to /etc/oniongate/oniongate.conf" \
 		bash -c 'for l in "$@"; do grep -qFx -- "$l" "$0" || exit 1; done' "$OG_TMP/bridged-guest.conf" "${lines[@]}"
-	og_check "oniongated reaches tor ready through the bridge (its journal)" og_wait_for 180 tor_ready
+	if ! og_wait_for 180 tor_ready; then
+		og_fail "oniongated reaches tor ready through the bridge (not within 180 s; its journal's end:)"
+		g_ssh journalctl -b -u oniongated -o cat -n 30 2>&1 | sed 's/^/  oniongated: /'
+		censor_verdict
+		return 1
+	fi
+	og_pass "oniongated reaches tor ready through the bridge (its journal)"
 	T_BR_TOR=$(since_power_on)
 	T_BRIDGE_TOR=$(tor_start_to_ready)
 	og_check "oniongated says Tor runs only through the bridge (its journal)" \
 		journal_has 'tor: only through 1 bridge (1 transport plugin)'
 	local main_pid pt
 	main_pid=$(g_ssh systemctl show -p MainPID --value oniongated)
-	pt=$(g_ssh ps -o user=,ppid=,comm= -C obfs4proxy | awk '{ print $1, $2, $3 }')
+	# user last: ps shortens a user name longer than its column ("oniong+") unless it ends the line.
+	pt=$(g_ssh ps -o ppid=,comm=,user= -C obfs4proxy | awk '{ print $1, $2, $3 }')
 	og_check "obfs4proxy runs as user oniongate, a child of oniongated (ps in the guest: '$pt', MainPID $main_pid)" \
-		test "$pt" = "oniongate $main_pid obfs4proxy"
+		test "$pt" = "$main_pid obfs4proxy oniongate"
 	og_check "oniongated was not restarted (NRestarts=0)" \
 		test "$(g_ssh systemctl show -p NRestarts --value oniongated)" = 0
 	mail_submit "$NS_LAN" user@example.test "through the obfs4 bridge"
