@@ -3,7 +3,8 @@
 # image-test.sh: `make image-test ARCH=...`: the built image booted whole (firmware, bootloader, kernel)
 # in QEMU as the router between two namespaces this test makes: WAN (a private Tor network, nsd, a
 # DHCP server, the onion MX's Postfix) and LAN (an unmodified Postfix that takes its address and DNS
-# from the appliance by DHCP). Mail end to end, the leak checks, the sandbox, a reboot, the times.
+# from the appliance by DHCP). Mail end to end, the leak checks, the sandbox, a reboot, a cold boot,
+# a censored WAN (obfs4 bridge lines on OGCONFIG, every other packet dropped), the times.
 set -uo pipefail
 
 ARCH=${ARCH:-amd64}
@@ -20,6 +21,8 @@ GUEST_LAN=192.168.42.1
 WAN_ADDR=198.51.100.1
 WAN_DNS_ADDR=198.51.100.53
 ECHO_PORT=8080
+BR_ADDR=198.51.100.7 # the obfs4 bridge of the censored-WAN phase, beside the WAN's other services
+BR_PORT=4430
 BOOT_TIMEOUT=${BOOT_TIMEOUT:-300}
 
 og_init "image-test-$ARCH"
@@ -158,6 +161,18 @@ boot() {
 	og_log "image-test: QEMU pid $QEMU_PID ($ARCH, TCG, 512 MiB), serial console $OG_TMP/serial.log"
 }
 
+# guest_wait_for SECONDS command...: og_wait_for by the clock, for commands that go through SSH
+# (each try may take seconds under TCG: og_wait_for's count of tries would wait many times longer).
+guest_wait_for() {
+	local end=$(($(date +%s) + $1))
+	shift
+	while [ "$(date +%s)" -lt "$end" ]; do
+		"$@" && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
 # serial_count REGEX: lines of the serial console matching REGEX.
 serial_count() { grep -acE "$1" "$OG_TMP/serial.log"; }
 
@@ -173,6 +188,9 @@ lan_dig() { ip netns exec "$NS_LAN" dig +short +time=2 +tries=2 "$@"; }
 
 tor_ready() { g_ssh journalctl -b -u oniongated -o cat 2>/dev/null | grep -q 'tor ready'; }
 
+# journal_has TEXT: oniongated's journal of this boot has a line with TEXT.
+journal_has() { g_ssh journalctl -b -u oniongated -o cat 2>/dev/null | grep -qF -- "$1"; }
+
 mail_delivered() { mail_wait_delivered "$MAILBOX" "$1" "$2" "$NS_LAN" "$OG_TMP/mail/pf-lan"; }
 
 # first_boot: DHCP on the LAN, SSH, Tor, then a mail LAN -> onion MX, with the times from power-on.
@@ -182,9 +200,9 @@ first_boot() {
 	og_check "the lease names the appliance as router and DNS server" \
 		test "$(lease_value router) $(lease_value dns)" = "$GUEST_LAN $GUEST_LAN"
 	og_check "SSH with the test's key (OGCONFIG's authorized_keys) answers on the LAN" \
-		og_wait_for "$BOOT_TIMEOUT" g_ssh_quiet true
+		guest_wait_for "$BOOT_TIMEOUT" g_ssh_quiet true
 	T_SSH=$(since_power_on)
-	og_check "oniongated reaches tor ready (its journal)" og_wait_for "$BOOT_TIMEOUT" tor_ready
+	og_check "oniongated reaches tor ready (its journal)" guest_wait_for "$BOOT_TIMEOUT" tor_ready
 	T_TOR=$(since_power_on)
 	og_check "the OGCONFIG copy was made before oniongated started" \
 		serial_has 1 'oniongate-config: /etc/oniongate/oniongate.conf from'
@@ -257,10 +275,10 @@ reboot_keeps_state() {
 	og_pass "the guest reboots and oniongated is ready again"
 	T_REBOOT=$(seconds_since "$t_reboot")
 	SSH_STRICT=yes og_check "SSH after the reboot, with the host key of the first boot (strict check)" \
-		og_wait_for 120 g_ssh_quiet true
+		guest_wait_for 120 g_ssh_quiet true
 	og_check "the pool key is the same after the reboot" \
 		test "$(g_ssh sha256sum /var/lib/oniongate/pool.key)" = "$key_before"
-	og_check "tor ready after the reboot" og_wait_for 180 tor_ready
+	og_check "tor ready after the reboot" guest_wait_for 180 tor_ready
 	og_check "the onion keeps its fake IPv4 address across the reboot" \
 		same_nonempty "$addr_before" "$(lan_dig @"$GUEST_LAN" "$PFMX" A)"
 	mail_submit "$NS_LAN" user@example.test "after the reboot"
@@ -284,15 +302,158 @@ cold_boot_wrong_clock() {
 		return 1
 	fi
 	og_pass "the cold boot with its RTC at 2020-01-01 reaches oniongated ready"
-	og_check "SSH after the cold boot" og_wait_for 120 g_ssh_quiet true
+	og_check "SSH after the cold boot" guest_wait_for 120 g_ssh_quiet true
 	guest_now=$(g_ssh date +%s) host_now=$(date +%s)
 	og_check "the guest's clock is back within 2 min before the power-off, not in 2020 (guest $guest_now, host $host_now)" \
 		test "${guest_now:-0}" -ge $((saved - 120))
-	og_check "tor ready after the cold boot" og_wait_for 180 tor_ready
+	og_check "tor ready after the cold boot" guest_wait_for 180 tor_ready
 	og_check "Tor kept its guards across the power cycle (state read back, not made anew)" \
 		same_nonempty "$guards" "$(g_ssh cat /var/lib/oniongate/tor/state | state_guards)"
 	mail_submit "$NS_LAN" user@example.test "after a cold boot with a wrong clock"
 	og_check "a mail after the cold boot reaches the onion MX" mail_delivered 3 180
+}
+
+# bridges_from_ogconfig: a censored WAN. With the guest off, an obfs4 bridge of the private network
+# starts in the WAN namespace, OGCONFIG's oniongate.conf gets its transport-plugin and bridge lines,
+# and a bridge-family table of the test's in NS_VM (between the guest's WAN tap and the WAN) drops
+# every packet the guest sends but ARP, DHCP, DNS to the WAN's server and the bridge's obfs4 port.
+# Booted: the lines were copied into place, obfs4proxy runs as oniongated's child under its user,
+# Tor bootstraps through the bridge, a mail flows, Tor never tried a relay or an authority directly.
+bridges_from_ogconfig() {
+	local mails lines main_pid pt t_mail
+	T_DIRECT_TOR=$(tor_start_to_ready)
+	g_ssh systemctl poweroff
+	if ! og_wait_for 120 qemu_gone; then
+		og_fail "the guest powers off for the bridge boot (the console's end:)"
+		serial_tail
+		return 1
+	fi
+	wait "$QEMU_PID" 2>/dev/null
+	ip -n "$NS_WAN" addr add "$BR_ADDR/24" dev wan0
+	if ! privnet_start_obfs4_bridge "$NS_WAN" "$BR_ADDR" "$BR_PORT" "$OG_TMP/bridge"; then
+		og_fail "an obfs4 bridge of the private network starts on the WAN ($BR_ADDR:$BR_PORT)"
+		return 1
+	fi
+	og_pass "an obfs4 bridge of the private network starts on the WAN ($BR_ADDR:$BR_PORT)"
+	lines=("transport-plugin obfs4 /usr/bin/obfs4proxy" "bridge $PRIVNET_BRIDGE_LINE")
+	{
+		cat "$OG_TMP/oniongate.conf"
+		echo "# image-test: a censored WAN: Tor through the private network's obfs4 bridge alone."
+		printf '%s\n' "${lines[@]}"
+	} > "$OG_TMP/bridged.conf"
+	mcopy -o -i "$CONFIG_PART" "$OG_TMP/bridged.conf" ::oniongate.conf || return 1
+	censor_start
+	og_spawn "$NS_VM" "$OG_TMP/tcpdump-tap.log" tcpdump -i tapwan -n -U -Z root -w "$OG_TMP/tapwan.pcap" ip or ip6
+	TAP_CAPTURE_PID=$OG_SPAWNED
+	og_wait_for 5 grep -qs 'listening on' "$OG_TMP/tcpdump-tap.log"
+	mails=$(mail_count "$MAILBOX")
+	boot || return 1
+	if ! og_wait_for "$BOOT_TIMEOUT" serial_has 1 'oniongate-report: '; then
+		og_fail "the boot with bridges on OGCONFIG reaches oniongated's report (not within $BOOT_TIMEOUT s; the console's end:)"
+		serial_tail
+		return 1
+	fi
+	if ! serial_has 1 'oniongate-report: oniongated=active'; then
+		og_fail "the boot with bridges on OGCONFIG has oniongated active (the console's end:)"
+		serial_tail
+		return 1
+	fi
+	og_pass "the boot with bridges on OGCONFIG has oniongated active"
+	og_check "SSH after the boot with bridges" guest_wait_for 120 g_ssh_quiet true
+	g_ssh cat /etc/oniongate/oniongate.conf > "$OG_TMP/bridged-guest.conf"
+	og_check "import-config copied OGCONFIG's transport-plugin and bridge lines to /etc/oniongate/oniongate.conf" \
+		bash -c 'for l in "$@"; do grep -qFx -- "$l" "$0" || exit 1; done' "$OG_TMP/bridged-guest.conf" "${lines[@]}"
+	if ! guest_wait_for 180 tor_ready; then
+		og_fail "oniongated reaches tor ready through the bridge (not within 180 s; its journal's end:)"
+		g_ssh journalctl -b -u oniongated -o cat -n 30 2>&1 | sed 's/^/  oniongated: /'
+		censor_verdict
+		return 1
+	fi
+	og_pass "oniongated reaches tor ready through the bridge (its journal)"
+	T_BR_TOR=$(since_power_on)
+	T_BRIDGE_TOR=$(tor_start_to_ready)
+	og_check "oniongated says Tor runs only through the bridge (its journal)" \
+		journal_has 'tor: only through 1 bridge (1 transport plugin)'
+	main_pid=$(g_ssh systemctl show -p MainPID --value oniongated)
+	# user last: ps shortens a user name longer than its column ("oniong+") unless it ends the line.
+	pt=$(g_ssh ps -o ppid=,comm=,user= -C obfs4proxy | awk '{ print $1, $2, $3 }')
+	og_check "obfs4proxy runs as user oniongate, a child of oniongated (ps in the guest: '$pt', MainPID $main_pid)" \
+		test "$pt" = "$main_pid obfs4proxy oniongate"
+	og_check "oniongated was not restarted (NRestarts=0)" \
+		test "$(g_ssh systemctl show -p NRestarts --value oniongated)" = 0
+	MEM_BR_KIB=$(g_ssh awk \''/^MemTotal:/ { t = $2 } /^MemAvailable:/ { a = $2 } END { print t - a }'\' /proc/meminfo)
+	PT_RSS_KIB=$(g_ssh ps -o rss= -C obfs4proxy | tr -dc 0-9)
+	og_check "the running system uses <= 256 MiB with Tor through the bridge (${MEM_BR_KIB:-?} KiB; obfs4proxy's RSS ${PT_RSS_KIB:-?} KiB)" \
+		test "${MEM_BR_KIB:-999999}" -le $((256 * 1024))
+	t_mail=$(date +%s.%N)
+	mail_submit "$NS_LAN" user@example.test "through the obfs4 bridge"
+	og_check "a mail LAN -> onion MX through the bridge reaches the mailbox" mail_delivered $((mails + 1)) 180
+	T_BR_MAIL=$(privnet_since "$t_mail")
+	og_check "... the mail with that subject" grep -qs 'Subject: through the obfs4 bridge' -r "$MAILBOX/user/new"
+	censor_verdict
+}
+
+# censor_start: the test's table in NS_VM, at the bridge's forward hook, on frames from the guest's WAN
+# tap: ARP, DHCP, DNS to the WAN's server and the bridge's obfs4 port pass; the relays' and
+# authorities' address (WAN_ADDR: the private network's nodes all listen there) and anything else is
+# counted and dropped.
+censor_start() {
+	ip netns exec "$NS_VM" nft -f - <<-EOT
+	table bridge ogimagecensor {
+		chain guest {
+			type filter hook forward priority 0; policy accept;
+			iifname "tapwan" ether type arp accept
+			iifname "tapwan" udp sport 68 udp dport 67 accept
+			iifname "tapwan" ip daddr $WAN_DNS_ADDR udp dport 53 accept
+			iifname "tapwan" ip daddr $WAN_DNS_ADDR tcp dport 53 accept
+			iifname "tapwan" ip daddr $BR_ADDR tcp dport $BR_PORT accept
+			iifname "tapwan" ip daddr $WAN_ADDR counter drop comment "relays"
+			iifname "tapwan" counter drop comment "other"
+		}
+	}
+	EOT
+}
+
+censor_counter() {
+	ip netns exec "$NS_VM" nft -j list chain bridge ogimagecensor guest |
+		jq -r ".nftables[] | select(.rule.comment == \"$1\") | .rule.expr[] | select(.counter) | .counter.packets"
+}
+
+# censor_verdict: the table's relay counter is 0 and a capture of the guest's tap holds nothing but
+# DHCP, DNS with the WAN's server, the bridge's obfs4 port (IPv4) and link-local IPv6; then a probe
+# from the guest to an authority's ORPort shows that the counter counts.
+censor_verdict() {
+	local relays foreign probe
+	relays=$(censor_counter relays)
+	og_check "Tor never tried a relay or an authority directly (the censor table's counter: ${relays:-?} packets)" \
+		test "$relays" = 0
+	echo "image-test: the censor table dropped $(censor_counter other) other packets from the guest (IPv6 link-local, multicast)"
+	sleep 1
+	og_stop "$TAP_CAPTURE_PID"
+	tcpdump -n -r "$OG_TMP/tapwan.pcap" ip 2>/dev/null > "$OG_TMP/tapwan.txt"
+	# Each line: "time IP src.port > dst.port: ...".
+	foreign=$(awk -v b="$BR_ADDR.$BR_PORT" -v d="$WAN_DNS_ADDR.53" '{ s = $3; t = $5; sub(/:$/, "", t) }
+		s == b || t == b || s == d || t == d { next }
+		s ~ /\.6[78]$/ && t ~ /\.6[78]$/ { next }
+		{ print }' "$OG_TMP/tapwan.txt" | head -5)
+	og_check "the capture on the guest's WAN tap holds $(wc -l < "$OG_TMP/tapwan.txt") IPv4 packets, all DHCP, DNS with $WAN_DNS_ADDR or $BR_ADDR:$BR_PORT" \
+		test -s "$OG_TMP/tapwan.txt" -a -z "$foreign"
+	[ -z "$foreign" ] || printf 'image-test: not DHCP, DNS or the bridge: %s\n' "$foreign"
+	og_check "... and no IPv6 packet to a global address" bash -c "! tcpdump -n -r '$OG_TMP/tapwan.pcap' \
+		'ip6 and not dst net ff00::/8 and not dst net fe80::/10' 2>/dev/null | grep -q ."
+	g_ssh "timeout 5 bash -c 'echo > /dev/tcp/$WAN_ADDR/5000'" 2>/dev/null
+	probe=$(censor_counter relays)
+	og_check "the counter counts: the guest's own probe of $WAN_ADDR:5000 was dropped there (${probe:-?} packets)" \
+		test "${probe:-0}" -gt 0
+}
+
+# tor_start_to_ready: seconds from oniongated's start (this boot) to its "tor ready" journal line.
+tor_start_to_ready() {
+	local start ready
+	start=$(g_ssh systemctl show -p ExecMainStartTimestampMonotonic --value oniongated)
+	ready=$(g_ssh journalctl -b -u oniongated -o short-monotonic | grep -m1 'tor ready' |
+		sed -n 's/^\[ *\([0-9.]*\)\].*/\1/p')
+	[ -n "$start" ] && [ -n "$ready" ] && awk -v s="$start" -v r="$ready" 'BEGIN { printf "%.1f", r - s / 1e6 }'
 }
 
 # qemu_gone: QEMU has exited (a zombie not yet reaped counts).
@@ -339,10 +500,13 @@ main() {
 	first_boot
 	router
 	inside
-	reboot_keeps_state && cold_boot_wrong_clock
+	reboot_keeps_state && cold_boot_wrong_clock && bridges_from_ogconfig
 	leaks
 	echo "image-test: $ARCH: power-on to LAN lease ${T_LEASE:-?} s, to SSH ${T_SSH:-?} s, to tor ready ${T_TOR:-?} s," \
 		"to first mail delivered ${T_MAIL:-?} s; reboot to ready ${T_REBOOT:-?} s; RAM in use $(( ${MEM_KIB:-0} / 1024 )) MiB"
+	echo "image-test: $ARCH: oniongated start to tor ready: direct ${T_DIRECT_TOR:-?} s (cold boot), through the obfs4" \
+		"bridge ${T_BRIDGE_TOR:-?} s; bridge boot: power-on to tor ready ${T_BR_TOR:-?} s, a mail submitted to delivered in ${T_BR_MAIL:-?} s;" \
+		"RAM in use $(( ${MEM_BR_KIB:-0} / 1024 )) MiB, obfs4proxy's RSS $(( ${PT_RSS_KIB:-0} / 1024 )) MiB"
 	og_summary
 }
 

@@ -21,8 +21,7 @@ BR_PORT=4430
 BR_RUNS=${BR_RUNS:-3}
 br_dir="$OG_TMP/bridges"
 br_tor="$br_dir/bridge"
-mkdir -p "$br_dir" "$br_tor"
-chmod 700 "$br_tor"
+mkdir -p "$br_dir"
 chmod 711 "$OG_TMP" # the gateway's user must reach its directories
 
 og_netns_add "$BR_LAN"
@@ -37,40 +36,13 @@ ip netns exec "$WAN_NS" sysctl -qw "net.ipv6.conf.$BR_WAN_IF.disable_ipv6=1"
 
 # The bridge: a relay of the private network that publishes no descriptor; clients reach it only
 # through obfs4 on BR_ADDR:BR_PORT.
-{
-	privnet_common_options
-	cat <<EOT
-Nickname bridge0
-DataDirectory $br_tor
-PidFile $br_tor/tor.pid
-Log notice file $br_tor/notice.log
-ShutdownWaitLength 0
-Sandbox 0
-SocksPort 0
-Address $BR_ADDR
-AddressDisableIPv6 1
-AssumeReachable 1
-ContactInfo privnet@oniongate.test
-BridgeRelay 1
-BridgeDistribution none
-PublishServerDescriptor 0
-ExitRelay 0
-ORPort $BR_ADDR:5300
-ServerTransportPlugin obfs4 exec /usr/bin/obfs4proxy
-ServerTransportListenAddr obfs4 $BR_ADDR:$BR_PORT
-EOT
-} > "$br_tor/torrc"
-privnet_spawn_tor "$WAN_NS" "$br_tor"
-br_bridge_pid=$OG_SPAWNED
-br_bridge_ready() {
-	grep -q 'Bootstrapped 100%' "$br_tor/notice.log" 2>/dev/null &&
-		grep -q '^Bridge obfs4 ' "$br_tor/pt_state/obfs4_bridgeline.txt" 2>/dev/null && test -s "$br_tor/fingerprint"
-}
-og_check "the obfs4 bridge starts (bootstrapped, obfs4_bridgeline.txt written)" og_wait_for 90 br_bridge_ready
+og_check "the obfs4 bridge starts (bootstrapped, obfs4_bridgeline.txt written)" \
+	privnet_start_obfs4_bridge "$WAN_NS" "$BR_ADDR" "$BR_PORT" "$br_tor"
+br_bridge_pid=$PRIVNET_BRIDGE_PID
 # "Bridge obfs4 <IP ADDRESS>:<PORT> <FINGERPRINT> cert=... iat-mode=0" with the placeholders filled.
-br_template=$(grep '^Bridge obfs4 ' "$br_tor/pt_state/obfs4_bridgeline.txt" 2>/dev/null)
-br_fp=$(awk '{print $2}' "$br_tor/fingerprint" 2>/dev/null)
-br_line="obfs4 $BR_ADDR:$BR_PORT $br_fp ${br_template#*<FINGERPRINT> }"
+br_template=$PRIVNET_BRIDGE_TEMPLATE
+br_fp=$PRIVNET_BRIDGE_FP
+br_line=$PRIVNET_BRIDGE_LINE
 echo "bridges: bridge line: $br_line"
 
 mx=$(privnet_onion mx)
@@ -227,6 +199,9 @@ if [ "${#br_bridged_s[@]}" = "$BR_RUNS" ] && br_boot plugin-killed "${br_bridged
 fi
 og_check "a killed obfs4proxy makes the gateway say so and exit (for its supervisor to restart it)" \
 	og_wait_for 30 gw_log_has "$br_gw" "tor: transport plugin (pid $br_pt) killed by signal 9; exiting so the supervisor restarts us"
+# It exits by itself: a SIGTERM from gw_stop during its teardown (the handlers gone) would end it by
+# the signal instead of its exit code.
+og_wait_for 30 bash -c "! kill -0 $GW_PID 2>/dev/null"
 gw_stop "$br_gw"
 og_check "... with exit code 1" test $? = 1
 og_check "... leaving no zombie behind" bash -c "! ps --ppid '$GW_PID' -o pid= | grep -q ."

@@ -9,6 +9,7 @@
 #   privnet_wait_ready SECONDS      consensus lists every relay, every onion descriptor uploaded
 #   privnet_onion NAME              the .onion hostname of an onion service
 #   privnet_client_options          the options a client of this network needs, one per line
+#   privnet_start_obfs4_bridge NS ADDR PORT DIR   an obfs4 bridge of this network (below)
 
 PRIVNET_AUTHS=3
 
@@ -232,4 +233,55 @@ privnet_onion() {
 
 privnet_client_options() {
 	privnet_common_options
+}
+
+# privnet_start_obfs4_bridge NS ADDR PORT DIR: a bridge of the network (Debian's tor, BridgeRelay 1,
+# PublishServerDescriptor 0, ORPort ADDR:5300) whose clients reach it only through obfs4proxy, its
+# server transport, on ADDR:PORT; started in NS through the harness' guard, state in DIR. Waits up to
+# 90 s for it to bootstrap and write its bridge line. Leaves PRIVNET_BRIDGE_PID, PRIVNET_BRIDGE_FP
+# (its fingerprint), PRIVNET_BRIDGE_TEMPLATE (obfs4_bridgeline.txt's "Bridge obfs4 <IP ADDRESS>:<PORT>
+# <FINGERPRINT> cert=... iat-mode=0") and PRIVNET_BRIDGE_LINE (that line filled in, without
+# "Bridge": what a bridge directive takes).
+privnet_start_obfs4_bridge() {
+	local ns=$1 addr=$2 port=$3 dir=$4
+	PRIVNET_BRIDGE_PID="" PRIVNET_BRIDGE_FP="" PRIVNET_BRIDGE_TEMPLATE="" PRIVNET_BRIDGE_LINE=""
+	mkdir -p "$dir"
+	chmod 700 "$dir"
+	{
+		privnet_common_options
+		cat <<EOT
+Nickname bridge0
+DataDirectory $dir
+PidFile $dir/tor.pid
+Log notice file $dir/notice.log
+ShutdownWaitLength 0
+Sandbox 0
+SocksPort 0
+Address $addr
+AddressDisableIPv6 1
+AssumeReachable 1
+ContactInfo privnet@oniongate.test
+BridgeRelay 1
+BridgeDistribution none
+PublishServerDescriptor 0
+ExitRelay 0
+ORPort $addr:5300
+ServerTransportPlugin obfs4 exec /usr/bin/obfs4proxy
+ServerTransportListenAddr obfs4 $addr:$port
+EOT
+	} > "$dir/torrc"
+	privnet_spawn_tor "$ns" "$dir" || return 1
+	PRIVNET_BRIDGE_PID=$OG_SPAWNED
+	if ! og_wait_for 90 privnet_bridge_ready "$dir"; then
+		og_log "privnet: the obfs4 bridge in $dir did not bootstrap or write its bridge line in 90 s"
+		return 1
+	fi
+	PRIVNET_BRIDGE_TEMPLATE=$(grep '^Bridge obfs4 ' "$dir/pt_state/obfs4_bridgeline.txt")
+	PRIVNET_BRIDGE_FP=$(awk '{ print $2 }' "$dir/fingerprint")
+	PRIVNET_BRIDGE_LINE="obfs4 $addr:$port $PRIVNET_BRIDGE_FP ${PRIVNET_BRIDGE_TEMPLATE#*<FINGERPRINT> }"
+}
+
+privnet_bridge_ready() {
+	grep -q 'Bootstrapped 100%' "$1/notice.log" 2>/dev/null &&
+		grep -q '^Bridge obfs4 ' "$1/pt_state/obfs4_bridgeline.txt" 2>/dev/null && test -s "$1/fingerprint"
 }
