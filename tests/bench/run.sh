@@ -45,6 +45,34 @@ ratio() {
 	awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 == a && b + 0 == b && b != 0) printf "%.2f", a / b; else print "n/a" }'
 }
 
+# verdict OURS PEER BETTER: "ahead 1.27x", "behind 1.35x" or "even" (within 3%), by the factor
+# in our favour or against it. A ">T" (not done within T s) is a lower bound: "ahead >17x".
+verdict() {
+	awk -v a="$1" -v b="$2" -v better="$3" 'BEGIN {
+		la = sub(/^>/, "", a); lb = sub(/^>/, "", b)
+		if (!(a + 0 == a && b + 0 == b) || a <= 0 || b <= 0 || (la && lb)) { print "n/a"; exit }
+		f = (better == "higher") ? a / b : b / a
+		bound = (la || lb) ? ">" : ""
+		if (bound == "" && f >= 0.97 && f <= 1.03) print "even"
+		else if (f > 1) printf "ahead %s%.2fx\n", bound, f
+		else printf "behind %s%.2fx\n", bound, 1 / f }'
+}
+
+# summary: how many rows are ahead, even and behind, and the rows behind, by the factor.
+summary() {
+	local IFS=$'\t' sec measure unit better ours peer peerval note v ahead=0 even=0 behind=0 rows=""
+	while read -r sec measure unit better ours peer peerval note; do
+		v=$(verdict "$ours" "$peerval" "$better")
+		case $v in
+		ahead*) ahead=$((ahead + 1)) ;;
+		even) even=$((even + 1)) ;;
+		behind*) behind=$((behind + 1)); rows+="- $sec: $measure, against $peer: $v"$'\n' ;;
+		esac
+	done < "$BENCH_OUT/rows.tsv"
+	echo "**Where we stand:** ahead on $ahead rows, even on $even, behind on $behind."
+	[ -z "$rows" ] || { echo; printf '%s' "$rows"; }
+}
+
 render() {
 	local IFS=$'\t' sec measure unit better ours peer peerval note last=""
 	echo "# oniongate benchmarks"
@@ -59,16 +87,19 @@ render() {
 	echo "  relay's ORPort) for the mail rows: ${DELAYS// / and } ms; DNS and memory rows ran on the first."
 	echo "- ratio = oniongate ÷ peer; the last column says which way is better. Raw samples: \`docs/benchmarks-raw.tsv\`."
 	echo "- how each row is made: tests/bench/*.sh; read them before quoting a figure."
+	echo "- verdict: the factor by which we are ahead or behind the peer on that row (even: within 3%)."
+	echo
+	summary
 	while read -r sec measure unit better ours peer peerval note; do
 		if [ "$sec" != "$last" ]; then
 			echo
 			echo "## $sec"
 			echo
-			echo "| measure | unit | oniongate | peer | peer's | ratio | better | note |"
-			echo "|---|---|---:|---|---:|---:|---|---|"
+			echo "| measure | unit | oniongate | peer | peer's | ratio | better | verdict | note |"
+			echo "|---|---|---:|---|---:|---:|---|---|---|"
 			last=$sec
 		fi
-		echo "| $measure | $unit | $ours | $peer | $peerval | $(ratio "$ours" "$peerval") | $better | ${note:-} |"
+		echo "| $measure | $unit | $ours | $peer | $peerval | $(ratio "$ours" "$peerval") | $better | $(verdict "$ours" "$peerval" "$better") | ${note:-} |"
 	done < "$BENCH_OUT/rows.tsv"
 	if [ -f "$BENCH_OUT/dns-ceiling" ]; then
 		echo
@@ -112,7 +143,8 @@ render > "$BENCH_OUT/benchmarks.md"
 } > "$BENCH_OUT/benchmarks-raw.tsv"
 cp "$BENCH_OUT/benchmarks.md" "$TOP/docs/benchmarks.md"
 cp "$BENCH_OUT/benchmarks-raw.tsv" "$TOP/docs/benchmarks-raw.tsv"
+[ "${QUICK:-0}" = 1 ] || bash "$TOP/tests/bench/readme.sh" || failed=1
 cat "$BENCH_OUT/benchmarks.md"
 echo
-echo "written: docs/benchmarks.md, docs/benchmarks-raw.tsv (work files in $BENCH_OUT); ${elapsed} s"
+echo "written: docs/benchmarks.md, docs/benchmarks-raw.tsv${QUICK:+ (the README table only from a full run)} (work files in $BENCH_OUT); ${elapsed} s"
 exit "$failed"
