@@ -414,10 +414,7 @@ censor_start() {
 	EOT
 }
 
-censor_counter() {
-	ip netns exec "$NS_VM" nft -j list chain bridge ogimagecensor guest |
-		jq -r ".nftables[] | select(.rule.comment == \"$1\") | .rule.expr[] | select(.counter) | .counter.packets"
-}
+censor_counter() { og_nft_packets "$NS_VM" bridge ogimagecensor guest "$1"; }
 
 # censor_verdict: the table's relay counter is 0 and a capture of the guest's tap holds nothing but
 # DHCP, DNS with the WAN's server, the bridge's obfs4 port (IPv4) and link-local IPv6; then a probe

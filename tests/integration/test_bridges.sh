@@ -114,10 +114,7 @@ table inet ogbridgetest {
 	}
 }
 EOT
-br_counter() {
-	ip netns exec "$BR_GW" nft -j list chain inet ogbridgetest out |
-		jq -r ".nftables[] | select(.rule.comment == \"$1\") | .rule.expr[] | select(.counter) | .counter.packets"
-}
+br_counter() { og_nft_packets "$BR_GW" inet ogbridgetest out "$1"; }
 og_spawn "$WAN_NS" "$br_dir/tcpdump.log" tcpdump -i "$BR_WAN_IF" -n -U -Z root -w "$br_dir/wan.pcap" ip or ip6
 br_capture=$OG_SPAWNED
 og_wait_for 5 grep -qs 'listening on' "$br_dir/tcpdump.log"

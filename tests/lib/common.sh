@@ -56,6 +56,13 @@ og_link() {
 	echo "$i1 $i2"
 }
 
+# og_nft_packets NS FAMILY TABLE CHAIN COMMENT: the packets counted by the rule of that chain
+# whose comment is COMMENT (the tests' own nft tables: censors, probes).
+og_nft_packets() {
+	ip netns exec "$1" nft -j list chain "$2" "$3" "$4" |
+		jq -r ".nftables[] | select(.rule.comment == \"$5\") | .rule.expr[] | select(.counter) | .counter.packets"
+}
+
 # og_spawn NS LOG command...: starts a process in a namespace, records its PID in OG_SPAWNED.
 og_spawn() {
 	local ns=$1 log=$2
