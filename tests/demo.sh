@@ -10,16 +10,9 @@ set -uo pipefail
 [ "$(id -u)" = 0 ] || { echo "the demo needs root (network namespaces)" >&2; exit 1; }
 og_init demo
 t_start=$(date +%s.%N)
-LAN_NS="$OG_RUN_ID-lan" GW_NS="$OG_RUN_ID-gw" WAN_NS="$OG_RUN_ID-wan"
-og_netns_add "$LAN_NS"
-og_netns_add "$GW_NS"
-og_netns_add "$WAN_NS"
-read -r WAN_IF GW_WAN_IF < <(og_link "$WAN_NS" 198.51.100.1/24 "$GW_NS" 198.51.100.2/24)
-read -r LAN_IF GW_LAN_IF < <(og_link "$LAN_NS" 192.0.2.10/24 "$GW_NS" 192.0.2.1/24)
-ip -n "$WAN_NS" addr add 198.51.100.53/24 dev "$WAN_IF"
+og_world
 ip -n "$LAN_NS" addr add fd00:0:0:1::10/64 dev "$LAN_IF" nodad
 ip -n "$GW_NS" addr add fd00:0:0:1::1/64 dev "$GW_LAN_IF" nodad
-ip -n "$LAN_NS" route add default via 192.0.2.1
 ip -n "$LAN_NS" -6 route add default via fd00:0:0:1::1
 echo "== namespaces: $LAN_NS (Postfix) -- $GW_NS (oniongated) -- $WAN_NS (Tor network, DNS, onion MX)"
 

@@ -21,14 +21,12 @@ else
 fi
 
 og_init bench-world
-LAN_NS="$OG_RUN_ID-lan" GW_NS="$OG_RUN_ID-gw" WAN_NS="$OG_RUN_ID-wan" RCP_NS="$OG_RUN_ID-rcp" DNS_NS="$OG_RUN_ID-dns"
-for ns in "$LAN_NS" "$GW_NS" "$WAN_NS" "$RCP_NS" "$DNS_NS"; do og_netns_add "$ns"; done
-read -r WAN_IF GW_WAN_IF < <(og_link "$WAN_NS" 198.51.100.1/24 "$GW_NS" 198.51.100.2/24)
-read -r LAN_IF GW_LAN_IF < <(og_link "$LAN_NS" 192.0.2.10/24 "$GW_NS" 192.0.2.1/24)
+og_world
+RCP_NS="$OG_RUN_ID-rcp" DNS_NS="$OG_RUN_ID-dns"
+og_netns_add "$RCP_NS"
+og_netns_add "$DNS_NS"
 og_link "$RCP_NS" 100.64.0.2/30 "$WAN_NS" 100.64.0.1/30 >/dev/null
 og_link "$DNS_NS" 100.64.1.2/30 "$WAN_NS" 100.64.1.1/30 >/dev/null
-ip -n "$WAN_NS" addr add 198.51.100.53/24 dev "$WAN_IF"
-ip -n "$LAN_NS" route add default via 192.0.2.1
 ip -n "$RCP_NS" route add default via 100.64.0.1
 ip -n "$DNS_NS" route add default via 100.64.1.1
 

@@ -13,24 +13,10 @@ fi
 
 og_init integration
 # lan (192.0.2.10, and 203.0.113.10 outside the client networks) -- gw -- wan (198.51.100.0/24)
-LAN_NS="$OG_RUN_ID-lan"
-GW_NS="$OG_RUN_ID-gw"
-WAN_NS="$OG_RUN_ID-wan"
-WAN_ADDR=198.51.100.1
-GW_WAN_ADDR=198.51.100.2
-WAN_DNS_ADDR=198.51.100.53
-GW_LAN_ADDR=192.0.2.1
-LAN_ADDR=192.0.2.10
 LAN_OUTSIDER_ADDR=203.0.113.10
-og_netns_add "$LAN_NS"
-og_netns_add "$GW_NS"
-og_netns_add "$WAN_NS"
-read -r WAN_IF GW_WAN_IF < <(og_link "$WAN_NS" "$WAN_ADDR/24" "$GW_NS" "$GW_WAN_ADDR/24")
-read -r LAN_IF GW_LAN_IF < <(og_link "$LAN_NS" "$LAN_ADDR/24" "$GW_NS" "$GW_LAN_ADDR/24")
-ip -n "$WAN_NS" addr add "$WAN_DNS_ADDR/24" dev "$WAN_IF"
+og_world
 ip -n "$LAN_NS" addr add "$LAN_OUTSIDER_ADDR/24" dev "$LAN_IF"
 ip -n "$GW_NS" route add 203.0.113.0/24 dev "$GW_LAN_IF"
-ip -n "$LAN_NS" route add default via "$GW_LAN_ADDR"
 ip -n "$LAN_NS" addr add fd00:0:0:1::10/64 dev "$LAN_IF" nodad
 ip -n "$GW_NS" addr add fd00:0:0:1::1/64 dev "$GW_LAN_IF" nodad
 ip -n "$LAN_NS" -6 route add default via fd00:0:0:1::1

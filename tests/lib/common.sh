@@ -63,6 +63,22 @@ og_nft_packets() {
 		jq -r ".nftables[] | select(.rule.comment == \"$5\") | .rule.expr[] | select(.counter) | .counter.packets"
 }
 
+# The standard world: lan -- gw -- wan (the private Tor network and the test zones' DNS on wan).
+WAN_ADDR=198.51.100.1 GW_WAN_ADDR=198.51.100.2 WAN_DNS_ADDR=198.51.100.53 GW_LAN_ADDR=192.0.2.1 LAN_ADDR=192.0.2.10
+
+# og_world: the namespaces LAN_NS, GW_NS and WAN_NS linked lan -- gw -- wan with the standard
+# addresses (interfaces WAN_IF, GW_WAN_IF, LAN_IF, GW_LAN_IF), wan's DNS address, lan routed via gw.
+og_world() {
+	LAN_NS="$OG_RUN_ID-lan" GW_NS="$OG_RUN_ID-gw" WAN_NS="$OG_RUN_ID-wan"
+	og_netns_add "$LAN_NS"
+	og_netns_add "$GW_NS"
+	og_netns_add "$WAN_NS"
+	read -r WAN_IF GW_WAN_IF < <(og_link "$WAN_NS" "$WAN_ADDR/24" "$GW_NS" "$GW_WAN_ADDR/24")
+	read -r LAN_IF GW_LAN_IF < <(og_link "$LAN_NS" "$LAN_ADDR/24" "$GW_NS" "$GW_LAN_ADDR/24")
+	ip -n "$WAN_NS" addr add "$WAN_DNS_ADDR/24" dev "$WAN_IF"
+	ip -n "$LAN_NS" route add default via "$GW_LAN_ADDR"
+}
+
 # og_spawn NS LOG command...: starts a process in a namespace, records its PID in OG_SPAWNED.
 og_spawn() {
 	local ns=$1 log=$2

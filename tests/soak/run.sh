@@ -29,14 +29,7 @@ RSS_SLACK_KB=3072 RSS_SLACK_PCT=10 FD_SLACK=4
 
 og_init soak
 t_start=$(date +%s)
-LAN_NS="$OG_RUN_ID-lan" GW_NS="$OG_RUN_ID-gw" WAN_NS="$OG_RUN_ID-wan"
-og_netns_add "$LAN_NS"
-og_netns_add "$GW_NS"
-og_netns_add "$WAN_NS"
-read -r WAN_IF GW_WAN_IF < <(og_link "$WAN_NS" 198.51.100.1/24 "$GW_NS" 198.51.100.2/24)
-read -r LAN_IF GW_LAN_IF < <(og_link "$LAN_NS" 192.0.2.10/24 "$GW_NS" 192.0.2.1/24)
-ip -n "$WAN_NS" addr add 198.51.100.53/24 dev "$WAN_IF"
-ip -n "$LAN_NS" route add default via 192.0.2.1
+og_world
 
 privnet_start "$WAN_NS" 198.51.100.1 "$OG_TMP/privnet" 0 3 mx=127.0.0.1:25:25 ||
 	{ og_fail "the private Tor network starts"; og_summary; exit 1; }
