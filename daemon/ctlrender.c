@@ -307,11 +307,10 @@ static void known_add(struct known_list *l, const struct known *k)
 	l->v[l->n++] = *k;
 }
 
-static void known_cached(const char *domain, const struct onionmap_result *res, time_t expires, void *arg)
+static void known_pair(const struct onionmap_pair *p, void *arg)
 {
-	for (size_t i = 0; i < res->n; i++)
-		known_add(arg, &(struct known){ .onion = res->mx[i].host, .domain = domain, .source = ONIONMAP_FROM_SRV,
-						.security = res->security, .expires = expires });
+	known_add(arg, &(struct known){ .onion = p->onion, .domain = p->domain, .source = p->source, .line = p->line,
+					.security = p->security, .expires = p->expires });
 }
 
 static void known_active(const struct activity_onion *o, void *arg)
@@ -337,12 +336,8 @@ static int by_onion(const void *a, const void *b)
 
 static int gather(const struct status_snapshot *s, struct known_list *l)
 {
-	const struct mapfile *file = s->onionmap != NULL ? onionmap_file(s->onionmap) : NULL;
-	for (size_t i = 0; file != NULL && i < file->n; i++)
-		known_add(l, &(struct known){ .onion = file->entries[i].onion, .domain = file->entries[i].domain,
-					      .source = ONIONMAP_FROM_MAP, .line = file->entries[i].line });
 	if (s->onionmap != NULL)
-		onionmap_each_cached(s->onionmap, known_cached, l);
+		onionmap_each_pair(s->onionmap, known_pair, l);
 	if (s->activity != NULL)
 		activity_each_onion(s->activity, known_active, l);
 	if (l->failed)

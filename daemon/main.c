@@ -712,30 +712,25 @@ struct domains_of {
 	void *arg;
 };
 
-static void cached_domain(const char *domain, const struct onionmap_result *res, time_t expires, void *arg)
+static void domain_of(const struct onionmap_pair *p, void *arg)
 {
 	static const char *const sec[] = { [ONIONMAP_INSECURE] = "srv insecure", [ONIONMAP_SECURE] = "srv secure",
 					   [ONIONMAP_BOGUS] = "srv bogus" };
 	struct domains_of *q = arg;
-	(void)expires;
-	for (size_t i = 0; i < res->n; i++)
-		if (strcmp(res->mx[i].host, q->onion) == 0)
-			q->fn(domain, sec[res->security], q->arg);
+	char source[32];
+	if (strcmp(p->onion, q->onion) != 0)
+		return;
+	if (p->source == ONIONMAP_FROM_MAP)
+		snprintf(source, sizeof(source), "map line %d", p->line);
+	else
+		snprintf(source, sizeof(source), "%s", sec[p->security]);
+	q->fn(p->domain, source, q->arg);
 }
 
 /* The domains that map to onion: the map file's lines, then the SRV answers cached. */
 static void each_domain(const struct status_snapshot *s, const char *onion, status_domain_cb *fn, void *arg)
 {
-	const struct mapfile *file = onionmap_file(s->onionmap);
-	struct domains_of q = { onion, fn, arg };
-	char source[32];
-	for (size_t i = 0; file != NULL && i < file->n; i++) {
-		if (strcmp(file->entries[i].onion, onion) != 0)
-			continue;
-		snprintf(source, sizeof(source), "map line %d", file->entries[i].line);
-		fn(file->entries[i].domain, source, arg);
-	}
-	onionmap_each_cached(s->onionmap, cached_domain, &q);
+	onionmap_each_pair(s->onionmap, domain_of, &(struct domains_of){ onion, fn, arg });
 }
 
 /* The status snapshot for the operators' views (control socket, metrics, status page). */

@@ -694,14 +694,16 @@ size_t onionmap_each_mapped(const struct onionmap *m, size_t max, void (*fn)(con
 	return n;
 }
 
-size_t onionmap_each_cached(const struct onionmap *m,
-			    void (*fn)(const char *domain, const struct onionmap_result *res, time_t expires, void *arg), void *arg)
+void onionmap_each_pair(const struct onionmap *m, void (*fn)(const struct onionmap_pair *p, void *arg), void *arg)
 {
-	size_t n = 0;
+	for (size_t i = 0; m->file != NULL && i < m->file->n; i++)
+		fn(&(struct onionmap_pair){ .domain = m->file->entries[i].domain, .onion = m->file->entries[i].onion,
+					    .source = ONIONMAP_FROM_MAP, .line = m->file->entries[i].line },
+		   arg);
 	for (const struct cache_entry *e = m->lru_head; e != NULL; e = e->lru_next)
-		if (!e->pending) {
-			fn(e->domain, &e->res, e->expires, arg);
-			n++;
-		}
-	return n;
+		for (size_t i = 0; !e->pending && i < e->res.n; i++)
+			fn(&(struct onionmap_pair){ .domain = e->domain, .onion = e->res.mx[i].host,
+						    .source = ONIONMAP_FROM_SRV, .security = e->res.security,
+						    .expires = e->expires },
+			   arg);
 }

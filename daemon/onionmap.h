@@ -81,10 +81,18 @@ void onionmap_set_activity(struct onionmap *m, struct activity *a);
 size_t onionmap_cache_size(const struct onionmap *m);
 /* The map file in force (NULL: none); valid until the next onionmap_commit. */
 const struct mapfile *onionmap_file(const struct onionmap *m);
-/* Calls fn for each answered SRV discovery in the cache (not those under way), most recently used
- * first, with its domain, result and expiry (wall-clock seconds); returns how many. */
-size_t onionmap_each_cached(const struct onionmap *m,
-			    void (*fn)(const char *domain, const struct onionmap_result *res, time_t expires, void *arg), void *arg);
+/* One domain -> onion MX pair the map knows: a map file line, or an onion of a cached SRV answer. */
+struct onionmap_pair {
+	const char *domain;
+	const char *onion;
+	enum onionmap_source source;
+	int line;			 /* FROM_MAP: the map file's line */
+	enum onionmap_security security; /* FROM_SRV: the SRV answer's DNSSEC state */
+	time_t expires;			 /* FROM_SRV: wall-clock seconds */
+};
+/* Calls fn for each pair: the map file's lines in order, then the answered SRV discoveries in the
+ * cache (not those under way), most recently used first. */
+void onionmap_each_pair(const struct onionmap *m, void (*fn)(const struct onionmap_pair *p, void *arg), void *arg);
 /* Calls fn for each onion of the map file, at most max of them; returns how many. */
 size_t onionmap_each_mapped(const struct onionmap *m, size_t max, void (*fn)(const char *onion, void *arg), void *arg);
 
