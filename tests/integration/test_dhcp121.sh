@@ -1,0 +1,162 @@
+# SPDX-License-Identifier: ISC
+# test_dhcp121: the gateway beside the LAN's router, not the router. One LAN switch holds the mail
+# server, the gateway and a plain router to a host beyond it. The gateway's DHCP server is Debian's
+# systemd-networkd running the image's 20-lan.network (its commented option 121 lines taken in):
+# the pool 10.192.0.0/10 via the gateway, the default route via the router, DNS: the gateway.
+# The mail server takes its lease with Debian's dhclient and dhclient-script (its rfc3442 hook),
+# its unmodified Postfix delivers to the onion MX through the gateway, and its other traffic
+# (TCP to the host beyond the router) goes by the router: the gateway's counters for it stay 0.
+
+dhcp121_dir="$OG_TMP/dhcp121"
+dhcp121_sw="$OG_RUN_ID-sw"
+dhcp121_mta="$OG_RUN_ID-mta"
+dhcp121_rtr="$OG_RUN_ID-rtr"
+dhcp121_far="$OG_RUN_ID-far"
+dhcp121_gw_addr=192.168.42.1
+dhcp121_rtr_addr=192.168.42.254
+dhcp121_far_addr=198.18.0.10
+dhcp121_pool=10.192.0.0/10
+mkdir -p "$dhcp121_dir/mailbox" "$dhcp121_dir/etc-systemd/network"
+chown nobody "$dhcp121_dir/mailbox"
+
+# dhcp121_port NS IF: a veth from NS (named IF there) to a port of the switch's bridge.
+dhcp121_port() {
+	local ns=$1 ifname=$2 port="p$((${#OG_NETNS[@]}))$RANDOM"
+	ip link add "$ifname" netns "$ns" type veth peer name "$port" netns "$dhcp121_sw"
+	ip -n "$dhcp121_sw" link set "$port" master br0 up
+	ip -n "$ns" link set "$ifname" up
+}
+
+og_netns_add "$dhcp121_sw"
+og_netns_add "$dhcp121_mta"
+og_netns_add "$dhcp121_rtr"
+og_netns_add "$dhcp121_far"
+ip -n "$dhcp121_sw" link add br0 type bridge
+ip -n "$dhcp121_sw" link set br0 up
+# The router: 192.168.42.254 on the LAN, forwarding to the host beyond it (198.18.0.10).
+dhcp121_port "$dhcp121_rtr" lan0
+ip -n "$dhcp121_rtr" addr add "$dhcp121_rtr_addr/24" dev lan0
+og_link "$dhcp121_rtr" 198.18.0.1/24 "$dhcp121_far" "$dhcp121_far_addr/24" > /dev/null
+ip -n "$dhcp121_far" route add default via 198.18.0.1
+ip netns exec "$dhcp121_rtr" sysctl -q -w net.ipv4.ip_forward=1
+ip netns exec "$dhcp121_rtr" nft -f - <<EOF
+table inet dhcp121_watch {
+	chain fwd { type filter hook forward priority 0; ip daddr $dhcp121_far_addr counter; }
+}
+EOF
+og_spawn "$dhcp121_far" "$dhcp121_dir/echod.log" "$OG_TOOLS/echod" "$dhcp121_far_addr" 7777
+# The gateway's LAN port (its WAN stays the world's link to the Tor network), with counters of
+# what it takes from the LAN: to the host beyond the router, and to the pool.
+dhcp121_port "$GW_NS" lan42
+ip netns exec "$GW_NS" nft -f - <<EOF
+table inet dhcp121_watch {
+	chain pre {
+		type filter hook prerouting priority -300;
+		iifname "lan42" ip daddr $dhcp121_far_addr counter
+		iifname "lan42" ip saddr $dhcp121_far_addr counter
+		iifname "lan42" ip daddr $dhcp121_pool counter
+	}
+}
+EOF
+# dhcp121_counter NS MATCH: the packets counted by the dhcp121_watch rule whose text has MATCH.
+dhcp121_counter() {
+	ip netns exec "$1" nft list table inet dhcp121_watch |
+		awk -v m="$2" 'index($0, m) { for (i = 1; i < NF; i++) if ($i == "packets") print $(i + 1) }'
+}
+
+# The image's LAN file as it ships, but for the interface name and its two option 121 lines uncommented.
+sed -e 's/^Name=eth1$/Name=lan42/' -e 's/^#\(Router=\|SendOption=121:\)/\1/' \
+	"$OG_TOP/image/rootfs/etc/systemd/network/20-lan.network" > "$dhcp121_dir/etc-systemd/network/20-lan.network"
+printf '[Network]\nManageForeignRoutes=no\nManageForeignRoutingPolicyRules=no\n' > "$dhcp121_dir/etc-systemd/networkd.conf"
+og_check "the image's 20-lan.network carries the option 121 lines (commented) for this layout" \
+	grep -qx 'SendOption=121:string:.*' "$dhcp121_dir/etc-systemd/network/20-lan.network"
+# networkd in the gateway's namespace, with its own /etc/systemd and /run/systemd (the mount
+# namespace of ip netns exec), and /sys read-only: with no udev here it then takes links as they are.
+og_spawn "$GW_NS" "$dhcp121_dir/networkd.log" env SYSTEMD_LOG_LEVEL=debug sh -c \
+	"mount --bind '$dhcp121_dir/etc-systemd' /etc/systemd && mount -t tmpfs tmpfs /run/systemd &&
+	 mount -o remount,bind,ro /sys && exec /usr/lib/systemd/systemd-networkd"
+dhcp121_networkd_pid=$OG_SPAWNED
+og_check "networkd's DHCP server starts on the gateway's LAN port" \
+	og_wait_for 20 grep -q 'lan42: DHCPv4 server: STARTED' "$dhcp121_dir/networkd.log"
+
+pfmx=$(privnet_onion pfmx)
+mx_conf=("myhostname = mx.onion.test" "inet_interfaces = 127.0.0.1" "mydestination = localhost"
+	"virtual_mailbox_domains = example.test $pfmx" "virtual_mailbox_base = $dhcp121_dir/mailbox"
+	"virtual_mailbox_maps = static:user/" "virtual_uid_maps = static:65534" "virtual_gid_maps = static:65534")
+og_check "the onion MX's Postfix starts" mail_start mx "$WAN_NS" "$dhcp121_dir/pf-mx" 127.0.0.1 "${mx_conf[@]}"
+gw_config "$dhcp121_dir/gw" "dns-listen $dhcp121_gw_addr" "dns-upstream $WAN_DNS_ADDR" \
+	"client-network 192.168.42.0/24" "transparent-port 9040" "lan-interface lan42" \
+	"trust-anchor $OG_TMP/zones/trust-anchors" "proxy-connect-timeout 20"
+gw_start "$dhcp121_dir/gw"
+og_check "the gateway's Tor is ready" og_wait_for 60 gw_log_has "$dhcp121_dir/gw" "tor ready"
+
+# The mail server: an address-less port, Debian's dhclient with its stock dhclient.conf and
+# dhclient-script; resolv.conf is the namespace's (ip netns exec binds it over /etc/resolv.conf).
+dhcp121_port "$dhcp121_mta" eth0
+mkdir -p "/etc/netns/$dhcp121_mta"
+OG_ETC_NETNS+=("/etc/netns/$dhcp121_mta")
+: > "/etc/netns/$dhcp121_mta/resolv.conf"
+t0=$(date +%s.%N)
+og_spawn "$dhcp121_mta" "$dhcp121_dir/dhclient.log" dhclient -4 -d -v -lf "$dhcp121_dir/dhclient.leases" \
+	-pf "$dhcp121_dir/dhclient.pid" eth0
+dhcp121_dhclient_pid=$OG_SPAWNED
+og_check "dhclient is bound to a lease from the gateway" \
+	og_wait_for 30 grep -q '^bound to 192\.168\.42\.' "$dhcp121_dir/dhclient.log"
+echo "dhcp121: lease applied $(privnet_since "$t0") s after dhclient started"
+og_check "the lease has option 121: the pool via the gateway, the default via the router" \
+	grep -q "option rfc3442-classless-static-routes 10,10,192,192,168,42,1,0,192,168,42,254;" \
+	"$dhcp121_dir/dhclient.leases"
+og_check "the lease's DNS server is the gateway" \
+	grep -q "option domain-name-servers $dhcp121_gw_addr;" "$dhcp121_dir/dhclient.leases"
+# dhcp121_route DEST: the mail server's routes to DEST, one line each, with no trailing blank.
+dhcp121_route() { ip -n "$dhcp121_mta" -4 route show "$1" | sed 's/ *$//'; }
+ip -n "$dhcp121_mta" -4 route | sed 's/^/dhcp121: route: /'
+og_check "the mail server routes the pool via the gateway" \
+	test "$(dhcp121_route "$dhcp121_pool")" = "$dhcp121_pool via $dhcp121_gw_addr dev eth0"
+og_check "the mail server's default route is the router (option 3 ignored, 121 carries it)" \
+	test "$(dhcp121_route default)" = "default via $dhcp121_rtr_addr dev eth0"
+og_check "dhclient-script wrote the gateway as the resolver" \
+	grep -qx "nameserver $dhcp121_gw_addr" "/etc/netns/$dhcp121_mta/resolv.conf"
+dhcp121_resolver=$(awk '$1 == "nameserver" { print $2; exit }' "/etc/netns/$dhcp121_mta/resolv.conf")
+
+og_check "the mail server's Postfix starts (stock master.cf, resolver: the lease's DNS server)" \
+	mail_start lan "$dhcp121_mta" "$dhcp121_dir/pf-lan" "$dhcp121_resolver" "myhostname = mail.lan.test" \
+	"mydestination = localhost" "mynetworks = 127.0.0.0/8 192.168.42.0/24"
+pool_addr=$(ip netns exec "$dhcp121_mta" dig +short @"$dhcp121_resolver" "$pfmx" A)
+og_check "the onion's pool address ($pool_addr) is routed via the gateway" \
+	bash -c "ip -n '$dhcp121_mta' route get '$pool_addr' | grep -q ' via $dhcp121_gw_addr dev eth0 '"
+t0=$(date +%s.%N)
+for rcpt in user@example.test "user@$pfmx"; do
+	og_check "swaks submits a mail for $rcpt to the mail server's Postfix" mail_submit "$dhcp121_mta" "$rcpt" "to $rcpt"
+done
+og_check "both mails reach the onion MX's mailbox" \
+	mail_wait_delivered "$dhcp121_dir/mailbox" 2 60 "$dhcp121_mta" "$dhcp121_dir/pf-lan"
+echo "dhcp121: 2 mails delivered $(privnet_since "$t0") s after submission"
+og_check "the mail server's log shows relay=<onion>[<pool address>]:25 status=sent, twice" \
+	test "$(grep -cE "relay=$pfmx\[10\.[0-9.]+\]:25, .*status=sent" "$dhcp121_dir/pf-lan/maillog")" = 2
+
+# Other traffic: TCP to the host beyond the router, bytes echoed back; the router forwarded it,
+# the gateway took none of it (while it did take the mail's packets to the pool).
+og_check "TCP from the mail server to the host beyond the router is echoed back" \
+	bash -c "printf 'dhcp121 probe\n' | ip netns exec '$dhcp121_mta' nc -q 2 -w 5 $dhcp121_far_addr 7777 | grep -qx 'dhcp121 probe'"
+echo "dhcp121: gateway counters: to the far host $(dhcp121_counter "$GW_NS" "daddr $dhcp121_far_addr")," \
+	"from it $(dhcp121_counter "$GW_NS" "saddr $dhcp121_far_addr"), to the pool $(dhcp121_counter "$GW_NS" "daddr $dhcp121_pool");" \
+	"router forwarded to the far host $(dhcp121_counter "$dhcp121_rtr" "daddr $dhcp121_far_addr")"
+og_check "the router forwarded that flow" test "$(dhcp121_counter "$dhcp121_rtr" "daddr $dhcp121_far_addr")" -gt 0
+og_check "the gateway took no packet of it (to or from the far host: 0)" \
+	test "$(dhcp121_counter "$GW_NS" "daddr $dhcp121_far_addr")/$(dhcp121_counter "$GW_NS" "saddr $dhcp121_far_addr")" = 0/0
+og_check "the gateway did take the mail's packets to the pool" \
+	test "$(dhcp121_counter "$GW_NS" "daddr $dhcp121_pool")" -gt 0
+
+og_check "no mail bounced" test "$(grep -c "status=bounced" "$dhcp121_dir/pf-lan/maillog")" = 0
+mail_stop "$dhcp121_dir/pf-lan"
+mail_stop "$dhcp121_dir/pf-mx"
+gw_stop "$dhcp121_dir/gw"
+og_check "the gateway stops with exit 0" test $? = 0
+og_stop "$dhcp121_dhclient_pid"
+og_stop "$dhcp121_networkd_pid"
+ip netns exec "$GW_NS" nft delete table inet dhcp121_watch
+# The switch and the hosts on it go; with them the gateway's LAN port (its veth peer is in the switch).
+for ns in "$dhcp121_mta" "$dhcp121_rtr" "$dhcp121_far" "$dhcp121_sw"; do
+	ip netns del "$ns"
+done
