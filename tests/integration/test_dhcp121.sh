@@ -7,6 +7,7 @@
 # its unmodified Postfix delivers to the onion MX through the gateway, and its other traffic
 # (TCP to the host beyond the router) goes by the router: the gateway's counters for it stay 0.
 
+dhcp121_t0=$(date +%s.%N)
 dhcp121_dir="$OG_TMP/dhcp121"
 dhcp121_sw="$OG_RUN_ID-sw"
 dhcp121_mta="$OG_RUN_ID-mta"
@@ -41,7 +42,7 @@ ip -n "$dhcp121_far" route add default via 198.18.0.1
 ip netns exec "$dhcp121_rtr" sysctl -q -w net.ipv4.ip_forward=1
 ip netns exec "$dhcp121_rtr" nft -f - <<EOF
 table inet dhcp121_watch {
-	chain fwd { type filter hook forward priority 0; ip daddr $dhcp121_far_addr counter; }
+	chain forward_watch { type filter hook forward priority 0; ip daddr $dhcp121_far_addr counter; }
 }
 EOF
 og_spawn "$dhcp121_far" "$dhcp121_dir/echod.log" "$OG_TOOLS/echod" "$dhcp121_far_addr" 7777
@@ -160,3 +161,4 @@ ip netns exec "$GW_NS" nft delete table inet dhcp121_watch
 for ns in "$dhcp121_mta" "$dhcp121_rtr" "$dhcp121_far" "$dhcp121_sw"; do
 	ip netns del "$ns"
 done
+echo "dhcp121: the test took $(privnet_since "$dhcp121_t0") s"
