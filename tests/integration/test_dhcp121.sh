@@ -6,6 +6,7 @@
 # The mail server takes its lease with Debian's dhclient and dhclient-script (its rfc3442 hook),
 # its unmodified Postfix delivers to the onion MX through the gateway, and its other traffic
 # (TCP to the host beyond the router) goes by the router: the gateway's counters for it stay 0.
+# The same lease then comes from dnsmasq with the dhcp-option lines of docs/deployment.md.
 
 dhcp121_t0=$(date +%s.%N)
 dhcp121_dir="$OG_TMP/dhcp121"
@@ -97,27 +98,31 @@ dhcp121_port "$dhcp121_mta" eth0
 mkdir -p "/etc/netns/$dhcp121_mta"
 OG_ETC_NETNS+=("/etc/netns/$dhcp121_mta")
 : > "/etc/netns/$dhcp121_mta/resolv.conf"
-t0=$(date +%s.%N)
-og_spawn "$dhcp121_mta" "$dhcp121_dir/dhclient.log" dhclient -4 -d -v -lf "$dhcp121_dir/dhclient.leases" \
-	-pf "$dhcp121_dir/dhclient.pid" eth0
-dhcp121_dhclient_pid=$OG_SPAWNED
-og_check "dhclient is bound to a lease from the gateway" \
-	og_wait_for 30 grep -q '^bound to 192\.168\.42\.' "$dhcp121_dir/dhclient.log"
-echo "dhcp121: lease applied $(privnet_since "$t0") s after dhclient started"
-og_check "the lease has option 121: the pool via the gateway, the default via the router" \
-	grep -q "option rfc3442-classless-static-routes 10,10,192,192,168,42,1,0,192,168,42,254;" \
-	"$dhcp121_dir/dhclient.leases"
-og_check "the lease's DNS server is the gateway" \
-	grep -q "option domain-name-servers $dhcp121_gw_addr;" "$dhcp121_dir/dhclient.leases"
 # dhcp121_route DEST: the mail server's routes to DEST, one line each, with no trailing blank.
 dhcp121_route() { ip -n "$dhcp121_mta" -4 route show "$1" | sed 's/ *$//'; }
-ip -n "$dhcp121_mta" -4 route | sed 's/^/dhcp121: route: /'
-og_check "the mail server routes the pool via the gateway" \
-	test "$(dhcp121_route "$dhcp121_pool")" = "$dhcp121_pool via $dhcp121_gw_addr dev eth0"
-og_check "the mail server's default route is the router (option 3 ignored, 121 carries it)" \
-	test "$(dhcp121_route default)" = "default via $dhcp121_rtr_addr dev eth0"
-og_check "dhclient-script wrote the gateway as the resolver" \
-	grep -qx "nameserver $dhcp121_gw_addr" "/etc/netns/$dhcp121_mta/resolv.conf"
+# dhcp121_lease SERVER: dhclient takes a lease from SERVER (a name for the logs), and the lease,
+# the routes and resolv.conf it leaves are checked.
+dhcp121_lease() {
+	local server=$1 leases="$dhcp121_dir/dhclient-$1.leases" log="$dhcp121_dir/dhclient-$1.log" t0
+	t0=$(date +%s.%N)
+	og_spawn "$dhcp121_mta" "$log" dhclient -4 -d -v -lf "$leases" -pf "$dhcp121_dir/dhclient.pid" eth0
+	dhcp121_dhclient_pid=$OG_SPAWNED
+	og_check "$server: dhclient is bound to a lease from the gateway" \
+		og_wait_for 30 grep -q '^bound to 192\.168\.42\.' "$log"
+	echo "dhcp121: $server: lease applied $(privnet_since "$t0") s after dhclient started"
+	og_check "$server: the lease has option 121: the pool via the gateway, the default via the router" \
+		grep -q "option rfc3442-classless-static-routes 10,10,192,192,168,42,1,0,192,168,42,254;" "$leases"
+	og_check "$server: the lease's DNS server is the gateway" \
+		grep -q "option domain-name-servers $dhcp121_gw_addr;" "$leases"
+	ip -n "$dhcp121_mta" -4 route | sed "s/^/dhcp121: $server: route: /"
+	og_check "$server: the mail server routes the pool via the gateway" \
+		test "$(dhcp121_route "$dhcp121_pool")" = "$dhcp121_pool via $dhcp121_gw_addr dev eth0"
+	og_check "$server: the mail server's default route is the router" \
+		test "$(dhcp121_route default)" = "default via $dhcp121_rtr_addr dev eth0"
+	og_check "$server: dhclient-script wrote the gateway as the resolver" \
+		grep -qx "nameserver $dhcp121_gw_addr" "/etc/netns/$dhcp121_mta/resolv.conf"
+}
+dhcp121_lease networkd
 dhcp121_resolver=$(awk '$1 == "nameserver" { print $2; exit }' "/etc/netns/$dhcp121_mta/resolv.conf")
 
 og_check "the mail server's Postfix starts (stock master.cf, resolver: the lease's DNS server)" \
@@ -149,16 +154,42 @@ og_check "the gateway took no packet of it (to or from the far host: 0)" \
 og_check "the gateway did take the mail's packets to the pool" \
 	test "$(dhcp121_counter "$GW_NS" "daddr $dhcp121_pool")" -gt 0
 
+# The same lease from dnsmasq instead, with the dhcp-option lines docs/deployment.md gives in its
+# section on this layout (taken from there, as written): networkd stopped, the mail server's lease and routes dropped first.
+og_stop "$dhcp121_networkd_pid"
+og_stop "$dhcp121_dhclient_pid"
+ip -n "$dhcp121_mta" route flush dev eth0
+ip -n "$dhcp121_mta" addr flush dev eth0
+: > "/etc/netns/$dhcp121_mta/resolv.conf"
+ip -n "$GW_NS" addr replace "$dhcp121_gw_addr/24" dev lan42
+awk '/^## / { mine = ($0 == "## The gateway beside the LAN'"'"'s router") } mine && /^ *dhcp-option=/ { print $1 }' \
+	"$OG_TOP/docs/deployment.md" > "$dhcp121_dir/dnsmasq-options.conf"
+og_check "docs/deployment.md gives three dnsmasq dhcp-option lines, one of them option 121" \
+	test "$(wc -l < "$dhcp121_dir/dnsmasq-options.conf")/$(grep -c '^dhcp-option=121,' "$dhcp121_dir/dnsmasq-options.conf")" = 3/1
+og_spawn "$GW_NS" "$dhcp121_dir/dnsmasq.log" dnsmasq --keep-in-foreground --conf-file="$dhcp121_dir/dnsmasq-options.conf" \
+	--port=0 --interface=lan42 --bind-interfaces --dhcp-range=192.168.42.100,192.168.42.199,255.255.255.0,1h \
+	--dhcp-leasefile="$dhcp121_dir/dnsmasq.leases" --pid-file= --log-dhcp --log-facility=-
+dhcp121_dnsmasq_pid=$OG_SPAWNED
+dhcp121_lease dnsmasq
+t0=$(date +%s.%N)
+og_check "dnsmasq: swaks submits a mail for the onion to the mail server's Postfix" \
+	mail_submit "$dhcp121_mta" "user@$pfmx" "after the dnsmasq lease"
+og_check "dnsmasq: the mail reaches the onion MX's mailbox" \
+	mail_wait_delivered "$dhcp121_dir/mailbox" 3 60 "$dhcp121_mta" "$dhcp121_dir/pf-lan"
+echo "dhcp121: dnsmasq: 1 mail delivered $(privnet_since "$t0") s after submission"
+
 og_check "no mail bounced" test "$(grep -c "status=bounced" "$dhcp121_dir/pf-lan/maillog")" = 0
 mail_stop "$dhcp121_dir/pf-lan"
 mail_stop "$dhcp121_dir/pf-mx"
 gw_stop "$dhcp121_dir/gw"
 og_check "the gateway stops with exit 0" test $? = 0
 og_stop "$dhcp121_dhclient_pid"
-og_stop "$dhcp121_networkd_pid"
+og_stop "$dhcp121_dnsmasq_pid"
 ip netns exec "$GW_NS" nft delete table inet dhcp121_watch
 # The switch and the hosts on it go; with them the gateway's LAN port (its veth peer is in the switch).
 for ns in "$dhcp121_mta" "$dhcp121_rtr" "$dhcp121_far" "$dhcp121_sw"; do
 	ip netns del "$ns"
 done
+og_check "the gateway's LAN port went with the switch" \
+	og_wait_for 10 bash -c "! ip -n '$GW_NS' link show lan42 2>/dev/null | grep -q lan42"
 echo "dhcp121: the test took $(privnet_since "$dhcp121_t0") s"
