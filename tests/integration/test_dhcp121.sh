@@ -137,7 +137,7 @@ for rcpt in user@example.test "user@$pfmx"; do
 done
 og_check "both mails reach the onion MX's mailbox" \
 	mail_wait_delivered "$dhcp121_dir/mailbox" 2 60 "$dhcp121_mta" "$dhcp121_dir/pf-lan"
-echo "dhcp121: 2 mails delivered $(privnet_since "$t0") s after submission"
+echo "dhcp121: $(mail_count "$dhcp121_dir/mailbox") of 2 mails delivered $(privnet_since "$t0") s after submission"
 og_check "the mail server's log shows relay=<onion>[<pool address>]:25 status=sent, twice" \
 	test "$(grep -cE "relay=$pfmx\[10\.[0-9.]+\]:25, .*status=sent" "$dhcp121_dir/pf-lan/maillog")" = 2
 
@@ -176,7 +176,7 @@ og_check "dnsmasq: swaks submits a mail for the onion to the mail server's Postf
 	mail_submit "$dhcp121_mta" "user@$pfmx" "after the dnsmasq lease"
 og_check "dnsmasq: the mail reaches the onion MX's mailbox" \
 	mail_wait_delivered "$dhcp121_dir/mailbox" 3 60 "$dhcp121_mta" "$dhcp121_dir/pf-lan"
-echo "dhcp121: dnsmasq: 1 mail delivered $(privnet_since "$t0") s after submission"
+echo "dhcp121: dnsmasq: $(mail_count "$dhcp121_dir/mailbox") of 3 mails delivered $(privnet_since "$t0") s after submission"
 
 og_check "no mail bounced" test "$(grep -c "status=bounced" "$dhcp121_dir/pf-lan/maillog")" = 0
 mail_stop "$dhcp121_dir/pf-lan"
