@@ -18,6 +18,7 @@ dhcp121_gw_addr=192.168.42.1
 dhcp121_rtr_addr=192.168.42.254
 dhcp121_far_addr=198.18.0.10
 dhcp121_pool=10.192.0.0/10
+dhcp121_pool6=fd6f:6e69:6f6e::/64
 mkdir -p "$dhcp121_dir/mailbox" "$dhcp121_dir/etc-systemd/network"
 chown nobody "$dhcp121_dir/mailbox"
 
@@ -38,6 +39,7 @@ ip -n "$dhcp121_sw" link set br0 up
 # The router: 192.168.42.254 on the LAN, forwarding to the host beyond it (198.18.0.10).
 dhcp121_port "$dhcp121_rtr" lan0
 ip -n "$dhcp121_rtr" addr add "$dhcp121_rtr_addr/24" dev lan0
+ip -n "$dhcp121_rtr" addr add fd42:42::fe/64 dev lan0 nodad
 og_link "$dhcp121_rtr" 198.18.0.1/24 "$dhcp121_far" "$dhcp121_far_addr/24" > /dev/null
 ip -n "$dhcp121_far" route add default via 198.18.0.1
 ip netns exec "$dhcp121_rtr" sysctl -q -w net.ipv4.ip_forward=1
@@ -57,6 +59,7 @@ table inet dhcp121_watch {
 		iifname "lan42" ip daddr $dhcp121_far_addr counter
 		iifname "lan42" ip saddr $dhcp121_far_addr counter
 		iifname "lan42" ip daddr $dhcp121_pool counter
+		iifname "lan42" ip6 daddr $dhcp121_pool6 counter
 	}
 }
 EOF
@@ -66,12 +69,13 @@ dhcp121_counter() {
 		awk -v m="$2" 'index($0, m) { for (i = 1; i < NF; i++) if ($i == "packets") print $(i + 1) }'
 }
 
-# The image's LAN file as it ships, but for the interface name and its two option 121 lines uncommented.
-sed -e 's/^Name=eth1$/Name=lan42/' -e 's/^#\(Router=\|SendOption=121:\)/\1/' \
+# The image's LAN file as it ships, but for the interface name and its commented lines for this
+# layout taken in (option 121; Router Advertisements routing the IPv6 pool, no default router).
+sed -e 's/^Name=eth1$/Name=lan42/' -e 's/^#\([^ ]\)/\1/' \
 	"$OG_TOP/image/rootfs/etc/systemd/network/20-lan.network" > "$dhcp121_dir/etc-systemd/network/20-lan.network"
 printf '[Network]\nManageForeignRoutes=no\nManageForeignRoutingPolicyRules=no\n' > "$dhcp121_dir/etc-systemd/networkd.conf"
-og_check "the image's 20-lan.network carries the option 121 lines (commented) for this layout" \
-	grep -qx 'SendOption=121:string:.*' "$dhcp121_dir/etc-systemd/network/20-lan.network"
+og_check "the image's 20-lan.network carries the lines (commented) for this layout: option 121, IPv6 pool route" \
+	test "$(grep -cx 'SendOption=121:string:.*\|Route=fd6f:6e69:6f6e::/64' "$dhcp121_dir/etc-systemd/network/20-lan.network")" = 2
 # networkd in the gateway's namespace, with its own /etc/systemd and /run/systemd (the mount
 # namespace of ip netns exec), and /sys read-only: with no udev here it then takes links as they are.
 og_spawn "$GW_NS" "$dhcp121_dir/networkd.log" env SYSTEMD_LOG_LEVEL=debug sh -c \
@@ -80,6 +84,8 @@ og_spawn "$GW_NS" "$dhcp121_dir/networkd.log" env SYSTEMD_LOG_LEVEL=debug sh -c 
 dhcp121_networkd_pid=$OG_SPAWNED
 og_check "networkd's DHCP server starts on the gateway's LAN port" \
 	og_wait_for 20 grep -q 'lan42: DHCPv4 server: STARTED' "$dhcp121_dir/networkd.log"
+# The LAN's IPv6 prefix (the router's) is on the gateway's LAN port: it answers the mail server there.
+ip -n "$GW_NS" -6 route add fd42:42::/64 dev lan42
 
 pfmx=$(privnet_onion pfmx)
 mx_conf=("myhostname = mx.onion.test" "inet_interfaces = 127.0.0.1" "mydestination = localhost"
@@ -87,14 +93,19 @@ mx_conf=("myhostname = mx.onion.test" "inet_interfaces = 127.0.0.1" "mydestinati
 	"virtual_mailbox_maps = static:user/" "virtual_uid_maps = static:65534" "virtual_gid_maps = static:65534")
 og_check "the onion MX's Postfix starts" mail_start mx "$WAN_NS" "$dhcp121_dir/pf-mx" 127.0.0.1 "${mx_conf[@]}"
 gw_config "$dhcp121_dir/gw" "dns-listen $dhcp121_gw_addr" "dns-upstream $WAN_DNS_ADDR" \
-	"client-network 192.168.42.0/24" "transparent-port 9040" "lan-interface lan42" \
+	"client-network 192.168.42.0/24" "client-network fd42:42::/64" "transparent-port 9040" "lan-interface lan42" \
 	"trust-anchor $OG_TMP/zones/trust-anchors" "proxy-connect-timeout 20"
 gw_start "$dhcp121_dir/gw"
 og_check "the gateway's Tor is ready" og_wait_for 60 gw_log_has "$dhcp121_dir/gw" "tor ready"
 
 # The mail server: an address-less port, Debian's dhclient with its stock dhclient.conf and
 # dhclient-script; resolv.conf is the namespace's (ip netns exec binds it over /etc/resolv.conf).
+# IPv6: an address of the router's prefix and the default via the router (static: the router here
+# sends no RA); a Route Information option is taken only with accept_ra_rt_info_max_plen >= 64.
+ip netns exec "$dhcp121_mta" sysctl -q -w net.ipv6.conf.default.accept_ra_rt_info_max_plen=64
 dhcp121_port "$dhcp121_mta" eth0
+ip -n "$dhcp121_mta" addr add fd42:42::10/64 dev eth0 nodad
+ip -n "$dhcp121_mta" -6 route add default via fd42:42::fe dev eth0
 mkdir -p "/etc/netns/$dhcp121_mta"
 OG_ETC_NETNS+=("/etc/netns/$dhcp121_mta")
 : > "/etc/netns/$dhcp121_mta/resolv.conf"
@@ -139,27 +150,40 @@ og_check "both mails reach the onion MX's mailbox" \
 	mail_wait_delivered "$dhcp121_dir/mailbox" 2 60 "$dhcp121_mta" "$dhcp121_dir/pf-lan"
 echo "dhcp121: $(mail_count "$dhcp121_dir/mailbox") of 2 mails delivered $(privnet_since "$t0") s after submission"
 og_check "the mail server's log shows relay=<onion>[<pool address>]:25 status=sent, twice" \
-	test "$(grep -cE "relay=$pfmx\[10\.[0-9.]+\]:25, .*status=sent" "$dhcp121_dir/pf-lan/maillog")" = 2
+	test "$(grep -cE "relay=$pfmx\[(10\.[0-9.]+|fd6f:6e69:6f6e:[0-9a-f:]+)\]:25, .*status=sent" "$dhcp121_dir/pf-lan/maillog")" = 2
 
 # Other traffic: TCP to the host beyond the router, bytes echoed back; the router forwarded it,
 # the gateway took none of it (while it did take the mail's packets to the pool).
 og_check "TCP from the mail server to the host beyond the router is echoed back" \
 	bash -c "printf 'dhcp121 probe\n' | ip netns exec '$dhcp121_mta' nc -q 2 -w 5 $dhcp121_far_addr 7777 | grep -qx 'dhcp121 probe'"
 echo "dhcp121: gateway counters: to the far host $(dhcp121_counter "$GW_NS" "daddr $dhcp121_far_addr")," \
-	"from it $(dhcp121_counter "$GW_NS" "saddr $dhcp121_far_addr"), to the pool $(dhcp121_counter "$GW_NS" "daddr $dhcp121_pool");" \
+	"from it $(dhcp121_counter "$GW_NS" "saddr $dhcp121_far_addr"), to the pools $(dhcp121_counter "$GW_NS" "daddr $dhcp121_pool")" \
+	"and $(dhcp121_counter "$GW_NS" "daddr $dhcp121_pool6");" \
 	"router forwarded to the far host $(dhcp121_counter "$dhcp121_rtr" "daddr $dhcp121_far_addr")"
 og_check "the router forwarded that flow" test "$(dhcp121_counter "$dhcp121_rtr" "daddr $dhcp121_far_addr")" -gt 0
 og_check "the gateway took no packet of it (to or from the far host: 0)" \
 	test "$(dhcp121_counter "$GW_NS" "daddr $dhcp121_far_addr")/$(dhcp121_counter "$GW_NS" "saddr $dhcp121_far_addr")" = 0/0
-og_check "the gateway did take the mail's packets to the pool" \
-	test "$(dhcp121_counter "$GW_NS" "daddr $dhcp121_pool")" -gt 0
+og_check "the gateway did take the mail's packets to the pools" \
+	test "$(($(dhcp121_counter "$GW_NS" "daddr $dhcp121_pool") + $(dhcp121_counter "$GW_NS" "daddr $dhcp121_pool6")))" -gt 0
+
+# The IPv6 pool: routed via the gateway by its Router Advertisement, the default staying the router's.
+og_check "the mail server routes the IPv6 pool via the gateway's link-local address (RA route information)" \
+	og_wait_for 10 bash -c "ip -n '$dhcp121_mta' -6 route show $dhcp121_pool6 | grep -q '^$dhcp121_pool6 via fe80::[0-9a-f:]* dev eth0 proto ra '"
+og_check "the gateway's RA made it no IPv6 default router (the default is still the router)" \
+	test "$(ip -n "$dhcp121_mta" -6 route show default | awk '{ print $1, $2, $3 }')" = "default via fd42:42::fe"
+pool6_addr=$(ip netns exec "$dhcp121_mta" dig +short @"$dhcp121_resolver" "$pfmx" AAAA)
+dhcp121_v6_before=$(dhcp121_counter "$GW_NS" "daddr $dhcp121_pool6")
+og_check "TCP to the onion's IPv6 pool address ($pool6_addr) reads the onion MX's banner" \
+	bash -c "printf 'QUIT\r\n' | ip netns exec '$dhcp121_mta' nc -w 30 '$pool6_addr' 25 | grep -q '^220 mx.onion.test '"
+og_check "the gateway took that connection's packets" \
+	test "$(dhcp121_counter "$GW_NS" "daddr $dhcp121_pool6")" -gt "$dhcp121_v6_before"
 
 # The same lease from dnsmasq instead, with the dhcp-option lines docs/deployment.md gives in its
 # section on this layout (taken from there, as written): networkd stopped, the mail server's lease and routes dropped first.
 og_stop "$dhcp121_networkd_pid"
 og_stop "$dhcp121_dhclient_pid"
-ip -n "$dhcp121_mta" route flush dev eth0
-ip -n "$dhcp121_mta" addr flush dev eth0
+ip -n "$dhcp121_mta" -4 route flush dev eth0
+ip -n "$dhcp121_mta" -4 addr flush dev eth0
 : > "/etc/netns/$dhcp121_mta/resolv.conf"
 ip -n "$GW_NS" addr replace "$dhcp121_gw_addr/24" dev lan42
 awk '/^## / { mine = ($0 == "## The gateway beside the LAN'"'"'s router") } mine && /^ *dhcp-option=/ { print $1 }' \
