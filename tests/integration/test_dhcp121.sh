@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: ISC
 # test_dhcp121: the gateway beside the LAN's router, not the router. One LAN switch holds the mail
 # server, the gateway and a plain router to a host beyond it. The gateway's DHCP server is Debian's
-# systemd-networkd running the image's 20-lan.network (its commented option 121 lines taken in):
-# the pool 10.192.0.0/10 via the gateway, the default route via the router, DNS: the gateway.
+# systemd-networkd running the image's 20-lan.network (its commented lines for this layout taken
+# in): option 121 with the pool 10.192.0.0/10 via the gateway and the default route via the router,
+# DNS: the gateway; and Router Advertisements routing the IPv6 pool to it (no default router).
 # The mail server takes its lease with Debian's dhclient and dhclient-script (its rfc3442 hook),
 # its unmodified Postfix delivers to the onion MX through the gateway, and its other traffic
 # (TCP to the host beyond the router) goes by the router: the gateway's counters for it stay 0.
