@@ -50,6 +50,10 @@ table inet dhcp121_watch {
 }
 EOF
 og_spawn "$dhcp121_far" "$dhcp121_dir/echod.log" "$OG_TOOLS/echod" "$dhcp121_far_addr" 7777
+# dhcp121_gw_state: the gateway namespace's links, addresses and routes, which the later tests share.
+dhcp121_gw_state() { ip -n "$GW_NS" -br addr; ip -n "$GW_NS" route; ip -n "$GW_NS" -6 route; }
+dhcp121_gw_unchanged() { [ "$(dhcp121_gw_state)" = "$dhcp121_gw_before" ]; }
+dhcp121_gw_before=$(dhcp121_gw_state)
 # The gateway's LAN port (its WAN stays the world's link to the Tor network), with counters of
 # what it takes from the LAN: to the host beyond the router, and to the pool.
 dhcp121_port "$GW_NS" lan42
@@ -215,6 +219,6 @@ ip netns exec "$GW_NS" nft delete table inet dhcp121_watch
 for ns in "$dhcp121_mta" "$dhcp121_rtr" "$dhcp121_far" "$dhcp121_sw"; do
 	ip netns del "$ns"
 done
-og_check "the gateway's LAN port went with the switch" \
-	og_wait_for 10 bash -c "! ip -n '$GW_NS' link show lan42 2>/dev/null | grep -q lan42"
+og_check "the gateway's LAN port went with the switch, its namespace's addresses and routes are as before" \
+	og_wait_for 10 dhcp121_gw_unchanged
 echo "dhcp121: the test took $(privnet_since "$dhcp121_t0") s"
