@@ -184,7 +184,8 @@ og_check "the gateway took that connection's packets" \
 	test "$(dhcp121_counter "$GW_NS" "daddr $dhcp121_pool6")" -gt "$dhcp121_v6_before"
 
 # The same lease from dnsmasq instead, with the dhcp-option lines docs/deployment.md gives in its
-# section on this layout (taken from there, as written): networkd stopped, the mail server's lease and routes dropped first.
+# section on this layout (taken from there, as written); networkd stopped and the mail server's
+# IPv4 lease, address and routes dropped first.
 og_stop "$dhcp121_networkd_pid"
 og_stop "$dhcp121_dhclient_pid"
 ip -n "$dhcp121_mta" -4 route flush dev eth0
