@@ -17,6 +17,9 @@ build_pkgs="build-essential pkg-config dpkg-dev libevent-dev libssl-dev zlib1g-d
 test_pkgs="tor obfs4proxy iproute2 nftables jq curl netcat-openbsd dnsutils knot-dnsutils nsd ldnsutils tcpdump procps psmisc
   postfix swaks dnsperf dnsmasq-base redsocks torsocks bsd-mailx gnuplot-nox unbound openssl
   libnet-ssleay-perl strace systemd prometheus chromium"
+# isc-dhcp-client: test_dhcp121's mail server takes its lease (option 121) with Debian's dhclient
+# and dhclient-script; the DHCP server there is systemd's networkd (package systemd, above).
+test_pkgs="$test_pkgs isc-dhcp-client"
 # The appliance images and their boot test (make image, image-smoke, image-test): the root filesystem
 # and disk tools, QEMU with each arch's firmware, qemu-user for foreign root filesystems, the LAN
 # host's DHCP client and the SSH client that logs into the guest.
