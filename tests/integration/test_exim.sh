@@ -49,12 +49,17 @@ sed 's/^/exim -bt (pool-ipv4 100.64.0.0\/10): /' "$exim_dir/bt.txt"
 og_check "with pool-ipv4 100.64.0.0/10 Exim routes to the onion MX's pool address" \
 	grep -qE "host $pfmx \[100\.(6[4-9]|[7-9][0-9]|1[01][0-9]|12[0-7])\.[0-9.]+\]" "$exim_dir/bt.txt"
 
-: > "$exim_root/var/log/exim4/mainlog"
 og_spawn "$LAN_NS" "$exim_dir/exim.out" unshare --uts chroot "$exim_root" /bin/sh -c \
 	'hostname mail.lan.test && exec exim4 -bdf -q30m'
 exim_pid=$OG_SPAWNED
 og_check "the LAN's Exim starts (stock config, resolver: the gateway)" \
-	og_wait_for 20 exim_log "daemon started: pid=.*listening for SMTP on \[127\.0\.0\.1\]:25"
+	og_wait_for 20 mta_listening "$LAN_NS"
+
+# Exim pipelines QUIT after the last data and shuts its sending side at once; Tor has no
+# half-close (a SOCKS client's EOF ends the stream both ways), so the gateway must keep the onion
+# side open for the replies: else the 250 is lost and the mail, already delivered, is sent again.
+og_check "a LAN client that sends QUIT and half-closes still gets the onion MX's 221" \
+	test "$(mta_half_close_reply "$(ip netns exec "$LAN_NS" dig +short @"$GW_LAN_ADDR" "$pfmx" A)" | cut -c1-3)" = 221
 
 exim_flush() { exim -qff; }
 mta_dns_watch "$LAN_NS" "$LAN_IF" "$exim_dir/dns.log"
@@ -70,6 +75,7 @@ for rcpt in user@example.test user@mapped.test "user@$pfmx"; do
 done
 og_check "the Exim log shows 3 deliveries to H=<onion> [<100.64/10 address>]" \
 	test "$(exim_log "=> user@.* R=dnslookup T=remote_smtp H=$pfmx \[100\.[0-9.]+\]" | wc -l)" = 3
+og_check "Exim deferred none of them (each accepted on its first try)" test "$(exim_log " == " | wc -l)" = 0
 og_check "the mailbox's Received headers show the LAN Exim" \
 	bash -c "grep -l 'by mail.lan.test with esmtp (Exim 4' '$exim_dir'/mailbox/user/new/* | wc -l | grep -qx 3"
 og_stop "$exim_dns_pid"

@@ -161,3 +161,31 @@ mta_dns_watch() {
 mta_dns_queries() {
 	grep -oE '[A-Z0-9]+\? [^ ]+' "$1" | awk '!seen[$0]++'
 }
+
+# mta_listening NS: something listens on 127.0.0.1:25 in NS.
+mta_listening() {
+	ip netns exec "$1" ss -Hltn 'sport = :25' | grep -q '127\.0\.0\.1:25'
+}
+
+# mta_streams_idle GWDIR: every stream the gateway opened is closed (an MTA's cached sessions gone).
+mta_streams_idle() {
+	[ "$(grep -c ' open after ' "$1/oniongated.log")" = "$(grep -c ' closed: ' "$1/oniongated.log")" ]
+}
+
+# mta_half_close_reply ADDR: connects to ADDR:25 from the LAN, sends QUIT, shuts its sending side
+# (as Exim does after a pipelined QUIT) and prints the last reply line it reads before EOF.
+mta_half_close_reply() {
+	ip netns exec "$LAN_NS" timeout 60 python3 -c '
+import socket, sys
+s = socket.create_connection((sys.argv[1], 25), timeout=50)
+s.sendall(b"QUIT\r\n")
+s.shutdown(socket.SHUT_WR)
+data = b""
+while True:
+    chunk = s.recv(4096)
+    if not chunk:
+        break
+    data += chunk
+lines = data.decode(errors="replace").strip().splitlines()
+print(lines[-1].strip() if lines else "")' "$1"
+}
