@@ -178,9 +178,13 @@ static struct bufferevent *peer_of(struct stream *s, struct bufferevent *bev)
 	return bev == s->lan ? s->tor : s->lan;
 }
 
+/* Tor has no half-close: a SOCKS client's EOF ends the stream both ways (RELAY_END) and drops the
+ * replies still on their way, such as the 250 after Exim's pipelined QUIT and shutdown. So only
+ * the onion side's close is passed on (to the LAN); after a LAN EOF the stream lives until the
+ * onion side closes or the idle timer (proxy-idle-timeout) ends it. */
 static void shut_if_drained(struct stream *s, struct bufferevent *to, bool from_eof)
 {
-	if (from_eof && evbuffer_get_length(bufferevent_get_output(to)) == 0)
+	if (from_eof && to == s->lan && evbuffer_get_length(bufferevent_get_output(to)) == 0)
 		shutdown(bufferevent_getfd(to), SHUT_WR);
 	if (s->lan_eof && s->tor_eof && evbuffer_get_length(bufferevent_get_output(s->lan)) == 0 &&
 	    evbuffer_get_length(bufferevent_get_output(s->tor)) == 0)
@@ -249,8 +253,7 @@ static void idle_check(evutil_socket_t fd, short what, void *arg)
 	evtimer_add(s->timer, &tv);
 }
 
-/* The stream through Tor is open: what either side sent ahead goes across first, and a LAN
- * half-close that came before is passed on after it. */
+/* The stream through Tor is open: what either side sent ahead goes across first. */
 static void start_relay(struct stream *s)
 {
 	struct timeval tv = { s->p->cfg->proxy_idle_timeout, 0 };
@@ -275,8 +278,6 @@ static void start_relay(struct stream *s)
 		relay_read(s->tor, s);
 	if (evbuffer_get_length(bufferevent_get_input(s->lan)) > 0)
 		relay_read(s->lan, s);
-	if (s->lan_eof)
-		shut_if_drained(s, s->tor, true);
 }
 
 /* ---- waiting for the stream through Tor ---- */
