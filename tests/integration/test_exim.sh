@@ -44,6 +44,8 @@ gw_stop "$exim_dir/gw"
 exim_gw_config "pool-ipv4 100.64.0.0/10"
 gw_start "$exim_dir/gw"
 og_wait_for 60 gw_log_has "$exim_dir/gw" "tor ready"
+# A young private network: wait until the MX's onion descriptor is out (as test_mail's flushes do).
+og_check "the onion MX answers through the gateway" gw_banner "$exim_dir/gw" "$pfmx" 25 120
 exim -bt user@example.test > "$exim_dir/bt.txt" 2>&1
 sed 's/^/exim -bt (pool-ipv4 100.64.0.0\/10): /' "$exim_dir/bt.txt"
 og_check "with pool-ipv4 100.64.0.0/10 Exim routes to the onion MX's pool address" \
