@@ -5,6 +5,7 @@
 # default pools), so the gateway runs with pool-ipv4 100.64.0.0/10. Fault: the onion MX down:
 # the mail defers on the 421, none bounces, and it arrives once the MX is back.
 
+exim_t_start=$(date +%s.%N)
 pfmx=$(privnet_onion pfmx)
 exim_dir="$OG_TMP/exim"
 mkdir -p "$exim_dir/mailbox"
@@ -101,3 +102,4 @@ og_stop "$exim_pid"
 mail_stop "$exim_dir/pf-mx"
 gw_stop "$exim_dir/gw"
 og_check "the mail gateway stops with exit 0" test $? = 0
+echo "exim: the test took $(privnet_since "$exim_t_start") s"

@@ -4,6 +4,7 @@
 # and to a .onion recipient, its resolver (libasr) reading resolv.conf. Fault: the onion MX down:
 # the mail defers on the 421 (TempFail), none bounces, and it arrives once the MX is back.
 
+smtpd_t_start=$(date +%s.%N)
 pfmx=$(privnet_onion pfmx)
 smtpd_dir="$OG_TMP/opensmtpd"
 mkdir -p "$smtpd_dir/mailbox"
@@ -79,3 +80,4 @@ og_stop "$smtpd_pid"
 mail_stop "$smtpd_dir/pf-mx"
 gw_stop "$smtpd_dir/gw"
 og_check "the mail gateway stops with exit 0" test $? = 0
+echo "opensmtpd: the test took $(privnet_since "$smtpd_t_start") s"
