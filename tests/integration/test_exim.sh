@@ -61,8 +61,13 @@ og_check "the LAN's Exim starts (stock config, resolver: the gateway)" \
 # Exim pipelines QUIT after the last data and shuts its sending side at once; Tor has no
 # half-close (a SOCKS client's EOF ends the stream both ways), so the gateway must keep the onion
 # side open for the replies: else the 250 is lost and the mail, already delivered, is sent again.
+exim_mx_addr=$(ip netns exec "$LAN_NS" dig +short @"$GW_LAN_ADDR" "$pfmx" A)
 og_check "a LAN client that sends QUIT and half-closes still gets the onion MX's 221" \
-	test "$(mta_half_close_reply "$(ip netns exec "$LAN_NS" dig +short @"$GW_LAN_ADDR" "$pfmx" A)" | cut -c1-3)" = 221
+	test "$(mta_half_close_reply "$exim_mx_addr" | cut -c1-3)" = 221
+# Any other close is passed on at once: a banner grab does not hold a stream slot.
+og_check "a LAN client that reads the banner and closes without QUIT" \
+	test "$(mta_banner_close "$exim_mx_addr" | cut -c1-3)" = 220
+og_check "ends its stream at once (within 5 s)" og_wait_for 5 mta_streams_idle "$exim_dir/gw"
 
 exim_flush() { exim -qff; }
 mta_dns_watch "$LAN_NS" "$LAN_IF" "$exim_dir/dns.log"

@@ -172,6 +172,15 @@ mta_streams_idle() {
 	[ "$(grep -c ' open after ' "$1/oniongated.log")" = "$(grep -c ' closed: ' "$1/oniongated.log")" ]
 }
 
+# mta_banner_close ADDR: reads the banner of ADDR:25 from the LAN and closes without QUIT.
+mta_banner_close() {
+	ip netns exec "$LAN_NS" timeout 60 python3 -c '
+import socket, sys
+s = socket.create_connection((sys.argv[1], 25), timeout=50)
+print(s.makefile("rb").readline().decode(errors="replace").strip())
+s.close()' "$1"
+}
+
 # mta_half_close_reply ADDR: connects to ADDR:25 from the LAN, sends QUIT, shuts its sending side
 # (as Exim does after a pipelined QUIT) and prints the last reply line it reads before EOF.
 mta_half_close_reply() {
