@@ -37,7 +37,7 @@ exim_gw_config
 gw_start "$exim_dir/gw"
 og_wait_for 60 gw_log_has "$exim_dir/gw" "tor ready"
 exim -bt user@example.test > "$exim_dir/bt-default-pool.txt" 2>&1
-cat "$exim_dir/bt-default-pool.txt" | sed 's/^/exim -bt (default pool): /'
+sed 's/^/exim -bt (default pool): /' "$exim_dir/bt-default-pool.txt"
 og_check "with the default pool Exim finds the onion MX unroutable (its ignore_target_hosts)" \
 	grep -q "all relevant MX records point to non-existent hosts" "$exim_dir/bt-default-pool.txt"
 gw_stop "$exim_dir/gw"
