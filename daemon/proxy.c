@@ -180,6 +180,7 @@ static struct bufferevent *peer_of(struct stream *s, struct bufferevent *bev)
 	return bev == s->lan ? s->tor : s->lan;
 }
 
+/* Keeps the last bytes of what the LAN sent (before they move on), for lan_quit_pending. */
 static void note_lan_tail(struct stream *s, struct evbuffer *in, size_t n)
 {
 	size_t k = n < sizeof(s->lan_tail) ? n : sizeof(s->lan_tail);
