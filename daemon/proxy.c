@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
@@ -53,6 +54,7 @@ struct stream {
 	uint16_t port;
 	uint64_t up, down;
 	bool lan_eof, tor_eof;
+	char lan_tail[6]; /* the last bytes from the LAN: an SMTP QUIT before its half-close? */
 	bool counted; /* activity_stream_begin was called: end it once */
 	time_t started, last_active;
 	struct timespec t0; /* the LAN connect, monotonic: connect-to-first-byte */
@@ -178,9 +180,29 @@ static struct bufferevent *peer_of(struct stream *s, struct bufferevent *bev)
 	return bev == s->lan ? s->tor : s->lan;
 }
 
+/* Keeps the last bytes of what the LAN sent (before they move on), for lan_quit_pending. */
+static void note_lan_tail(struct stream *s, struct evbuffer *in, size_t n)
+{
+	size_t k = n < sizeof(s->lan_tail) ? n : sizeof(s->lan_tail);
+	struct evbuffer_ptr at;
+	memmove(s->lan_tail, s->lan_tail + k, sizeof(s->lan_tail) - k);
+	if (evbuffer_ptr_set(in, &at, n - k, EVBUFFER_PTR_SET) == 0)
+		evbuffer_copyout_from(in, &at, s->lan_tail + sizeof(s->lan_tail) - k, k);
+}
+
+/* Tor has no half-close: a SOCKS client's EOF ends the stream both ways (RELAY_END) and drops the
+ * replies still on their way, such as the 250 and 221 after Exim's pipelined QUIT and shutdown.
+ * So a LAN EOF right after an SMTP QUIT is not passed on: the server closes once it has replied
+ * (or the idle timer, proxy-idle-timeout, ends the stream). Any other EOF ends it at once. */
+static bool lan_quit_pending(const struct stream *s)
+{
+	return is_smtp_port(s->port) && strncasecmp(s->lan_tail, "QUIT\r\n", sizeof(s->lan_tail)) == 0;
+}
+
 static void shut_if_drained(struct stream *s, struct bufferevent *to, bool from_eof)
 {
-	if (from_eof && evbuffer_get_length(bufferevent_get_output(to)) == 0)
+	bool pass = to == s->lan || !lan_quit_pending(s);
+	if (from_eof && pass && evbuffer_get_length(bufferevent_get_output(to)) == 0)
 		shutdown(bufferevent_getfd(to), SHUT_WR);
 	if (s->lan_eof && s->tor_eof && evbuffer_get_length(bufferevent_get_output(s->lan)) == 0 &&
 	    evbuffer_get_length(bufferevent_get_output(s->tor)) == 0)
@@ -194,6 +216,7 @@ static void relay_read(struct bufferevent *bev, void *arg)
 	struct evbuffer *in = bufferevent_get_input(bev);
 	size_t n = evbuffer_get_length(in);
 	if (bev == s->lan) {
+		note_lan_tail(s, in, n);
 		s->up += n;
 		stats_add(STAT_PROXY_BYTES_UP, n);
 	} else {
@@ -250,7 +273,7 @@ static void idle_check(evutil_socket_t fd, short what, void *arg)
 }
 
 /* The stream through Tor is open: what either side sent ahead goes across first, and a LAN
- * half-close that came before is passed on after it. */
+ * half-close that came before is passed on after it (shut_if_drained says when). */
 static void start_relay(struct stream *s)
 {
 	struct timeval tv = { s->p->cfg->proxy_idle_timeout, 0 };

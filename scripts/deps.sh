@@ -132,3 +132,10 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$TOR_DEB_VERSION" ]; then
 	echo "$TOR_DEB_VERSION" > "$stamp"
 	echo "deps: tor source $TOR_DEB_VERSION unpacked in $srcdir"
 fi
+
+# test_exim, test_opensmtpd: Debian's Exim and OpenSMTPD conflict with postfix (all provide
+# mail-transport-agent), so they are never installed here: each gets its own root under build/mta
+# (mmdebstrap, once, ~50 s each; the tests build it themselves when it is missing).
+if [ "$(id -u)" = 0 ]; then
+	(. "$top/tests/lib/common.sh" && . "$top/tests/lib/mail.sh" && exim_root && smtpd_root) >/dev/null
+fi

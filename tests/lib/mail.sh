@@ -82,3 +82,119 @@ mail_wait_delivered() {
 	done
 	[ "$(mail_count "$box")" -ge "$want" ]
 }
+
+# Exim and OpenSMTPD conflict with the machine's Postfix (all provide mail-transport-agent): each
+# runs from its own Debian root (mmdebstrap, cached under build/mta/), installed by dpkg with its
+# maintainer scripts, answered through debconf as an admin answers dpkg-reconfigure.
+#
+#   mta_root NAME PACKAGE [DEBCONF-LINES...]   build (once) build/mta/NAME; prints its path
+#   exim_root, smtpd_root                      mta_root for Exim and for OpenSMTPD
+#   mta_run ROOT NS command...                 the command inside ROOT in the namespace NS
+MTA_CACHE="$OG_TOP/build/mta"
+
+mta_root() {
+	local name=$1 package="$2,netbase" root="$MTA_CACHE/$1" seed
+	shift 2
+	seed=$(printf '%s\n' "$@")
+	# The cache is valid for the same package and answers (.complete holds them).
+	if [ "$(cat "$root/.complete" 2>/dev/null)" != "$package $seed" ]; then
+		mkdir -p "$MTA_CACHE"
+		rm -rf "$root"
+		mmdebstrap --mode=root --variant=minbase --include="$package" \
+			--dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/locale/*' \
+			--essential-hook="printf '%s\n' '${seed//\'/}' | chroot \"\$1\" debconf-set-selections" \
+			bookworm "$root" >"$MTA_CACHE/$name.build.log" 2>&1 ||
+			{ og_log "mta: mmdebstrap $package failed, see $MTA_CACHE/$name.build.log"; return 1; }
+		echo "$package $seed" > "$root/.complete"
+	fi
+	echo "$root"
+}
+
+#   mta_run ROOT NS command...                 the command inside ROOT in the namespace NS, with
+#                                              its own host name mail.lan.test (a UTS namespace)
+#   mta_instance NAME ROOT RESOLVER            a fresh copy of ROOT in $OG_TMP; prints its path
+#   mta_wait_delivered MAILBOX N SECONDS FLUSH...  mail_wait_delivered with any queue-run command
+# The answers of "dpkg-reconfigure exim4-config" for an internet site, and of opensmtpd's question.
+exim_root() {
+	mta_root exim exim4-daemon-light \
+		"exim4-config exim4/dc_eximconfig_configtype select internet site; mail is sent and received directly using SMTP" \
+		"exim4-config exim4/mailname string mail.lan.test" "exim4-config exim4/dc_local_interfaces string 127.0.0.1 ; ::1"
+}
+
+smtpd_root() {
+	mta_root opensmtpd opensmtpd "opensmtpd opensmtpd/mailname string mail.lan.test"
+}
+
+mta_run() {
+	local root=$1 ns=$2
+	shift 2
+	ip netns exec "$ns" unshare --uts chroot "$root" /bin/sh -c 'hostname mail.lan.test && exec "$@"' sh "$@"
+}
+
+mta_instance() {
+	local name=$1 root=$2 resolver=$3 dir="$OG_TMP/$1-root"
+	rm -rf "$dir"
+	cp -a "$root" "$dir"
+	echo "nameserver $resolver" > "$dir/etc/resolv.conf"
+	printf '%s\n' "127.0.0.1 localhost" "127.0.1.1 mail.lan.test mail" "::1 localhost ip6-localhost ip6-loopback" \
+		> "$dir/etc/hosts" # as Debian's installer writes it
+	echo "$dir"
+}
+
+mta_wait_delivered() {
+	local box=$1 want=$2 limit=$3 t
+	shift 3
+	for ((t = 1; t <= limit * 2; t++)); do
+		[ "$(mail_count "$box")" -ge "$want" ] && return 0
+		sleep 0.5
+		((t % 10)) || "$@" >/dev/null 2>&1
+	done
+	[ "$(mail_count "$box")" -ge "$want" ]
+}
+
+# mta_dns_watch NS IF LOG: every DNS query leaving the LAN host, as tcpdump text (OG_SPAWNED);
+# mta_dns_queries LOG: the distinct "TYPE? name." the MTA asked, in order.
+mta_dns_watch() {
+	og_spawn "$1" "$3" tcpdump -i "$2" -n -U -l -Z root udp dst port 53 or tcp dst port 53
+}
+
+mta_dns_queries() {
+	grep -oE '[A-Z0-9]+\? [^ ]+' "$1" | awk '!seen[$0]++'
+}
+
+# mta_listening NS: something listens on 127.0.0.1:25 in NS.
+mta_listening() {
+	ip netns exec "$1" ss -Hltn 'sport = :25' | grep -q '127\.0\.0\.1:25'
+}
+
+# mta_streams_idle GWDIR: every stream the gateway opened is closed (an MTA's cached sessions gone).
+mta_streams_idle() {
+	[ "$(grep -c ' open after ' "$1/oniongated.log")" = "$(grep -c ' closed: ' "$1/oniongated.log")" ]
+}
+
+# mta_banner_close ADDR: reads the banner of ADDR:25 from the LAN and closes without QUIT.
+mta_banner_close() {
+	ip netns exec "$LAN_NS" timeout 60 python3 -c '
+import socket, sys
+s = socket.create_connection((sys.argv[1], 25), timeout=50)
+print(s.makefile("rb").readline().decode(errors="replace").strip())
+s.close()' "$1"
+}
+
+# mta_half_close_reply ADDR: connects to ADDR:25 from the LAN, sends QUIT, shuts its sending side
+# (as Exim does after a pipelined QUIT) and prints the last reply line it reads before EOF.
+mta_half_close_reply() {
+	ip netns exec "$LAN_NS" timeout 60 python3 -c '
+import socket, sys
+s = socket.create_connection((sys.argv[1], 25), timeout=50)
+s.sendall(b"QUIT\r\n")
+s.shutdown(socket.SHUT_WR)
+data = b""
+while True:
+    chunk = s.recv(4096)
+    if not chunk:
+        break
+    data += chunk
+lines = data.decode(errors="replace").strip().splitlines()
+print(lines[-1].strip() if lines else "")' "$1"
+}
