@@ -769,19 +769,26 @@ fail:
 	return NULL;
 }
 
+/* The cache starts empty: no answer of a server left behind is served. */
+static void cache_renew(struct dns *d)
+{
+	dnscache_free(d->cache);
+	d->cache = dnscache_new(d->cache_size);
+}
+
 void dns_reconfigure(struct dns *d, const struct config *cfg)
 {
 	d->cfg = cfg;
 	if (cfg->dns_cache_size != d->cache_size) {
-		dnscache_free(d->cache);
 		d->cache_size = cfg->dns_cache_size;
-		d->cache = dnscache_new(cfg->dns_cache_size);
+		cache_renew(d);
 	}
 }
 
 void dns_set_upstreams(struct dns *d, const struct config_sockaddr *servers, size_t n)
 {
 	upstream_set_servers(d->up, servers, n);
+	cache_renew(d);
 }
 
 void dns_set_upgrade(struct dns *d, struct mxupgrade *u)

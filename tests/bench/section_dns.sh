@@ -66,15 +66,16 @@ bench_row dns "pass-through answers from nsd (qps)" qps higher "$ogp_qps" "nsd a
 bench_row dns "pass-through answers, p99 latency" ms lower "$ogp_p99" "nsd answering directly (ceiling)" "$nsd_p99"
 echo "nsd_direct_qps=$nsd_qps nsd_direct_p99_ms=$nsd_p99" > "$BENCH_OUT/dns-ceiling"
 
-# Behind a 30 ms link: nsd in its own namespace serving router.test, netem on its side of the link
-# only (both resolvers cross the same link). The query mix of a router's LAN, the same file for
-# every server: 4000 queries drawn (fixed seed) from 300 names by popularity (Zipf, s=1): 85% A,
-# 10% AAAA that the zone lacks (NODATA), 5% A of 30 names it lacks (NXDOMAIN); TTLs and the SOA
-# minimum are 300 s. No warm-up: each server starts cold and pays its misses in the run.
+# Behind a 30 ms link: nsd in its own namespace serving router.test on loopback, in front of it
+# tests/tools/udpdelay sending every reply 30 ms late (this kernel has no sch_netem): the delay is
+# on the upstream's side only, both resolvers cross the same link. The query mix of a router's
+# LAN, the same file for every server: 4000 queries drawn (fixed seed) from 300 names by
+# popularity (Zipf, s=1): 85% A, 10% AAAA that the zone lacks (NODATA), 5% A of 30 names it lacks
+# (NXDOMAIN); TTLs and the SOA minimum are 300 s. No warm-up: each server starts cold and pays its
+# misses in the run; oniongated's cache is the default 1 MiB.
 DNSUP_NS="$OG_RUN_ID-dnsup"
 og_netns_add "$DNSUP_NS"
-read -r up_if _ < <(og_link "$DNSUP_NS" 100.64.2.1/30 "$DNS_NS" 100.64.2.2/30)
-tc -n "$DNSUP_NS" qdisc add dev "$up_if" root netem delay 30ms limit 100000
+og_link "$DNSUP_NS" 100.64.2.1/30 "$DNS_NS" 100.64.2.2/30 >/dev/null
 up_dir="$OG_TMP/dns-router-zone"
 mkdir -p "$up_dir"
 {
@@ -82,11 +83,13 @@ mkdir -p "$up_dir"
 	for ((i = 0; i < 300; i++)); do printf 'host%d IN A 10.%d.%d.1\n' "$i" $((i / 250)) $((i % 250)); done
 } > "$up_dir/router.test.zone"
 {
-	zones_nsd_server 100.64.2.1 "$up_dir"
+	zones_nsd_server 127.0.0.1 "$up_dir"
 	printf 'zone:\n\tname: router.test\n\tzonefile: router.test.zone\n'
 } > "$up_dir/nsd.conf"
 og_spawn "$DNSUP_NS" "$up_dir/nsd.stdout" nsd -d -c "$up_dir/nsd.conf"
 dns_up_pid=$OG_SPAWNED
+og_spawn "$DNSUP_NS" "$up_dir/udpdelay.log" "$OG_TOOLS/udpdelay" 100.64.2.1 53 127.0.0.1 53 30
+dns_delay_pid=$OG_SPAWNED
 awk 'BEGIN { srand(17); n = 300; for (k = 1; k <= n; k++) { t += 1 / k; c[k] = t }
 	for (i = 0; i < 4000; i++) {
 		r = rand(); if (r >= 0.95) { printf "nx%d.router.test A\n", int(rand() * 30); continue }
@@ -95,7 +98,7 @@ awk 'BEGIN { srand(17); n = 300; for (k = 1; k <= n; k++) { t += 1 / k; c[k] = t
 dly_dir="$OG_TMP/dns-og-delay"
 gw_config "$dly_dir" "dns-listen 127.0.0.5" "dns-upstream 100.64.2.1" "client-network 127.0.0.0/8" \
 	"socks-server $OG_TMP/no-tor.sock"
-sed -i 's/^log-level info/log-level notice/' "$dly_dir/oniongate.conf"
+sed -i -e 's/^log-level info/log-level notice/' -e '/^tor-option /d' "$dly_dir/oniongate.conf" # DNS only: no Tor
 GW_NS=$DNS_NS gw_start "$dly_dir" || exit 1
 dns_dly_pid=$GW_PID
 og_spawn "$DNS_NS" "$OG_TMP/dnsmasq-delay.log" dnsmasq --keep-in-foreground --conf-file=/dev/null --no-resolv --no-hosts \
@@ -114,6 +117,7 @@ kill -USR1 "$dns_dly_pid"
 og_wait_for 10 gw_log_has "$dly_dir" "stats: dns_cache_bytes="
 GW_PID=$dns_dly_pid gw_stop "$dly_dir"
 bench_raw dns oniongate-pass-30ms cache "$(grep -o 'dns_cache_[a-z]*=[0-9]*' "$dly_dir/oniongated.log" | tail -4 | paste -sd ' ')"
+og_stop "$dns_delay_pid"
 og_stop "$dns_up_pid"
 
 og_stop "$dns_tor_pid"
