@@ -6,9 +6,11 @@
  * ub_resolve_async/ub_resolve_event take only (name, rrtype, rrclass): no per-query DO or CD, and
  * validation is a property of the whole ub_ctx, so a LAN client's CD=1 or DO=0 cannot be honoured;
  * ub_result.answer_packet is libunbound's own re-encoded reply, not the upstream's bytes, so the
- * client's 0x20 spelling and the upstream's exact answer are lost. An unbound process behind us
- * keeps every query on oniongated's forwarding path (a fresh socket and port per query, see
- * upstream.c), whose rate is below dnsmasq's cache hits, so it cannot give the 1.2x asked for.
+ * client's 0x20 spelling and the upstream's exact answer are lost. An unbound process (1.17.1)
+ * behind us keeps every query on oniongated's forwarding path (a fresh socket and port per query,
+ * see upstream.c): measured side by side (dnsperf, 4 clients, 2 loaded cores), 10 names on
+ * loopback: 10-13k qps through unbound against 37-41k from this cache and 23-46k from dnsmasq;
+ * a 300-name mix behind 30 ms: 14.9k qps, p99 36 ms through unbound against 23.5k, 17.5 ms here.
  *
  * The cache keeps the upstream's packet as it came and, per hit, patches ID, question bytes (the
  * client's case), RD, AA (cleared: not authoritative from a cache), AD (cleared unless the client
