@@ -14,7 +14,8 @@
  *
  * The cache keeps the upstream's packet as it came and, per hit, patches ID, question bytes (the
  * client's case), RD, AA (cleared: not authoritative from a cache), AD (cleared unless the client
- * set DO or AD) and every TTL but OPT's. Cached: NOERROR and NXDOMAIN, not TC, no trailing bytes.
+ * set DO or AD) and every TTL but OPT's; OPT's options (a COOKIE made for another client) are
+ * dropped when kept. Cached: NOERROR and NXDOMAIN, not TC, no trailing bytes.
  * Negative answers (NXDOMAIN, NOERROR without answers) live min(SOA TTL, SOA minimum) seconds
  * (RFC 2308 section 5), at most DNSCACHE_MAX_NEG_TTL, and not at all without a SOA. SERVFAIL and
  * REFUSED are never cached (RFC 2308 section 7 allows it; an upstream that failed once is asked
@@ -172,6 +173,8 @@ struct scan {
 	size_t n_ttls, qlen;
 	uint32_t lifetime;
 	uint32_t record_cap;               /* the most any record's TTL says when stored */
+	size_t keep;                       /* the bytes kept: the packet without OPT's options */
+	size_t opt_rdlen_at;               /* 0: no OPT options to drop */
 };
 
 /* The lowest TTL of the records; for a negative answer its SOA's min(TTL, minimum) as well
@@ -194,11 +197,18 @@ static int scan_reply(const struct dns_query *q, const uint8_t *msg, size_t len,
 	unsigned total = (unsigned)r.h.ancount + r.h.nscount + r.h.arcount;
 	s->qlen = r.off - 12;
 	s->n_ttls = 0;
+	s->opt_rdlen_at = 0;
 	for (unsigned i = 0; i < total; i++) {
 		if (dns_read_rr(&r, &rr) < 0)
 			return -1;
-		if (rr.type == DNS_TYPE_OPT)
+		if (rr.type == DNS_TYPE_OPT) {
+			/* Its options (COOKIE, NSID, padding) were for the client that asked: dropped,
+			 * which only the last record can be without moving others. */
+			if (rr.rdlen > 0 && (i + 1 < total || s->opt_rdlen_at != 0))
+				return -1;
+			s->opt_rdlen_at = rr.rdlen > 0 ? rr.rdata - 2 : 0;
 			continue;
+		}
 		uint32_t ttl = rr.ttl > 0x7fffffffu ? 0 : rr.ttl; /* RFC 2181 section 8 */
 		if (negative && rr.type == DNS_TYPE_SOA && i >= r.h.ancount && i < r.h.ancount + r.h.nscount &&
 		    rr.rdlen >= 22) {
@@ -211,6 +221,7 @@ static int scan_reply(const struct dns_query *q, const uint8_t *msg, size_t len,
 	}
 	if (r.off != len || (negative && !soa))
 		return -1;
+	s->keep = s->opt_rdlen_at != 0 ? s->opt_rdlen_at + 2 : len;
 	s->lifetime = negative && lowest > DNSCACHE_MAX_NEG_TTL ? DNSCACHE_MAX_NEG_TTL : lowest;
 	s->record_cap = negative ? s->lifetime : DNSCACHE_MAX_TTL;
 	return s->lifetime > 0 ? 0 : -1;
@@ -231,7 +242,7 @@ int dnscache_store(struct dnscache *c, const struct dns_query *q, const uint8_t 
 	if (c == NULL || scan_reply(q, msg, len, &s) < 0)
 		return 0;
 	size_t name_len = strlen(q->q.name) + 1;
-	size_t cost = sizeof(*e) + s.n_ttls * sizeof(uint16_t) + name_len + len;
+	size_t cost = sizeof(*e) + s.n_ttls * sizeof(uint16_t) + name_len + s.keep;
 	if (cost + sizeof(*c) + c->n_buckets * sizeof(*c->buckets) > c->max_bytes)
 		return 0;
 	uint8_t flags = key_flags(q);
@@ -242,14 +253,16 @@ int dnscache_store(struct dnscache *c, const struct dns_query *q, const uint8_t 
 	if ((e = malloc(cost)) == NULL)
 		return 0;
 	*e = (struct entry){ .hash = hash, .type = q->q.type, .qclass = q->q.qclass, .key_flags = flags,
-			     .stored = now, .expires = now + s.lifetime, .cost = cost, .len = len, .qlen = s.qlen,
+			     .stored = now, .expires = now + s.lifetime, .cost = cost, .len = s.keep, .qlen = s.qlen,
 			     .n_ttls = s.n_ttls };
 	e->ttl_at = (uint16_t *)(e + 1);
 	e->name = (char *)(e->ttl_at + s.n_ttls);
 	e->pkt = (uint8_t *)e->name + name_len;
 	memcpy(e->ttl_at, s.ttl_at, s.n_ttls * sizeof(uint16_t));
 	memcpy(e->name, q->q.name, name_len);
-	memcpy(e->pkt, msg, len);
+	memcpy(e->pkt, msg, s.keep);
+	if (s.opt_rdlen_at != 0)
+		e->pkt[s.opt_rdlen_at] = e->pkt[s.opt_rdlen_at + 1] = 0;
 	for (size_t i = 0; i < s.n_ttls; i++)
 		if (get32(e->pkt + e->ttl_at[i]) > s.record_cap)
 			put32(e->pkt + e->ttl_at[i], s.record_cap);

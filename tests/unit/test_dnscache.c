@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /* Unit tests for dnscache: hits patched (ID, 0x20 question, RD, AA, AD, aged TTLs, OPT kept), expiry,
- * RFC 2308 negative TTLs, the key (EDNS, DO, CD), what is never kept, the TTL cap, the byte bound and LRU. */
+ * RFC 2308 negative TTLs, the key (EDNS, DO, CD), what is never kept, OPT options dropped, the TTL cap,
+ * the byte bound and LRU. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -260,6 +261,26 @@ static void test_not_kept(void **state)
 	dnscache_free(c);
 }
 
+/* A COOKIE the upstream made for the client that asked is not handed to the next one. */
+static void test_opt_options_dropped(void **state)
+{
+	struct msg q, r;
+	(void)state;
+	struct dnscache *c = dnscache_new(1 << 20);
+	ask(&q, "cookie.test", DNS_TYPE_A, Q_EDNS);
+	reply(&r, &q, 0, 1, 60, 0, 0);
+	size_t plain = r.len;
+	static const uint8_t cookie[4 + 16] = { 0, 10, 0, 16, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 };
+	memcpy(r.b + r.len, cookie, sizeof(cookie));
+	r.len += sizeof(cookie);
+	r.b[plain - 1] = sizeof(cookie);
+	assert_int_equal(dnscache_store(c, &q.q, r.b, r.len, 0), 1);
+	assert_int_equal(hit(c, &q, 1), plain);
+	assert_int_equal(out[plain - 2], 0);
+	assert_int_equal(out[plain - 1], 0);
+	dnscache_free(c);
+}
+
 static void test_ttl_cap(void **state)
 {
 	struct msg q, r;
@@ -321,6 +342,7 @@ int main(void)
 		cmocka_unit_test(test_negative),
 		cmocka_unit_test(test_key_flags),
 		cmocka_unit_test(test_not_kept),
+		cmocka_unit_test(test_opt_options_dropped),
 		cmocka_unit_test(test_ttl_cap),
 		cmocka_unit_test(test_byte_bound_lru),
 	};
