@@ -35,7 +35,8 @@
  * queries at once, and no reading while TCP_OUT_HIGH bytes of replies wait to be read. Time per
  * TCP state: IDLE and WRITING 10 s, READING a begun query 5 s (bytes that trickle in do not extend
  * it). Memory per TCP connection is then at most 4 KiB of input, 16 KiB + 4 x 64 KiB of replies and
- * 4 requests of about 7 KiB: under 310 KiB, and under 20 MiB for all of them. */
+ * 4 requests of about 7 KiB: under 310 KiB, and under 20 MiB for all of them. The pass-through
+ * cache holds at most dns-cache-size bytes (dnscache.c). */
 #define REQ_MAX 1024
 #define PEER_REQ_MAX 128
 #define TCP_MAX 64
