@@ -201,11 +201,20 @@ static uint64_t monotonic_seconds(void)
 	return (uint64_t)ts.tv_sec;
 }
 
+static bool in_zone(const char *name, const char *zone)
+{
+	size_t n = strlen(name), z = strlen(zone);
+	return n == z ? strcmp(name, zone) == 0 : n > z && name[n - z - 1] == '.' && strcmp(name + n - z, zone) == 0;
+}
+
 /* Only plain pass-through answers are cached: MX queries go through discovery, and onion names
- * and pool PTRs are answered before the cache is asked (answer_local); the onion check stands guard. */
+ * and pool PTRs are answered before the cache is asked (answer_local); the onion check stands guard.
+ * Reverse names are never cached: the pools' reverse zones are ours, and a name above a pool
+ * address (10.in-addr.arpa) still goes upstream. */
 static bool cacheable(const struct dns_query *q)
 {
-	return q->q.type != DNS_TYPE_MX && !onion_is_onion_domain(q->q.name);
+	return q->q.type != DNS_TYPE_MX && !onion_is_onion_domain(q->q.name) && !in_zone(q->q.name, "in-addr.arpa") &&
+	       !in_zone(q->q.name, "ip6.arpa");
 }
 
 static bool cache_answer(struct dns *d, const struct answer_query *aq, struct answer *a)

@@ -111,8 +111,9 @@ og_check "the cache counts its hits (dns_cache_hits=$hits)" test "${hits:-0}" -g
 dig_lan +short "$MX_ONION" A > /dev/null
 dig_lan +short "$MX_ONION" AAAA > /dev/null
 dig_lan +short -x "$onion_a" > /dev/null
+dig_lan +short 192.10.in-addr.arpa NS > /dev/null
 stats_now
-og_check "onion and pool PTR answers never reach the cache" \
+og_check "onion names and the pools' reverse zones never reach the cache" \
 	test "$(stat_of dns_cache_hits) $(stat_of dns_cache_misses) $(stat_of dns_cache_bytes)" = "$hits $misses $bytes"
 echo "dns-cache-size 4096" >> "$dns_dir/oniongate.conf"
 n_reloads=$(grep -c "configuration reloaded" "$dns_dir/oniongated.log")
