@@ -41,7 +41,7 @@ CORE_SRCS := daemon/config.c daemon/ctlreply.c daemon/log.c daemon/stats.c daemo
 	daemon/pool.c daemon/mapfile.c daemon/textfile.c daemon/socks5.c daemon/fsdir.c daemon/answer.c daemon/peers.c \
 	daemon/upgrade.c daemon/mxanswer.c daemon/notify.c daemon/resolvconf.c daemon/torstatus.c \
 	daemon/activity.c daemon/stall.c daemon/ctlproto.c daemon/jsonw.c daemon/strbuf.c daemon/promtext.c \
-	daemon/statuspage.c daemon/bridgeline.c daemon/smtpdialog.c
+	daemon/statuspage.c daemon/bridgeline.c daemon/smtpdialog.c daemon/dnscache.c
 CORE_LIBS = $(shell $(PKG_CONFIG) --libs libcrypto libsystemd)
 CMOCKA_LIBS = $(shell $(PKG_CONFIG) --libs cmocka)
 # Every module of daemon/ goes into the daemon; each tests/unit/test_X.c and tests/fuzz/fuzz_X.c is a

@@ -732,6 +732,7 @@ static const struct directive directives[] = {
 	ONCE("pool-key", apply_pool_key, pool_key, key_differs),
 	NUM("pool-max", apply_size, pool_max, 1, 1UL << 22, bytes_differ),
 	NUM("onion-ttl", apply_unsigned, onion_ttl, 0, 86400, RELOADS),
+	NUM("dns-cache-size", apply_size, dns_cache_size, 0, 1UL << 30, RELOADS),
 	PATH("onion-map", onion_map, RELOADS),
 	BOOL("srv-discovery", srv_discovery, RELOADS),
 	ONCE("dnssec", apply_dnssec, dnssec, RELOADS),
@@ -1136,6 +1137,7 @@ static struct config *config_defaults(const char *name)
 	cfg->pool_v6 = (struct config_net){ .family = AF_INET6, .addr = { 0xfd, 0x6f, 0x6e, 0x69, 0x6f, 0x6e }, .prefix = 64 };
 	cfg->pool_max = 65536;
 	cfg->onion_ttl = 60;
+	cfg->dns_cache_size = 1UL << 20;
 	cfg->srv_discovery = true;
 	cfg->dnssec = DNSSEC_PREFER;
 	cfg->trust_anchor = strdup("/usr/share/dns/root.key");

@@ -103,6 +103,7 @@ struct config {
 	uint8_t pool_key[16];
 	size_t pool_max;
 	uint32_t onion_ttl;
+	size_t dns_cache_size; /* bytes; 0: no pass-through cache */
 	char *onion_map;
 	bool srv_discovery;
 	enum dnssec_mode dnssec;

@@ -18,6 +18,7 @@
 #include <event2/bufferevent.h>
 
 #include "answer.h"
+#include "dnscache.h"
 #include "dnsmsg.h"
 #include "listener.h"
 #include "log.h"
@@ -34,7 +35,8 @@
  * queries at once, and no reading while TCP_OUT_HIGH bytes of replies wait to be read. Time per
  * TCP state: IDLE and WRITING 10 s, READING a begun query 5 s (bytes that trickle in do not extend
  * it). Memory per TCP connection is then at most 4 KiB of input, 16 KiB + 4 x 64 KiB of replies and
- * 4 requests of about 7 KiB: under 310 KiB, and under 20 MiB for all of them. */
+ * 4 requests of about 7 KiB: under 310 KiB, and under 20 MiB for all of them. The pass-through
+ * cache holds at most dns-cache-size bytes (dnscache.c). */
 #define REQ_MAX 1024
 #define PEER_REQ_MAX 128
 #define TCP_MAX 64
@@ -115,6 +117,8 @@ struct dns {
 	dns_warm_fn *warm;
 	void *warm_arg;
 	struct mxupgrade *upgrade;
+	struct dnscache *cache;           /* NULL: dns-cache-size 0 */
+	size_t cache_size;
 };
 
 static void tcp_update(struct tcp_client *tc);
@@ -186,6 +190,42 @@ static void req_reply_rcode(struct req *r, int rcode)
 	struct answer_query aq = query_of(r);
 	answer_rcode(&a, &aq, rcode);
 	req_reply(r, &a);
+}
+
+/* ---- the pass-through cache ---- */
+
+static uint64_t monotonic_seconds(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec;
+}
+
+static bool in_zone(const char *name, const char *zone)
+{
+	size_t n = strlen(name), z = strlen(zone);
+	return n == z ? strcmp(name, zone) == 0 : n > z && name[n - z - 1] == '.' && strcmp(name + n - z, zone) == 0;
+}
+
+/* Only plain pass-through answers are cached: MX queries go through discovery, and onion names
+ * and pool PTRs are answered before the cache is asked (answer_local); the onion check stands guard.
+ * Reverse names are never cached: the pools' reverse zones are ours, and a name above a pool
+ * address (10.in-addr.arpa) still goes upstream. */
+static bool cacheable(const struct dns_query *q)
+{
+	return q->q.type != DNS_TYPE_MX && !onion_is_onion_domain(q->q.name) && !in_zone(q->q.name, "in-addr.arpa") &&
+	       !in_zone(q->q.name, "ip6.arpa");
+}
+
+static bool cache_answer(struct dns *d, const struct answer_query *aq, struct answer *a)
+{
+	static uint8_t hit[DNS_MSG_MAX];
+	size_t n;
+	if (d->cache == NULL || !cacheable(aq->q) ||
+	    (n = dnscache_lookup(d->cache, aq->q, aq->pkt, monotonic_seconds(), hit, sizeof(hit))) == 0)
+		return false;
+	answer_relay(a, aq, hit, n);
+	return true;
 }
 
 /* ---- requests ---- */
@@ -288,6 +328,8 @@ static void on_upstream(void *arg, const uint8_t *msg, size_t len)
 	} else if (msg == NULL) {
 		answer_rcode(&a, &aq, DNS_RCODE_SERVFAIL);
 	} else {
+		if (r->state == REQ_FORWARDING && cacheable(&r->q))
+			dnscache_store(r->d->cache, &r->q, msg, len, monotonic_seconds());
 		answer_relay(&a, &aq, msg, len);
 	}
 	req_reply(r, &a);
@@ -463,6 +505,8 @@ static void handle_query(struct dns *d, int udp_fd, const struct sockaddr_storag
 	} else if (answer_local(&a, &aq, &env)) {
 		if (a.pool_full == false && onion_is_onion_domain(q.q.name))
 			stats_bump(STAT_DNS_ONION_ANSWERS);
+	} else if (cache_answer(d, &aq, &a)) {
+		/* counted as dns_cache_hits */
 	} else if ((r = req_new(d, udp_fd, peer, peerlen, tc, pkt, len, &q)) == NULL) {
 		answer_rcode(&a, &aq, DNS_RCODE_SERVFAIL);
 	} else {
@@ -708,6 +752,8 @@ struct dns *dns_new(struct event_base *base, const struct config *cfg, struct po
 	d->cfg = cfg;
 	d->pool = pool;
 	d->map = map;
+	d->cache_size = cfg->dns_cache_size;
+	d->cache = dnscache_new(cfg->dns_cache_size);
 	d->up = upstream_new(base);
 	d->req_peers = peers_new();
 	d->tcp_peers = peers_new();
@@ -733,14 +779,26 @@ fail:
 	return NULL;
 }
 
+/* The cache starts empty: no answer of a server left behind is served. */
+static void cache_renew(struct dns *d)
+{
+	dnscache_free(d->cache);
+	d->cache = dnscache_new(d->cache_size);
+}
+
 void dns_reconfigure(struct dns *d, const struct config *cfg)
 {
 	d->cfg = cfg;
+	if (cfg->dns_cache_size != d->cache_size) {
+		d->cache_size = cfg->dns_cache_size;
+		cache_renew(d);
+	}
 }
 
 void dns_set_upstreams(struct dns *d, const struct config_sockaddr *servers, size_t n)
 {
 	upstream_set_servers(d->up, servers, n);
+	cache_renew(d);
 }
 
 void dns_set_upgrade(struct dns *d, struct mxupgrade *u)
@@ -776,6 +834,7 @@ void dns_free(struct dns *d)
 	for (size_t i = 0; i < d->n_tcp; i++)
 		listener_free(d->tcp[i]);
 	upstream_free(d->up);
+	dnscache_free(d->cache);
 	peers_free(d->req_peers);
 	peers_free(d->tcp_peers);
 	free(d->udp);

@@ -15,10 +15,10 @@ struct dns;
 
 /* Binds every dns-listen address (UDP and TCP) and the upstream sockets; NULL on failure. */
 struct dns *dns_new(struct event_base *base, const struct config *cfg, struct pool *pool, struct onionmap *map);
-/* A reloaded config: client networks and TTLs change; listeners stay as bound. */
+/* A reloaded config: client networks, TTLs and dns-cache-size change; listeners stay as bound. */
 void dns_reconfigure(struct dns *d, const struct config *cfg);
 /* The upstream servers other names go to (copied): dns-upstream, or dns-upstream-file's. None:
- * SERVFAIL, counted as dns_no_upstream. */
+ * SERVFAIL, counted as dns_no_upstream. The pass-through cache starts empty. */
 void dns_set_upstreams(struct dns *d, const struct config_sockaddr *servers, size_t n);
 /* Told of every onion MX host the DNS hands out, so a stream to it can be opened early. */
 typedef void dns_warm_fn(void *arg, const struct pool_entry *e, uint16_t port);

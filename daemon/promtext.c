@@ -74,6 +74,10 @@ static const struct stat_metric stat_metrics[STAT_COUNT] = {
 	[STAT_INBOUND_BYTES_OUT] = COUNTER("inbound_out_bytes", "onion-mx: bytes from the mail server to the onion."),
 	[STAT_TOR_DESC_RECEIVED] = COUNTER("tor_descriptors_received", "Onion service descriptors Tor fetched (HS_DESC RECEIVED)."),
 	[STAT_TOR_DESC_FAILED] = COUNTER("tor_descriptor_fetches_failed", "Descriptor fetches that failed at an HSDir (HS_DESC FAILED)."),
+	[STAT_DNS_CACHE_HITS] = COUNTER("dns_cache_hits", "Pass-through DNS queries answered from the cache."),
+	[STAT_DNS_CACHE_MISSES] = COUNTER("dns_cache_misses", "Pass-through DNS queries the cache could not answer."),
+	[STAT_DNS_CACHE_EVICTIONS] = COUNTER("dns_cache_evictions", "DNS cache entries dropped to stay within dns-cache-size."),
+	[STAT_DNS_CACHE_BYTES] = { "oniongate_dns_cache_bytes", "Bytes the DNS cache holds (bounded by dns-cache-size).", true, false },
 };
 
 const char *promtext_stat_name(int counter)

@@ -60,6 +60,10 @@ static const char *const names[STAT_COUNT] = {
 	[STAT_INBOUND_BYTES_OUT] = "inbound_bytes_out",
 	[STAT_TOR_DESC_RECEIVED] = "tor_descriptors_received",
 	[STAT_TOR_DESC_FAILED] = "tor_descriptor_fetches_failed",
+	[STAT_DNS_CACHE_HITS] = "dns_cache_hits",
+	[STAT_DNS_CACHE_MISSES] = "dns_cache_misses",
+	[STAT_DNS_CACHE_EVICTIONS] = "dns_cache_evictions",
+	[STAT_DNS_CACHE_BYTES] = "dns_cache_bytes",
 };
 
 static uint64_t counters[STAT_COUNT];

@@ -116,8 +116,12 @@ render() {
   copies to the echo server on loopback. `relaybench` sends N MiB and reads them back per stream.
 - **dns**: dnsperf (4 clients, every answer's latency recorded with `-v`, the same for every
   server) on loopback in one namespace. Onion A: 1000 v3 names, each asked once before the run
-  so both sides answer from a mapping they already hold. Pass-through: 10 names of the nsd zones;
-  dnsmasq is run as shipped (cache of 150) and with `--cache-size=0`; oniongated does not cache.
+  so both sides answer from a mapping they already hold. Pass-through: 10 names of the nsd zones
+  on loopback, caches warm after the first queries; dnsmasq is run as shipped (cache of 150) and
+  with `--cache-size=0`, oniongated with its cache (dns-cache-size 1 MiB); the ceiling is nsd
+  answered directly. 30 ms rows: nsd in its own namespace behind `tests/tools/udpdelay` (every
+  reply 30 ms late; no sch_netem on this kernel), a router's query mix (4000 queries over 300
+  names, Zipf s=1, 10% NODATA, 5% NXDOMAIN, same file for all), each server starting cold.
 - **memory**: VmRSS of oniongated serving the LAN and of a standalone tor client with the same
   network options (plus SocksPort, DNSPort, AutomapHostsOnResolve to make its mappings): after
   bootstrap, after the onion names were resolved, and with streams to an echo onion held open.

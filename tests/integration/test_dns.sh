@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: ISC
 # test_dns: the LAN DNS of oniongated, queried with dig from the lan namespace: onion names get
 # pool addresses (both ways), onion MX domains get their onion hosts by SRV discovery under the
-# DNSSEC policy, everything else comes from the upstream unchanged; outsiders are REFUSED.
+# DNSSEC policy, everything else comes from the upstream unchanged (cached: TTLs aged, negative
+# answers, DO apart, the byte bound); outsiders are REFUSED.
 
 dns_dir="$OG_TMP/dns"
 MX_ONION=$(privnet_onion mx)
@@ -72,6 +73,60 @@ kill -USR1 "$GW_PID"
 og_wait_for 5 gw_log_has "$dns_dir" "stats: dns_malformed="
 malformed=$(sed -n 's/.*stats: dns_malformed=\([0-9]*\).*/\1/p' "$dns_dir/oniongated.log" | tail -1)
 og_check "malformed packets are counted (dns_malformed=$malformed)" test "${malformed:-0}" -ge 2
+
+# The pass-through cache (dns-cache-size, default 1 MiB). stats_now: a fresh stats dump in the log.
+stats_now() {
+	local n
+	n=$(grep -c "stats: dns_cache_bytes=" "$dns_dir/oniongated.log")
+	kill -USR1 "$GW_PID"
+	og_wait_for 5 bash -c "[ \$(grep -c 'stats: dns_cache_bytes=' '$dns_dir/oniongated.log') -gt $n ]"
+}
+stat_of() { sed -n "s/.*stats: $1=\([0-9]*\).*/\1/p" "$dns_dir/oniongated.log" | tail -1; }
+ttl_of() { dig_lan +noall "$@" | awk 'NF >= 5 && $1 !~ /^;/ { print $2; exit }'; }
+
+ttl1=$(ttl_of +answer mx.plain.test A)
+sleep 2
+ttl2=$(ttl_of +answer mx.plain.test A)
+echo "dns: mx.plain.test A TTL $ttl1, 2 s later $ttl2 (the zone says 300)"
+og_check "a cached answer's TTL goes down with its age" test "${ttl2:-300}" -le $((${ttl1:-0} - 2))
+og_check "the cached answer is the upstream's" test "$(dig_lan +short mx.plain.test A)" = "198.51.100.30"
+nx1=$(ttl_of +authority nosuch.plain.test A)
+og_check "a name the zone lacks is NXDOMAIN" test "$(dig_status nosuch.plain.test A)" = NXDOMAIN
+sleep 2
+nx2=$(ttl_of +authority nosuch.plain.test A)
+echo "dns: nosuch.plain.test NXDOMAIN, SOA TTL $nx1, 2 s later $nx2 (SOA TTL and minimum 300)"
+og_check "NXDOMAIN is cached for the SOA's TTL, aged" \
+	bash -c "[ '${nx1:-0}' -le 300 ] && [ '${nx2:-300}' -le $((${nx1:-0} - 2)) ]"
+og_check "an answer fetched without DO is not served to a DO query" \
+	bash -c "ip netns exec '$LAN_NS' dig +noall +answer @'$GW_LAN_ADDR' mx.signed.test A | grep -qv RRSIG &&
+		ip netns exec '$LAN_NS' dig +dnssec +noall +answer @'$GW_LAN_ADDR' mx.signed.test A | grep -q RRSIG"
+og_check "an answer fetched with DO is not served to a query without DO" \
+	bash -c "! ip netns exec '$LAN_NS' dig +noall +answer @'$GW_LAN_ADDR' ns.signed.test A | grep -q RRSIG &&
+		ip netns exec '$LAN_NS' dig +dnssec +noall +answer @'$GW_LAN_ADDR' ns.broken.test A | grep -q RRSIG &&
+		! ip netns exec '$LAN_NS' dig +noall +answer @'$GW_LAN_ADDR' ns.broken.test A | grep -q RRSIG"
+stats_now
+hits=$(stat_of dns_cache_hits) misses=$(stat_of dns_cache_misses) bytes=$(stat_of dns_cache_bytes)
+echo "dns: cache hits $hits, misses $misses, bytes $bytes"
+og_check "the cache counts its hits (dns_cache_hits=$hits)" test "${hits:-0}" -ge 4
+dig_lan +short "$MX_ONION" A > /dev/null
+dig_lan +short "$MX_ONION" AAAA > /dev/null
+dig_lan +short -x "$onion_a" > /dev/null
+dig_lan +short 192.10.in-addr.arpa NS > /dev/null
+stats_now
+og_check "onion names and the pools' reverse zones never reach the cache" \
+	test "$(stat_of dns_cache_hits) $(stat_of dns_cache_misses) $(stat_of dns_cache_bytes)" = "$hits $misses $bytes"
+echo "dns-cache-size 4096" >> "$dns_dir/oniongate.conf"
+n_reloads=$(grep -c "configuration reloaded" "$dns_dir/oniongated.log")
+kill -HUP "$GW_PID"
+og_wait_for 10 bash -c "[ \$(grep -c 'configuration reloaded' '$dns_dir/oniongated.log') -gt $n_reloads ]"
+for i in $(seq 1 40); do dig_lan +short "nx$i.plain.test" A > /dev/null; done
+stats_now
+echo "dns: after 40 names in a 4096-byte cache: evictions $(stat_of dns_cache_evictions), bytes $(stat_of dns_cache_bytes)"
+og_check "more than dns-cache-size evicts, counted (dns_cache_evictions=$(stat_of dns_cache_evictions))" \
+	test "$(stat_of dns_cache_evictions)" -ge 10
+og_check "the cache stays within dns-cache-size (dns_cache_bytes=$(stat_of dns_cache_bytes))" \
+	test "$(stat_of dns_cache_bytes)" -le 4096
+sed -i '/^dns-cache-size /d' "$dns_dir/oniongate.conf"
 
 og_check "the map file's v2 line is reported as file:line:" \
 	gw_log_has "$dns_dir" "$dns_dir/onionmx.map:4: v2 onion address skipped"
