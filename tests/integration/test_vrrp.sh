@@ -38,6 +38,14 @@ for n in a b; do
 	ip -n "${vr_ns[$n]}" route add default via "${vr_wan_net[$n]}.1"
 done
 
+# Each WAN leg's capture: no packet to a pool address, no VRRP advert (both stay on the LAN).
+declare -A vr_cap_pid
+for n in a b; do
+	og_spawn "${vr_ns[$n]}" "$vr_dir/tcpdump-$n.log" tcpdump -i wan0 -n -U -Z root -w "$vr_dir/wan-$n.pcap" \
+		dst net 10.192.0.0/10 or ip proto 112
+	vr_cap_pid[$n]=$OG_SPAWNED
+done
+
 # The second onion MX: another onion service in front of the same Postfix as pfmx.
 og_check "a second onion MX (vmx2) starts" privnet_start_onion vmx2=127.0.0.1:25:25
 vr_mx1=$(privnet_onion pfmx) vr_mx2=$(privnet_onion vmx2)
@@ -193,5 +201,10 @@ og_stop "${vr_ka_pid[b]}"
 GW_PID=${vr_gw_pid[b]}
 gw_stop "$vr_dir/gwb"
 og_check "gateway b stops with exit 0" test $? = 0
+for n in a b; do
+	og_stop "${vr_cap_pid[$n]}"
+	og_check "no pool address and no VRRP advert left gateway $n's WAN leg" \
+		test "$(tcpdump -r "$vr_dir/wan-$n.pcap" -n 2>/dev/null | wc -l)" = 0
+done
 GW_NS=$vr_saved_gw_ns GW_PID=$vr_saved_gw_pid
 echo "vrrp: the test took $(privnet_since "$vr_started") s"
