@@ -24,26 +24,26 @@ ip -n "$vr_lan_ns" link add br0 type bridge
 ip -n "$vr_lan_ns" addr add "$vr_host/24" dev br0
 ip -n "$vr_lan_ns" link set br0 up
 ip -n "$vr_lan_ns" route add default via "$vr_vip"
-for n in a b; do
-	og_netns_add "${vr_ns[$n]}"
-	ip link add lan0 netns "${vr_ns[$n]}" type veth peer name "$n-lan" netns "$vr_lan_ns"
-	ip -n "$vr_lan_ns" link set "$n-lan" master br0 up
-	ip -n "${vr_ns[$n]}" addr add "${vr_lan_addr[$n]}/24" dev lan0
-	ip -n "${vr_ns[$n]}" link set lan0 up
-	ip link add wan0 netns "${vr_ns[$n]}" type veth peer name "vrrp-$n-wan" netns "$WAN_NS"
-	ip -n "$WAN_NS" addr add "${vr_wan_net[$n]}.1/24" dev "vrrp-$n-wan"
-	ip -n "$WAN_NS" link set "vrrp-$n-wan" up
-	ip -n "${vr_ns[$n]}" addr add "${vr_wan_net[$n]}.2/24" dev wan0
-	ip -n "${vr_ns[$n]}" link set wan0 up
-	ip -n "${vr_ns[$n]}" route add default via "${vr_wan_net[$n]}.1"
+for vr_n in a b; do
+	og_netns_add "${vr_ns[$vr_n]}"
+	ip link add lan0 netns "${vr_ns[$vr_n]}" type veth peer name "$vr_n-lan" netns "$vr_lan_ns"
+	ip -n "$vr_lan_ns" link set "$vr_n-lan" master br0 up
+	ip -n "${vr_ns[$vr_n]}" addr add "${vr_lan_addr[$vr_n]}/24" dev lan0
+	ip -n "${vr_ns[$vr_n]}" link set lan0 up
+	ip link add wan0 netns "${vr_ns[$vr_n]}" type veth peer name "vrrp-$vr_n-wan" netns "$WAN_NS"
+	ip -n "$WAN_NS" addr add "${vr_wan_net[$vr_n]}.1/24" dev "vrrp-$vr_n-wan"
+	ip -n "$WAN_NS" link set "vrrp-$vr_n-wan" up
+	ip -n "${vr_ns[$vr_n]}" addr add "${vr_wan_net[$vr_n]}.2/24" dev wan0
+	ip -n "${vr_ns[$vr_n]}" link set wan0 up
+	ip -n "${vr_ns[$vr_n]}" route add default via "${vr_wan_net[$vr_n]}.1"
 done
 
 # Each WAN leg's capture: no packet to a pool address, no VRRP advert (both stay on the LAN).
 declare -A vr_cap_pid
-for n in a b; do
-	og_spawn "${vr_ns[$n]}" "$vr_dir/tcpdump-$n.log" tcpdump -i wan0 -n -U -Z root -w "$vr_dir/wan-$n.pcap" \
+for vr_n in a b; do
+	og_spawn "${vr_ns[$vr_n]}" "$vr_dir/tcpdump-$vr_n.log" tcpdump -i wan0 -n -U -Z root -w "$vr_dir/wan-$vr_n.pcap" \
 		dst net 10.192.0.0/10 or ip proto 112
-	vr_cap_pid[$n]=$OG_SPAWNED
+	vr_cap_pid[$vr_n]=$OG_SPAWNED
 done
 
 # The second onion MX: another onion service in front of the same Postfix as pfmx.
@@ -124,7 +124,7 @@ og_check "through b, that address reaches the onion MX (its banner)" bash -c "[[
 # the node dies sends nothing, so no reset from the new master ends it: Postfix's own timeouts do
 # (300 s for the greeting, 600 s after end-of-data by default; 30 s here, over proxy-connect-timeout 20).
 vr_timeouts=()
-for t in helo mail rcpt data_init data_xfer data_done; do vr_timeouts+=("smtp_${t}_timeout = 30s"); done
+for vr_t in helo mail rcpt data_init data_xfer data_done; do vr_timeouts+=("smtp_${vr_t}_timeout = 30s"); done
 og_check "the LAN Postfix starts (resolver: the virtual address)" mail_start vlan "$vr_lan_ns" "$vr_dir/pf-lan" \
 	"$vr_vip" "myhostname = mail.lan.test" "mydestination = localhost" "mynetworks = 127.0.0.0/8 192.0.2.0/24" \
 	"inet_protocols = ipv4" "minimal_backoff_time = 5s" "maximal_backoff_time = 10s" "queue_run_delay = 5s" \
@@ -149,8 +149,8 @@ mail_flush "$vr_lan_ns" "$vr_dir/pf-lan"
 og_wait_for 60 bash -c "[ \$(ls '$vr_dir/mailbox/user/new' 2>/dev/null | wc -l) -ge 10 ]"
 vr_before=$(vr_count)
 vr_killed_at=$(date +%s.%N)
-for pid in $(pgrep -P "${vr_ka_pid[a]}") "${vr_ka_pid[a]}" $(pgrep -P "${vr_gw_pid[a]}") "${vr_gw_pid[a]}"; do
-	kill -KILL "$pid"
+for vr_pid in $(pgrep -P "${vr_ka_pid[a]}") "${vr_ka_pid[a]}" $(pgrep -P "${vr_gw_pid[a]}") "${vr_gw_pid[a]}"; do
+	kill -KILL "$vr_pid"
 done
 ip -n "${vr_ns[a]}" link set lan0 down
 wait "${vr_ka_pid[a]}" "${vr_gw_pid[a]}" 2>/dev/null
@@ -206,10 +206,10 @@ og_stop "${vr_ka_pid[b]}"
 GW_PID=${vr_gw_pid[b]}
 gw_stop "$vr_dir/gwb"
 og_check "gateway b stops with exit 0" test $? = 0
-for n in a b; do
-	og_stop "${vr_cap_pid[$n]}"
-	og_check "no pool address and no VRRP advert left gateway $n's WAN leg" \
-		test "$(tcpdump -r "$vr_dir/wan-$n.pcap" -n 2>/dev/null | wc -l)" = 0
+for vr_n in a b; do
+	og_stop "${vr_cap_pid[$vr_n]}"
+	og_check "no pool address and no VRRP advert left gateway $vr_n's WAN leg" \
+		test "$(tcpdump -r "$vr_dir/wan-$vr_n.pcap" -n 2>/dev/null | wc -l)" = 0
 done
 GW_NS=$vr_saved_gw_ns GW_PID=$vr_saved_gw_pid
 echo "vrrp: the test took $(privnet_since "$vr_started") s"
