@@ -13,8 +13,8 @@ build_pkgs="build-essential pkg-config dpkg-dev libevent-dev libssl-dev zlib1g-d
 # unbound, openssl, libnet-ssleay-perl: the mail server's validating resolver, the onion MX's TLS
 # key, and swaks --tls (test_upgrade); strace, systemd (systemd-analyze, systemd-sysusers): test_service;
 # prometheus (promtool and the server), chromium (headless): test_metrics; obfs4proxy: test_bridges'
-# private obfs4 bridge and the gateway's transport plugin.
-test_pkgs="tor obfs4proxy iproute2 nftables jq curl netcat-openbsd dnsutils knot-dnsutils nsd ldnsutils tcpdump procps psmisc
+# private obfs4 bridge and the gateway's transport plugin; keepalived: test_vrrp's VRRP pair.
+test_pkgs="tor obfs4proxy keepalived iproute2 nftables jq curl netcat-openbsd dnsutils knot-dnsutils nsd ldnsutils tcpdump procps psmisc
   postfix swaks dnsperf dnsmasq-base redsocks torsocks bsd-mailx gnuplot-nox unbound openssl
   libnet-ssleay-perl strace systemd prometheus chromium"
 # isc-dhcp-client: test_dhcp121's mail server takes its lease (option 121) with Debian's dhclient
