@@ -74,6 +74,7 @@ static const struct stat_metric stat_metrics[STAT_COUNT] = {
 	[STAT_INBOUND_BYTES_OUT] = COUNTER("inbound_out_bytes", "onion-mx: bytes from the mail server to the onion."),
 	[STAT_TOR_DESC_RECEIVED] = COUNTER("tor_descriptors_received", "Onion service descriptors Tor fetched (HS_DESC RECEIVED)."),
 	[STAT_TOR_DESC_FAILED] = COUNTER("tor_descriptor_fetches_failed", "Descriptor fetches that failed at an HSDir (HS_DESC FAILED)."),
+	[STAT_RELAY_NO_PIPE] = COUNTER("relay_reads_without_pipe", "Relay reads through a buffer: no pipe could be made (descriptors or pipe pages used up)."),
 };
 
 const char *promtext_stat_name(int counter)

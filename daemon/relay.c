@@ -1,0 +1,271 @@
+/* SPDX-License-Identifier: ISC */
+/* relay: the bytes both ways between two connected sockets once a stream is open (proxy.c, inbound.c):
+ * splice(2) through a pipe per direction, back-pressure, half-close, and the idle timeout.
+ * Bounds per direction: RELAY_PIPE_BYTES held (reading the sender stops there); a direction's pipe
+ * (2 fds) is made when its first byte comes, so a stream costs its 2 sockets and up to 4 pipe fds;
+ * when no pipe can be made (descriptors or pipe pages used up) the bytes go through a buffer of
+ * RELAY_BUF_BYTES, malloc'd while it holds bytes. The idle time given without a byte ends it. */
+#include "relay.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/event_struct.h>
+
+#include "stats.h"
+
+#define RELAY_BUF_BYTES (16 * 1024)
+
+/* One direction: bytes read from src wait in the pipe (or in buf, see above) until dst takes them.
+ * buf also carries what a bufferevent had read before the relay began; while it holds bytes
+ * nothing more is read. */
+struct flow {
+	struct relay *r;
+	enum relay_way way;
+	int src, dst;
+	int pipe_rd, pipe_wr; /* -1 until the first byte */
+	char *buf;
+	size_t off, held; /* held: bytes read and not yet written */
+	bool full;        /* the pipe took no more: reading waits for a write */
+	bool eof, shut;   /* src sent its EOF; dst has been shut for writing */
+	struct event rd, wr; /* src readable, dst writable */
+};
+
+struct relay {
+	const struct relay_cbs *cbs;
+	void *arg;
+	time_t idle_seconds, last_active;
+	struct flow flow[2];
+	struct event idle;
+};
+
+static bool flow_buffered(const struct flow *f)
+{
+	return f->buf != NULL;
+}
+
+static void flow_close_pipe(struct flow *f)
+{
+	if (f->pipe_rd >= 0) {
+		close(f->pipe_rd);
+		close(f->pipe_wr);
+	}
+	f->pipe_rd = f->pipe_wr = -1;
+}
+
+static int flow_make_pipe(struct flow *f)
+{
+	int p[2];
+	if (pipe2(p, O_NONBLOCK | O_CLOEXEC) < 0)
+		return -1;
+	f->pipe_rd = p[0];
+	f->pipe_wr = p[1];
+	return 0;
+}
+
+/* One read from src: into the pipe, or into buf when there is no pipe. Bytes read, 0 at EOF, -1
+ * with errno. */
+static ssize_t flow_fill(struct flow *f)
+{
+	if (f->pipe_rd < 0 && flow_make_pipe(f) < 0)
+		stats_bump(STAT_RELAY_NO_PIPE);
+	if (f->pipe_rd >= 0)
+		return splice(f->src, NULL, f->pipe_wr, NULL, RELAY_PIPE_BYTES - f->held, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+	if ((f->buf = malloc(RELAY_BUF_BYTES)) == NULL)
+		return -1;
+	f->off = 0;
+	ssize_t n = recv(f->src, f->buf, RELAY_BUF_BYTES, 0);
+	if (n <= 0) {
+		free(f->buf);
+		f->buf = NULL;
+	}
+	return n;
+}
+
+/* Writes what is held until dst takes no more; -1 on an error. */
+static int flow_flush(struct flow *f)
+{
+	while (f->held > 0) {
+		ssize_t n = flow_buffered(f) ? send(f->dst, f->buf + f->off, f->held, MSG_NOSIGNAL)
+					     : splice(f->pipe_rd, NULL, f->dst, NULL, f->held, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+		if (n < 0)
+			return errno == EAGAIN || errno == EINTR ? 0 : -1;
+		f->held -= (size_t)n;
+		f->off += (size_t)n;
+		f->full = false;
+	}
+	free(f->buf);
+	f->buf = NULL;
+	return 0;
+}
+
+/* The events that fit what is held: dst watched while bytes wait, src while there is room. */
+static void flow_settle(struct flow *f)
+{
+	bool room = !f->eof && !f->full && !flow_buffered(f) && f->held < RELAY_PIPE_BYTES;
+	if (f->held > 0)
+		event_add(&f->wr, NULL);
+	else
+		event_del(&f->wr);
+	if (room)
+		event_add(&f->rd, NULL);
+	else
+		event_del(&f->rd);
+	if (f->eof && f->held == 0 && !f->shut) {
+		shutdown(f->dst, SHUT_WR);
+		f->shut = true;
+	}
+}
+
+static void relay_end(struct relay *r, enum relay_end why)
+{
+	for (int i = 0; i < 2; i++) {
+		event_del(&r->flow[i].rd);
+		event_del(&r->flow[i].wr);
+	}
+	event_del(&r->idle);
+	r->cbs->ended(r->arg, why);
+}
+
+/* After a read or a write: the next events, or the end when both ways are done. */
+static void flow_next(struct flow *f)
+{
+	struct relay *r = f->r;
+	if (flow_flush(f) < 0) {
+		relay_end(r, RELAY_ERROR);
+		return;
+	}
+	flow_settle(f);
+	if (r->flow[0].shut && r->flow[1].shut)
+		relay_end(r, RELAY_DONE);
+}
+
+static void on_readable(evutil_socket_t fd, short what, void *arg)
+{
+	struct flow *f = arg;
+	struct relay *r = f->r;
+	(void)fd;
+	(void)what;
+	ssize_t n = flow_fill(f);
+	if (n > 0) {
+		f->held += (size_t)n;
+		r->last_active = time(NULL);
+		r->cbs->moved(r->arg, f->way, (size_t)n);
+	} else if (n == 0) {
+		f->eof = true;
+	} else if (errno == EAGAIN || errno == EINTR) {
+		f->full = f->held > 0;
+	} else {
+		relay_end(r, RELAY_ERROR);
+		return;
+	}
+	flow_next(f);
+}
+
+static void on_writable(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	flow_next(arg);
+}
+
+static void on_idle(evutil_socket_t fd, short what, void *arg)
+{
+	struct relay *r = arg;
+	(void)fd;
+	(void)what;
+	if (time(NULL) - r->last_active >= r->idle_seconds)
+		relay_end(r, RELAY_IDLE);
+}
+
+/* The socket of bev, with the bytes it had read moved to f->buf; the bufferevent is freed. */
+static int take_socket(struct bufferevent *bev, struct flow *f)
+{
+	struct evbuffer *input = bufferevent_get_input(bev);
+	size_t len = evbuffer_get_length(input);
+	int fd = bufferevent_getfd(bev);
+	bufferevent_setfd(bev, -1);
+	if (len > 0 && (f->buf = malloc(len)) != NULL)
+		f->held = (size_t)evbuffer_remove(input, f->buf, len);
+	bufferevent_free(bev);
+	return len > 0 && f->buf == NULL ? -1 : fd;
+}
+
+static void flow_init(struct relay *r, struct event_base *base, enum relay_way way, int src, int dst)
+{
+	struct flow *f = &r->flow[way];
+	f->r = r;
+	f->way = way;
+	f->src = src;
+	f->dst = dst;
+	f->pipe_rd = f->pipe_wr = -1;
+	event_assign(&f->rd, base, src, EV_READ | EV_PERSIST, on_readable, f);
+	event_assign(&f->wr, base, dst, EV_WRITE | EV_PERSIST, on_writable, f);
+}
+
+struct relay *relay_new(struct event_base *base, struct bufferevent *a, bool a_eof, struct bufferevent *b,
+			time_t idle_seconds, const struct relay_cbs *cbs, void *arg)
+{
+	struct relay *r = calloc(1, sizeof(*r));
+	struct flow early[2] = { { .buf = NULL }, { .buf = NULL } };
+	int fa = take_socket(a, &early[RELAY_A_TO_B]), fb = take_socket(b, &early[RELAY_B_TO_A]);
+	struct timeval tv = { idle_seconds, 0 };
+	if (r == NULL || fa < 0 || fb < 0) {
+		free(r);
+		free(early[0].buf);
+		free(early[1].buf);
+		if (fa >= 0)
+			close(fa);
+		if (fb >= 0)
+			close(fb);
+		return NULL;
+	}
+	r->cbs = cbs;
+	r->arg = arg;
+	r->idle_seconds = idle_seconds;
+	r->last_active = time(NULL);
+	flow_init(r, base, RELAY_A_TO_B, fa, fb);
+	flow_init(r, base, RELAY_B_TO_A, fb, fa);
+	r->flow[RELAY_A_TO_B].eof = a_eof;
+	event_assign(&r->idle, base, -1, EV_PERSIST, on_idle, r);
+	event_add(&r->idle, &tv);
+	for (int i = 0; i < 2; i++) {
+		struct flow *f = &r->flow[i];
+		f->buf = early[i].buf;
+		f->held = early[i].held;
+		if (f->held > 0)
+			cbs->moved(arg, f->way, f->held);
+		if (f->buf != NULL && f->held == 0) {
+			free(f->buf);
+			f->buf = NULL;
+		}
+		flow_settle(f);
+	}
+	return r;
+}
+
+void relay_free(struct relay *r)
+{
+	if (r == NULL)
+		return;
+	for (int i = 0; i < 2; i++) {
+		struct flow *f = &r->flow[i];
+		event_del(&f->rd);
+		event_del(&f->wr);
+		flow_close_pipe(f);
+		free(f->buf);
+		close(f->src);
+	}
+	event_del(&r->idle);
+	free(r);
+}
+
+size_t relay_held(const struct relay *r)
+{
+	return r->flow[0].held + r->flow[1].held;
+}
