@@ -524,6 +524,9 @@ void proxy_reconfigure(struct proxy *p, const struct config *cfg)
 {
 	p->cfg = cfg;
 	warm_reconfigure(p->warm, cfg);
+	for (struct stream *s = p->streams; s != NULL; s = s->next)
+		if (s->relay != NULL)
+			relay_set_idle(s->relay, cfg->proxy_idle_timeout);
 }
 
 void proxy_stop(struct proxy *p)

@@ -174,13 +174,18 @@ static void on_writable(evutil_socket_t fd, short what, void *arg)
 	flow_next(arg);
 }
 
+/* Checked every idle time (the one in force at the check): a stream silent that long ends. */
 static void on_idle(evutil_socket_t fd, short what, void *arg)
 {
 	struct relay *r = arg;
+	struct timeval tv = { r->idle_seconds, 0 };
 	(void)fd;
 	(void)what;
-	if (time(NULL) - r->last_active >= r->idle_seconds)
+	if (time(NULL) - r->last_active >= r->idle_seconds) {
 		relay_end(r, RELAY_IDLE);
+		return;
+	}
+	event_add(&r->idle, &tv);
 }
 
 /* The socket of bev, with the bytes it had read moved to f->buf; the bufferevent is freed. */
@@ -232,7 +237,7 @@ struct relay *relay_new(struct event_base *base, struct bufferevent *a, bool a_e
 	flow_init(r, base, RELAY_A_TO_B, fa, fb);
 	flow_init(r, base, RELAY_B_TO_A, fb, fa);
 	r->flow[RELAY_A_TO_B].eof = a_eof;
-	event_assign(&r->idle, base, -1, EV_PERSIST, on_idle, r);
+	evtimer_assign(&r->idle, base, on_idle, r);
 	event_add(&r->idle, &tv);
 	for (int i = 0; i < 2; i++) {
 		struct flow *f = &r->flow[i];
@@ -265,7 +270,7 @@ void relay_free(struct relay *r)
 	free(r);
 }
 
-size_t relay_held(const struct relay *r)
+void relay_set_idle(struct relay *r, time_t idle_seconds)
 {
-	return r->flow[0].held + r->flow[1].held;
+	r->idle_seconds = idle_seconds;
 }

@@ -35,7 +35,7 @@ struct relay *relay_new(struct event_base *base, struct bufferevent *a, bool a_e
 			time_t idle_seconds, const struct relay_cbs *cbs, void *arg);
 /* Closes both sockets (the peers get their FIN at once). NULL: nothing. */
 void relay_free(struct relay *r);
-/* Bytes held now, both ways (in pipes or buffers). */
-size_t relay_held(const struct relay *r);
+/* A new idle time, in force from the next check (the one pending runs out first). */
+void relay_set_idle(struct relay *r, time_t idle_seconds);
 
 #endif

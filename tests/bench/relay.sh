@@ -98,6 +98,18 @@ for what in "tput 1 $ONE_MIB" "tput 64 $MANY_MIB" "conns $CONNS 16"; do
 	fig[direct,$mode$a]=$(run_bench direct "$GW_NS" 127.0.0.1 "" $mode $a $b)
 done
 og_log "relay: RSS after the runs: oniongated $(bench_rss_kb "$GW_PID") KiB, redsocks $(bench_rss_kb "$REDSOCKS_PID") KiB"
+# hold_rss LABEL ADDR PID: the relay's RSS growth with 200 streams held open through it (no Tor).
+hold_rss() {
+	local rss0 hold held="$OG_TMP/held-$1"
+	rss0=$(bench_rss_kb "$3")
+	exec {hold}> >(ip netns exec "$LAN_NS" "$OG_TOOLS/relaybench" hold "$2" 7777 200 > "$held")
+	og_wait_for 60 grep -q '^held' "$held"
+	og_log "relay: $1 with 200 streams held ($(cat "$held")): RSS $(bench_rss_kb "$3") KiB, $(($(bench_rss_kb "$3") - rss0)) KiB more"
+	exec {hold}>&-
+	sleep 1
+}
+hold_rss oniongate "$onion_addr" "$GW_PID"
+hold_rss redsocks 10.99.0.1 "$REDSOCKS_PID"
 
 for what in "tput1|MiB/s|throughput, 1 stream ($ONE_MIB MiB each way)" \
 	"tput64|MiB/s|throughput, 64 streams ($MANY_MIB MiB each way each)" \
