@@ -20,6 +20,7 @@
 #include "stats.h"
 
 #define RELAY_BUF_BYTES (16 * 1024)
+#define PUMP_ROUNDS 16
 
 /* One direction: bytes read from src wait in the pipe (or in buf, see above) until dst takes them.
  * buf also carries what a bufferevent had read before the relay began; while it holds bytes
@@ -31,9 +32,8 @@ struct flow {
 	int pipe_rd, pipe_wr; /* -1 until the first byte */
 	char *buf;
 	size_t off, held; /* held: bytes read and not yet written */
-	bool full;        /* the pipe took no more: reading waits for a write */
 	bool eof, shut;   /* src sent its EOF; dst has been shut for writing */
-	struct event rd, wr; /* src readable, dst writable */
+	struct event rd, wr; /* src readable, dst writable: edge-triggered, added for good */
 };
 
 struct relay {
@@ -87,39 +87,66 @@ static ssize_t flow_fill(struct flow *f)
 	return n;
 }
 
-/* Writes what is held until dst takes no more; -1 on an error. */
-static int flow_flush(struct flow *f)
+/* Writes what is held until dst takes no more: the bytes written, -1 on an error. */
+static ssize_t flow_flush(struct flow *f)
 {
+	ssize_t total = 0;
 	while (f->held > 0) {
 		ssize_t n = flow_buffered(f) ? send(f->dst, f->buf + f->off, f->held, MSG_NOSIGNAL)
 					     : splice(f->pipe_rd, NULL, f->dst, NULL, f->held, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 		if (n < 0)
-			return errno == EAGAIN || errno == EINTR ? 0 : -1;
+			return errno == EAGAIN || errno == EINTR ? total : -1;
 		f->held -= (size_t)n;
 		f->off += (size_t)n;
-		f->full = false;
+		total += n;
 	}
 	free(f->buf);
 	f->buf = NULL;
-	return 0;
+	return total;
 }
 
-/* The events that fit what is held: dst watched while bytes wait, src while there is room. */
-static void flow_settle(struct flow *f)
+static bool flow_has_room(const struct flow *f)
 {
-	bool room = !f->eof && !f->full && !flow_buffered(f) && f->held < RELAY_PIPE_BYTES;
-	if (f->held > 0)
-		event_add(&f->wr, NULL);
-	else
-		event_del(&f->wr);
-	if (room)
-		event_add(&f->rd, NULL);
-	else
-		event_del(&f->rd);
-	if (f->eof && f->held == 0 && !f->shut) {
-		shutdown(f->dst, SHUT_WR);
-		f->shut = true;
+	return !f->eof && !flow_buffered(f) && f->held < RELAY_PIPE_BYTES;
+}
+
+/* One read: 1 when bytes came, 0 when none did (EAGAIN, or the EOF now seen), -1 on an error. */
+static int flow_read(struct flow *f)
+{
+	struct relay *r = f->r;
+	ssize_t n = flow_fill(f);
+	if (n > 0) {
+		f->held += (size_t)n;
+		r->last_active = time(NULL);
+		r->cbs->moved(r->arg, f->way, (size_t)n);
+		return 1;
 	}
+	if (n == 0) {
+		f->eof = true;
+		return 0;
+	}
+	return errno == EAGAIN || errno == EINTR ? 0 : -1;
+}
+
+/* Reads and writes until neither moves a byte: a socket's next edge comes only after it said
+ * EAGAIN, and a write that makes room lets reading go on. After PUMP_ROUNDS rounds the rest waits
+ * for a later turn of the loop, so one busy stream does not starve the others. -1 on an error. */
+static int flow_pump(struct flow *f)
+{
+	for (int round = 0; round < PUMP_ROUNDS; round++) {
+		int got = flow_has_room(f) ? flow_read(f) : 0;
+		ssize_t put = got < 0 ? -1 : flow_flush(f);
+		if (put < 0)
+			return -1;
+		if (f->eof && f->held == 0 && !f->shut) {
+			shutdown(f->dst, SHUT_WR);
+			f->shut = true;
+		}
+		if (got == 0 && put == 0)
+			return 0;
+	}
+	event_active(&f->rd, EV_READ, 1);
+	return 0;
 }
 
 static void relay_end(struct relay *r, enum relay_end why)
@@ -132,49 +159,32 @@ static void relay_end(struct relay *r, enum relay_end why)
 	r->cbs->ended(r->arg, why);
 }
 
-/* After a read or a write: the next events, or the end when both ways are done. */
-static void flow_next(struct flow *f)
+static void flow_run(struct flow *f)
 {
 	struct relay *r = f->r;
-	if (flow_flush(f) < 0) {
+	if (flow_pump(f) < 0)
 		relay_end(r, RELAY_ERROR);
-		return;
-	}
-	flow_settle(f);
-	if (r->flow[0].shut && r->flow[1].shut)
+	else if (r->flow[0].shut && r->flow[1].shut)
 		relay_end(r, RELAY_DONE);
 }
 
 static void on_readable(evutil_socket_t fd, short what, void *arg)
 {
-	struct flow *f = arg;
-	struct relay *r = f->r;
 	(void)fd;
 	(void)what;
-	ssize_t n = flow_fill(f);
-	if (n > 0) {
-		f->held += (size_t)n;
-		r->last_active = time(NULL);
-		r->cbs->moved(r->arg, f->way, (size_t)n);
-	} else if (n == 0) {
-		f->eof = true;
-	} else if (errno == EAGAIN || errno == EINTR) {
-		f->full = f->held > 0;
-	} else {
-		relay_end(r, RELAY_ERROR);
-		return;
-	}
-	flow_next(f);
+	flow_run(arg);
 }
 
+/* dst can take bytes again: only a flow holding some has anything to do. */
 static void on_writable(evutil_socket_t fd, short what, void *arg)
 {
+	struct flow *f = arg;
 	(void)fd;
 	(void)what;
-	flow_next(arg);
+	if (f->held > 0)
+		flow_run(f);
 }
 
-/* Checked every idle time (the one in force at the check): a stream silent that long ends. */
 static void on_idle(evutil_socket_t fd, short what, void *arg)
 {
 	struct relay *r = arg;
@@ -209,8 +219,8 @@ static void flow_init(struct relay *r, struct event_base *base, enum relay_way w
 	f->src = src;
 	f->dst = dst;
 	f->pipe_rd = f->pipe_wr = -1;
-	event_assign(&f->rd, base, src, EV_READ | EV_PERSIST, on_readable, f);
-	event_assign(&f->wr, base, dst, EV_WRITE | EV_PERSIST, on_writable, f);
+	event_assign(&f->rd, base, src, EV_READ | EV_PERSIST | EV_ET, on_readable, f);
+	event_assign(&f->wr, base, dst, EV_WRITE | EV_PERSIST | EV_ET, on_writable, f);
 }
 
 struct relay *relay_new(struct event_base *base, struct bufferevent *a, bool a_eof, struct bufferevent *b,
@@ -249,7 +259,9 @@ struct relay *relay_new(struct event_base *base, struct bufferevent *a, bool a_e
 			free(f->buf);
 			f->buf = NULL;
 		}
-		flow_settle(f);
+		event_add(&f->rd, NULL);
+		event_add(&f->wr, NULL);
+		event_active(&f->rd, EV_READ, 1);
 	}
 	return r;
 }

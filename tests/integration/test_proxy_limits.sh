@@ -165,9 +165,9 @@ og_check "out of fds: no sanitizer report" pl_no_sanitizer_report "$pl_dir"
 # (4) The relay phase on its splice path (relay.c): 64 MiB each way arrive whole (sha256 on both
 # sides) and are counted exactly; a LAN client that sends and never reads leaves at most
 # RELAY_PIPE_BYTES (64 KiB) waiting in the daemon each way, which does not spin; a silent stream
-# ends at proxy-idle-timeout.
+# ends at proxy-idle-timeout (3 s after a reload).
 pl_dir="$OG_TMP/limits-splice"
-pl_conf "$pl_dir" "$pl_socks" "proxy-idle-timeout 3"
+pl_conf "$pl_dir" "$pl_socks" "proxy-idle-timeout 60"
 gw_start "$pl_dir" "$OG_TOP/build/asan/oniongated"
 og_wait_for 10 gw_log_has "$pl_dir" "proxy: transparent port 9040"
 pl_addr=$(ip netns exec "$LAN_NS" dig +short @"$GW_LAN_ADDR" "$pl_onion" A)
@@ -196,28 +196,29 @@ pl_pipes0=$(pl_pipes)
 ip netns exec "$LAN_NS" timeout 120 bash -c "exec 3<>/dev/tcp/$pl_addr/80 || exit 1
 	cat '$OG_TMP/splice-64m' >&3 &
 	head -c 67108864 <&3 | sha256sum | cut -d' ' -f1" > "$pl_dir/sum-out" &
-pl_client=$!
-sleep 1
-pl_pipes1=$(pl_pipes)
-wait "$pl_client"
+wait $!
 og_check "64 MiB each way through the relay: the sha256 the LAN client reads back matches" \
 	test "$(cat "$pl_dir/sum-out")" = "$pl_sum_in"
-og_check "the stream relayed through pipes: $pl_pipes0 pipe fds before, $pl_pipes1 during (4 more)" \
-	test "$pl_pipes1" -eq $((pl_pipes0 + 4))
 og_check "the stream's counters: 67108864 bytes up and 67108864 down" \
 	og_wait_for 10 gw_log_has "$pl_dir" "closed: 67108864 bytes up, 67108864 down"
 og_check "its pipes are closed with it" og_wait_for 5 test "$(pl_pipes)" -eq "$pl_pipes0"
 og_spawn "$LAN_NS" "$OG_TMP/splice-sender.log" bash -c "exec 3<>/dev/tcp/$pl_addr/80 && head -c 16777216 /dev/zero >&3; sleep 30"
 pl_sender=$OG_SPAWNED
-sleep 4
+sleep 3
 pl_t0=$(pl_cpu_ticks)
 pl_held=$(pl_pipe_bytes)
+pl_pipes1=$(pl_pipes)
 sleep 2
 pl_ticks=$(($(pl_cpu_ticks) - pl_t0))
 og_check "a LAN client that sends 16 MiB and never reads: $pl_held bytes wait in the daemon's pipes (32 KiB..128 KiB)" \
 	test "$pl_held" -ge 32768 -a "$pl_held" -le 131072
+og_check "that stream relays through pipes: $pl_pipes0 pipe fds before, $pl_pipes1 with it open (4 more)" \
+	test "$pl_pipes1" -eq $((pl_pipes0 + 4))
 og_check "and the daemon used $pl_ticks ticks of CPU in 2 s meanwhile (< 20: not spinning at the bound)" test "$pl_ticks" -lt 20
 og_stop "$pl_sender"
+sed -i 's/^proxy-idle-timeout 60$/proxy-idle-timeout 3/' "$pl_dir/oniongate.conf"
+kill -HUP "$GW_PID"
+og_check "the reload to proxy-idle-timeout 3 is taken" og_wait_for 5 gw_log_has "$pl_dir" "configuration reloaded"
 pl_t0=$(date +%s)
 pl_out=$(ip netns exec "$LAN_NS" timeout 15 bash -c "exec 3<>/dev/tcp/$pl_addr/80 && echo hello >&3 && head -1 <&3 &&
 	cat <&3 && echo eof")
