@@ -3,7 +3,7 @@
  * splice(2) through a pipe per direction, back-pressure, half-close, and the idle timeout.
  * Bounds per direction: RELAY_PIPE_BYTES held (reading the sender stops there); a direction's pipe
  * (2 fds) is made when its first byte comes, so a stream costs its 2 sockets and up to 4 pipe fds;
- * when no pipe can be made (descriptors or pipe pages used up) the bytes go through a buffer of
+ * when no pipe can be made (out of descriptors) the bytes go through a buffer of
  * RELAY_BUF_BYTES, malloc'd while it holds bytes. The idle time given without a byte ends it. */
 #include "relay.h"
 
