@@ -3,7 +3,7 @@
  * LAN mail server from onion-mx-source; and the onion name with the DNS records to publish.
  * Bounds on what the internet controls (inbound.h): INBOUND_MAX_CONNS connections at once,
  * INBOUND_CONNECT_SECONDS to reach the mail server, INBOUND_IDLE_SECONDS without a byte, and
- * INBOUND_HIGH_WATER bytes buffered each way; a client the mail server cannot take gets a 421 line,
+ * RELAY_PIPE_BYTES buffered each way (relay.c); a client the mail server cannot take gets a 421 line,
  * REFUSE_SECONDS to take it. */
 #include "inbound.h"
 
@@ -25,11 +25,13 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/event_struct.h>
 
 #include "fsdir.h"
 #include "listener.h"
 #include "log.h"
 #include "onion.h"
+#include "relay.h"
 #include "smtpdialog.h"
 #include "stats.h"
 
@@ -40,17 +42,17 @@
 
 /* CONNECTING: the TCP connect to the mail server is under way (Tor's side waits unread, its
  * hang-up seen once the connect ends);
- * RELAY: bytes both ways; REFUSING: the 421 line goes to Tor's side, then the close. */
+ * RELAY: bytes both ways (relay.c holds both sockets); REFUSING: the 421 line goes to Tor's side, then the close. */
 enum conn_state { CONN_CONNECTING, CONN_RELAY, CONN_REFUSING };
 
 struct conn {
 	struct inbound *in;
 	enum conn_state state;
-	struct bufferevent *tor, *lan;
-	bool tor_eof, lan_eof;
+	struct bufferevent *tor, *lan; /* until CONN_RELAY */
+	struct relay *relay;           /* CONN_RELAY */
 	uint64_t in_bytes, out_bytes; /* from Tor to the mail server, and back */
-	time_t started, last_active;
-	struct event *timer;
+	time_t started;
+	struct event timer; /* the connect timeout, then the refusal's */
 	struct conn *prev, *next;
 };
 
@@ -78,12 +80,12 @@ static void conn_free(struct conn *c)
 		log_info("onion-mx: connection to %s closed: %llu bytes in, %llu out, %lld s", in->target_text,
 			 (unsigned long long)c->in_bytes, (unsigned long long)c->out_bytes,
 			 (long long)(time(NULL) - c->started));
+	relay_free(c->relay);
 	if (c->tor != NULL)
 		bufferevent_free(c->tor);
 	if (c->lan != NULL)
 		bufferevent_free(c->lan);
-	if (c->timer != NULL)
-		event_free(c->timer);
+	event_del(&c->timer);
 	if (c->prev != NULL)
 		c->prev->next = c->next;
 	else
@@ -131,102 +133,50 @@ static void refuse(struct conn *c, const char *reason)
 	bufferevent_setcb(c->tor, NULL, refused_written, refused_event, c);
 	evbuffer_add_printf(bufferevent_get_output(c->tor), "421 4.4.1 the mail server is unreachable, try again later\r\n");
 	bufferevent_enable(c->tor, EV_WRITE);
-	evtimer_del(c->timer);
-	evtimer_assign(c->timer, c->in->base, refuse_done, c);
-	evtimer_add(c->timer, &tv);
+	evtimer_del(&c->timer);
+	evtimer_assign(&c->timer, c->in->base, refuse_done, c);
+	evtimer_add(&c->timer, &tv);
 }
 
 /* ---- relay ---- */
 
-static struct bufferevent *peer_of(struct conn *c, struct bufferevent *bev)
-{
-	return bev == c->tor ? c->lan : c->tor;
-}
-
-static void shut_if_drained(struct conn *c, struct bufferevent *to, bool from_eof)
-{
-	if (from_eof && evbuffer_get_length(bufferevent_get_output(to)) == 0)
-		shutdown(bufferevent_getfd(to), SHUT_WR);
-	if (c->tor_eof && c->lan_eof && evbuffer_get_length(bufferevent_get_output(c->tor)) == 0 &&
-	    evbuffer_get_length(bufferevent_get_output(c->lan)) == 0)
-		conn_free(c);
-}
-
-static void relay_read(struct bufferevent *bev, void *arg)
+static void relay_moved(void *arg, enum relay_way way, size_t n)
 {
 	struct conn *c = arg;
-	struct bufferevent *to = peer_of(c, bev);
-	struct evbuffer *input = bufferevent_get_input(bev);
-	size_t n = evbuffer_get_length(input);
-	if (bev == c->tor) {
+	if (way == RELAY_A_TO_B) {
 		c->in_bytes += n;
 		stats_add(STAT_INBOUND_BYTES_IN, n);
 	} else {
 		c->out_bytes += n;
 		stats_add(STAT_INBOUND_BYTES_OUT, n);
 	}
-	c->last_active = time(NULL);
-	evbuffer_add_buffer(bufferevent_get_output(to), input);
-	if (evbuffer_get_length(bufferevent_get_output(to)) >= INBOUND_HIGH_WATER)
-		bufferevent_disable(bev, EV_READ);
 }
 
-static void relay_written(struct bufferevent *bev, void *arg)
+static void relay_ended(void *arg, enum relay_end why)
 {
 	struct conn *c = arg;
-	struct bufferevent *from = peer_of(c, bev);
-	bool from_eof = from == c->tor ? c->tor_eof : c->lan_eof;
-	if (!from_eof)
-		bufferevent_enable(from, EV_READ);
-	shut_if_drained(c, bev, from_eof);
-}
-
-static void relay_event(struct bufferevent *bev, short what, void *arg)
-{
-	struct conn *c = arg;
-	if (what & BEV_EVENT_EOF) {
-		if (bev == c->tor)
-			c->tor_eof = true;
-		else
-			c->lan_eof = true;
-		bufferevent_disable(bev, EV_READ);
-		shut_if_drained(c, peer_of(c, bev), true);
-		return;
-	}
+	if (why == RELAY_IDLE)
+		log_info("onion-mx: connection to %s idle for %d s", c->in->target_text, INBOUND_IDLE_SECONDS);
 	conn_free(c);
 }
 
-static void idle_check(evutil_socket_t fd, short what, void *arg)
-{
-	struct conn *c = arg;
-	struct timeval tv = { INBOUND_IDLE_SECONDS, 0 };
-	(void)fd;
-	(void)what;
-	if (time(NULL) - c->last_active >= INBOUND_IDLE_SECONDS) {
-		log_info("onion-mx: connection to %s idle for %d s", c->in->target_text, INBOUND_IDLE_SECONDS);
-		conn_free(c);
-		return;
-	}
-	evtimer_add(c->timer, &tv);
-}
+static const struct relay_cbs relay_cbs = { relay_moved, relay_ended };
 
+/* Connected: relay.c takes both sockets (a: Tor's, b: the mail server's). */
 static void start_relay(struct conn *c)
 {
-	struct timeval tv = { INBOUND_IDLE_SECONDS, 0 };
+	struct bufferevent *tor = c->tor, *lan = c->lan;
 	int one = 1;
 	c->state = CONN_RELAY;
-	c->last_active = time(NULL);
-	setsockopt(bufferevent_getfd(c->lan), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	setsockopt(bufferevent_getfd(lan), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	log_info("onion-mx: connected to %s from %s", c->in->target_text, c->in->source_text);
-	evtimer_del(c->timer);
-	evtimer_assign(c->timer, c->in->base, idle_check, c);
-	evtimer_add(c->timer, &tv);
-	bufferevent_setcb(c->tor, relay_read, relay_written, relay_event, c);
-	bufferevent_setcb(c->lan, relay_read, relay_written, relay_event, c);
-	bufferevent_setwatermark(c->tor, EV_WRITE, INBOUND_HIGH_WATER / 2, 0);
-	bufferevent_setwatermark(c->lan, EV_WRITE, INBOUND_HIGH_WATER / 2, 0);
-	bufferevent_enable(c->tor, EV_READ | EV_WRITE);
-	bufferevent_enable(c->lan, EV_READ | EV_WRITE);
+	evtimer_del(&c->timer);
+	c->tor = c->lan = NULL;
+	c->relay = relay_new(c->in->base, tor, false, lan, 0, INBOUND_IDLE_SECONDS, &relay_cbs, c);
+	if (c->relay == NULL) {
+		log_warn("onion-mx: cannot relay to %s: %s", c->in->target_text, strerror(errno));
+		conn_free(c);
+	}
 }
 
 /* ---- connecting to the mail server ---- */
@@ -285,7 +235,7 @@ static int begin_connect(struct conn *c)
 		return -1;
 	}
 	bufferevent_setcb(c->lan, NULL, NULL, connect_event, c);
-	evtimer_add(c->timer, &tv);
+	evtimer_add(&c->timer, &tv);
 	if (bufferevent_socket_connect(c->lan, (const struct sockaddr *)&in->target, (int)in->target_len) < 0)
 		return -1;
 	return 0;
@@ -315,11 +265,10 @@ static void accepted(evutil_socket_t fd, struct sockaddr *peer, int peerlen, voi
 		in->conns->prev = c;
 	in->conns = c;
 	in->n_conns++;
+	evtimer_assign(&c->timer, in->base, connect_timeout, c);
 	c->tor = bufferevent_socket_new(in->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	c->timer = evtimer_new(in->base, connect_timeout, c);
-	if (c->tor == NULL || c->timer == NULL) {
-		if (c->tor == NULL)
-			close(fd);
+	if (c->tor == NULL) {
+		close(fd);
 		conn_free(c);
 		return;
 	}

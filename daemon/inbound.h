@@ -16,8 +16,6 @@
 /* Seconds to reach the mail server; then seconds without a byte either way before the close. */
 #define INBOUND_CONNECT_SECONDS 30
 #define INBOUND_IDLE_SECONDS 600
-/* Bytes buffered each way before the sending side is read no more. */
-#define INBOUND_HIGH_WATER (256 * 1024)
 
 struct inbound;
 

@@ -4,8 +4,9 @@
  * relay with back-pressure; an SMTP client that cannot be served gets a 421 line so its mail defers.
  * Bounds on what a LAN host controls, per stream: before the stream opens, LAN_EARLY_MAX bytes
  * read ahead and proxy-connect-timeout seconds (one that hangs up unheard frees its slot at once);
- * open, HIGH_WATER bytes buffered each way and proxy-idle-timeout seconds without a byte; refused,
- * REFUSE_SECONDS to take its 421 line. In all, proxy-max-streams streams (2 fds each). */
+ * open, RELAY_PIPE_BYTES buffered each way and proxy-idle-timeout seconds without a byte (relay.c);
+ * refused, REFUSE_SECONDS to take its 421 line. In all, proxy-max-streams streams (2 sockets each,
+ * and up to 4 pipe fds while relaying). */
 #include "proxy.h"
 
 #include <arpa/inet.h>
@@ -18,7 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
@@ -26,39 +26,41 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/event_struct.h>
 
 #include "activity.h"
 #include "listener.h"
 #include "log.h"
+#include "relay.h"
 #include "socksconn.h"
 #include "stats.h"
 #include "warm.h"
 
-#define HIGH_WATER (256 * 1024)
 #define LAN_EARLY_MAX (16 * 1024)
 #define REFUSE_SECONDS 10
 #define LISTEN_BACKLOG 128
 
 /* SOCKS: waiting for the stream through Tor (the LAN side is watched for a hang-up);
- * RELAY: bytes both ways; REFUSING: the 421 line is being written, then the close. */
+ * RELAY: bytes both ways (relay.c holds both sockets); REFUSING: the 421 line is being written,
+ * then the close. */
 enum stream_state { STREAM_SOCKS, STREAM_RELAY, STREAM_REFUSING };
 
 struct stream {
 	struct proxy *p;
 	enum stream_state state;
-	struct bufferevent *lan, *tor;
-	struct socksconn *sc; /* STREAM_SOCKS */
+	struct bufferevent *lan, *tor; /* until STREAM_RELAY */
+	struct relay *relay;           /* STREAM_RELAY */
+	struct socksconn *sc;          /* STREAM_SOCKS */
 	const struct pool_entry *entry;
 	char dst[INET6_ADDRSTRLEN + 8];
 	char lan_addr[INET6_ADDRSTRLEN + 8]; /* the LAN client, "addr:port" */
 	uint16_t port;
 	uint64_t up, down;
 	bool lan_eof, tor_eof;
-	char lan_tail[6]; /* the last bytes from the LAN: an SMTP QUIT before its half-close? */
 	bool counted; /* activity_stream_begin was called: end it once */
-	time_t started, last_active;
+	time_t started;
 	struct timespec t0; /* the LAN connect, monotonic: connect-to-first-byte */
-	struct event *timer;
+	struct event timer; /* the connect timeout, then the refusal's */
 	struct stream *prev, *next;
 };
 
@@ -89,12 +91,12 @@ static void stream_free(struct stream *s)
 	if (s->entry != NULL)
 		pool_release(p->pool, s->entry);
 	socksconn_free(s->sc);
+	relay_free(s->relay);
 	if (s->lan)
 		bufferevent_free(s->lan);
 	if (s->tor)
 		bufferevent_free(s->tor);
-	if (s->timer)
-		event_free(s->timer);
+	event_del(&s->timer);
 	if (s->prev)
 		s->prev->next = s->next;
 	else
@@ -168,138 +170,56 @@ static void refuse(struct stream *s, enum activity_reason why, const char *statu
 	bufferevent_setcb(s->lan, NULL, refused_written, refused_event, s);
 	evbuffer_add_printf(bufferevent_get_output(s->lan), "421 %s %s: %s\r\n", status, name, reason);
 	bufferevent_enable(s->lan, EV_WRITE);
-	evtimer_del(s->timer);
-	evtimer_assign(s->timer, s->p->base, refuse_done, s);
-	evtimer_add(s->timer, &tv);
+	evtimer_del(&s->timer);
+	evtimer_assign(&s->timer, s->p->base, refuse_done, s);
+	evtimer_add(&s->timer, &tv);
 }
 
 /* ---- relay ---- */
 
-static struct bufferevent *peer_of(struct stream *s, struct bufferevent *bev)
-{
-	return bev == s->lan ? s->tor : s->lan;
-}
-
-/* Keeps the last bytes of what the LAN sent (before they move on), for lan_quit_pending. */
-static void note_lan_tail(struct stream *s, struct evbuffer *in, size_t n)
-{
-	size_t k = n < sizeof(s->lan_tail) ? n : sizeof(s->lan_tail);
-	struct evbuffer_ptr at;
-	memmove(s->lan_tail, s->lan_tail + k, sizeof(s->lan_tail) - k);
-	if (evbuffer_ptr_set(in, &at, n - k, EVBUFFER_PTR_SET) == 0)
-		evbuffer_copyout_from(in, &at, s->lan_tail + sizeof(s->lan_tail) - k, k);
-}
-
-/* Tor has no half-close: a SOCKS client's EOF ends the stream both ways (RELAY_END) and drops the
- * replies still on their way, such as the 250 and 221 after Exim's pipelined QUIT and shutdown.
- * So a LAN EOF right after an SMTP QUIT is not passed on: the server closes once it has replied
- * (or the idle timer, proxy-idle-timeout, ends the stream). Any other EOF ends it at once. */
-static bool lan_quit_pending(const struct stream *s)
-{
-	return is_smtp_port(s->port) && strncasecmp(s->lan_tail, "QUIT\r\n", sizeof(s->lan_tail)) == 0;
-}
-
-static void shut_if_drained(struct stream *s, struct bufferevent *to, bool from_eof)
-{
-	bool pass = to == s->lan || !lan_quit_pending(s);
-	if (from_eof && pass && evbuffer_get_length(bufferevent_get_output(to)) == 0)
-		shutdown(bufferevent_getfd(to), SHUT_WR);
-	if (s->lan_eof && s->tor_eof && evbuffer_get_length(bufferevent_get_output(s->lan)) == 0 &&
-	    evbuffer_get_length(bufferevent_get_output(s->tor)) == 0)
-		stream_free(s);
-}
-
-static void relay_read(struct bufferevent *bev, void *arg)
+static void relay_moved(void *arg, enum relay_way way, size_t n)
 {
 	struct stream *s = arg;
-	struct bufferevent *to = peer_of(s, bev);
-	struct evbuffer *in = bufferevent_get_input(bev);
-	size_t n = evbuffer_get_length(in);
-	if (bev == s->lan) {
-		note_lan_tail(s, in, n);
+	if (way == RELAY_A_TO_B) {
 		s->up += n;
 		stats_add(STAT_PROXY_BYTES_UP, n);
-	} else {
-		if (s->down == 0 && n > 0)
-			activity_first_byte(s->p->activity, ms_since(&s->t0));
-		s->down += n;
-		stats_add(STAT_PROXY_BYTES_DOWN, n);
-	}
-	s->last_active = time(NULL);
-	evbuffer_add_buffer(bufferevent_get_output(to), in);
-	if (evbuffer_get_length(bufferevent_get_output(to)) >= HIGH_WATER)
-		bufferevent_disable(bev, EV_READ);
-}
-
-static void relay_written(struct bufferevent *bev, void *arg)
-{
-	struct stream *s = arg;
-	struct bufferevent *from = peer_of(s, bev);
-	bool from_eof = from == s->lan ? s->lan_eof : s->tor_eof;
-	if (!from_eof)
-		bufferevent_enable(from, EV_READ);
-	shut_if_drained(s, bev, from_eof);
-}
-
-static void relay_event(struct bufferevent *bev, short what, void *arg)
-{
-	struct stream *s = arg;
-	if (what & BEV_EVENT_EOF) {
-		struct bufferevent *to = peer_of(s, bev);
-		if (bev == s->lan)
-			s->lan_eof = true;
-		else
-			s->tor_eof = true;
-		bufferevent_disable(bev, EV_READ);
-		shut_if_drained(s, to, true);
 		return;
 	}
+	if (s->down == 0)
+		activity_first_byte(s->p->activity, ms_since(&s->t0));
+	s->down += n;
+	stats_add(STAT_PROXY_BYTES_DOWN, n);
+}
+
+static void relay_ended(void *arg, enum relay_end why)
+{
+	struct stream *s = arg;
+	if (why == RELAY_IDLE)
+		log_info("stream %s -> %s:%u idle for %lld s", s->dst, s->entry->name, s->port,
+			 (long long)s->p->cfg->proxy_idle_timeout);
 	stream_free(s);
 }
 
-static void idle_check(evutil_socket_t fd, short what, void *arg)
-{
-	struct stream *s = arg;
-	time_t idle = s->p->cfg->proxy_idle_timeout;
-	struct timeval tv = { idle, 0 };
-	(void)fd;
-	(void)what;
-	if (time(NULL) - s->last_active >= idle) {
-		log_info("stream %s -> %s:%u idle for %lld s", s->dst, s->entry->name, s->port, (long long)idle);
-		stream_free(s);
-		return;
-	}
-	evtimer_add(s->timer, &tv);
-}
+static const struct relay_cbs relay_cbs = { relay_moved, relay_ended };
 
-/* The stream through Tor is open: what either side sent ahead goes across first, and a LAN
- * half-close that came before is passed on after it (shut_if_drained says when). */
+/* The stream through Tor is open: relay.c takes both sockets (a: the LAN, b: Tor); what either
+ * side sent ahead goes across first, and a LAN half-close that came before is passed on after it. */
 static void start_relay(struct stream *s)
 {
-	struct timeval tv = { s->p->cfg->proxy_idle_timeout, 0 };
+	struct bufferevent *lan = s->lan, *tor = s->tor;
 	s->state = STREAM_RELAY;
-	s->last_active = time(NULL);
 	stats_bump(STAT_PROXY_STREAMS);
 	activity_stream_opened(s->p->activity, s->entry->name, time(NULL));
 	log_info("stream %s -> %s:%u open after %lld s", s->dst, s->entry->name, socksconn_dial_port(s->entry, s->port),
 		 (long long)(time(NULL) - s->started));
-	evtimer_del(s->timer);
-	evtimer_assign(s->timer, s->p->base, idle_check, s);
-	evtimer_add(s->timer, &tv);
-	bufferevent_setcb(s->lan, relay_read, relay_written, relay_event, s);
-	bufferevent_setcb(s->tor, relay_read, relay_written, relay_event, s);
-	bufferevent_setwatermark(s->lan, EV_READ, 0, 0);
-	bufferevent_setwatermark(s->tor, EV_READ, 0, 0);
-	bufferevent_setwatermark(s->lan, EV_WRITE, HIGH_WATER / 2, 0);
-	bufferevent_setwatermark(s->tor, EV_WRITE, HIGH_WATER / 2, 0);
-	bufferevent_enable(s->lan, s->lan_eof ? EV_WRITE : EV_READ | EV_WRITE);
-	bufferevent_enable(s->tor, EV_READ | EV_WRITE);
-	if (evbuffer_get_length(bufferevent_get_input(s->tor)) > 0)
-		relay_read(s->tor, s);
-	if (evbuffer_get_length(bufferevent_get_input(s->lan)) > 0)
-		relay_read(s->lan, s);
-	if (s->lan_eof)
-		shut_if_drained(s, s->tor, true);
+	evtimer_del(&s->timer);
+	s->lan = s->tor = NULL;
+	s->relay = relay_new(s->p->base, lan, s->lan_eof, tor, is_smtp_port(s->port) ? RELAY_SMTP_CLIENT : 0,
+			     s->p->cfg->proxy_idle_timeout, &relay_cbs, s);
+	if (s->relay == NULL) {
+		log_warn("stream %s -> %s:%u: cannot relay: %s", s->dst, s->entry->name, s->port, strerror(errno));
+		stream_free(s);
+	}
 }
 
 /* ---- waiting for the stream through Tor ---- */
@@ -366,7 +286,7 @@ static void await_socks(struct stream *s)
 	bufferevent_setwatermark(s->lan, EV_READ, 0, LAN_EARLY_MAX);
 	bufferevent_setcb(s->lan, early_read, NULL, early_event, s);
 	bufferevent_enable(s->lan, EV_READ);
-	evtimer_add(s->timer, &tv);
+	evtimer_add(&s->timer, &tv);
 }
 
 /* A LAN connection takes over the warm stream to its destination, ready or still under way. */
@@ -497,11 +417,7 @@ static struct stream *stream_new(struct proxy *p)
 		p->streams->prev = s;
 	p->streams = s;
 	p->n_streams++;
-	s->timer = evtimer_new(p->base, connect_timeout, s);
-	if (s->timer == NULL) {
-		stream_free(s);
-		return NULL;
-	}
+	evtimer_assign(&s->timer, p->base, connect_timeout, s);
 	return s;
 }
 
@@ -609,6 +525,9 @@ void proxy_reconfigure(struct proxy *p, const struct config *cfg)
 {
 	p->cfg = cfg;
 	warm_reconfigure(p->warm, cfg);
+	for (struct stream *s = p->streams; s != NULL; s = s->next)
+		if (s->relay != NULL)
+			relay_set_idle(s->relay, cfg->proxy_idle_timeout);
 }
 
 void proxy_stop(struct proxy *p)
@@ -662,7 +581,8 @@ void proxy_free(struct proxy *p)
 	for (struct stream *s = p->streams, *next; s != NULL; s = next) {
 		next = s->next;
 		/* libevent closes a freed bufferevent's socket in a later turn of the loop, which has
-		 * ended by now: the LAN client gets its FIN here, while the nft redirect translates it. */
+		 * ended by now: the LAN client gets its FIN here, while the nft redirect translates it
+		 * (relay_free closes its sockets at once). */
 		if (s->lan != NULL)
 			shutdown(bufferevent_getfd(s->lan), SHUT_RDWR);
 		stream_free(s);

@@ -64,6 +64,7 @@ static const char *const names[STAT_COUNT] = {
 	[STAT_DNS_CACHE_MISSES] = "dns_cache_misses",
 	[STAT_DNS_CACHE_EVICTIONS] = "dns_cache_evictions",
 	[STAT_DNS_CACHE_BYTES] = "dns_cache_bytes",
+	[STAT_RELAY_NO_PIPE] = "relay_reads_without_pipe",
 };
 
 static uint64_t counters[STAT_COUNT];

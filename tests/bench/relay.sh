@@ -3,6 +3,8 @@
 # relay.sh: the relay alone, no Tor: LAN streams redirected to oniongated's transparent port,
 # relayed to a local SOCKS5 peer (socksd) in front of an echo server; beside it redsocks, redirected
 # by its own nft rule to the same SOCKS5 peer, and a direct loopback copy to the echo server.
+# Beside each figure the CPU time the relaying process took per MiB relayed (steadier than MiB/s on
+# a loaded machine). RELAY_BIN: another oniongated binary to measure (e.g. an older build).
 set -uo pipefail
 
 . "$(dirname "$0")/../lib/common.sh"
@@ -39,7 +41,7 @@ client-network 192.0.2.0/24
 transparent-port 9040
 lan-interface $GW_LAN_IF
 EOT
-gw_start "$dir" || exit 1
+gw_start "$dir" "${RELAY_BIN:-$OG_TOP/daemon/oniongated}" || exit 1
 og_wait_for 10 gw_log_has "$dir" "proxy: transparent port" || { echo "oniongated did not start"; exit 1; }
 onion_addr=$(ip netns exec "$LAN_NS" dig +short @192.0.2.1 "$("$OG_TOOLS/onionname" 1)" A)
 
@@ -60,15 +62,30 @@ table ip redsocks_bench {
 EOT
 og_wait_for 5 bash -c "ip netns exec '$GW_NS' ss -ltn | grep -q ':12345 '" || { echo "redsocks did not start"; exit 1; }
 
-# run_bench LABEL NS ADDR ARGS...: REPS runs of relaybench; prints the median of its figure.
+# cpu_ticks PID: user + system clock ticks the process has used (0 without one).
+cpu_ticks() { [ -n "$1" ] && awk '{ print $14 + $15 }' "/proc/$1/stat" || echo 0; }
+
+# cpu_per MODE TICKS A B: the CPU time per MiB relayed each way (tput: A streams of B MiB), or per
+# connection (conns: A connections).
+cpu_per() {
+	awk -v mode="$1" -v t="$2" -v a="$3" -v b="$4" -v hz="$(getconf CLK_TCK)" 'BEGIN {
+		if (mode == "tput") printf "%.2f CPU ms per MiB", t * 1000 / hz / (a * b)
+		else printf "%.1f CPU us per connection", t * 1e6 / hz / a }'
+}
+
+# run_bench LABEL NS ADDR PID ARGS...: REPS runs of relaybench; prints the median of its figure and
+# logs the CPU time PID (the relay; "" for none) took per MiB or per connection.
 run_bench() {
-	local label=$1 ns=$2 addr=$3 i out vals=()
-	shift 3
+	local label=$1 ns=$2 addr=$3 pid=$4 i out vals=() t0 t1
+	shift 4
 	for ((i = 0; i < REPS; i++)); do
+		t0=$(cpu_ticks "$pid")
 		out=$(ip netns exec "$ns" timeout 120 "$OG_TOOLS/relaybench" "$1" "$addr" 7777 "${@:2}") ||
 			og_log "relay bench $label: $out"
+		t1=$(cpu_ticks "$pid")
 		vals+=("$(awk '{ print $NF }' <<<"$out")")
 		bench_raw relay "$label" "$*" "$out"
+		[ -n "$pid" ] && og_log "relay: $label $*: $(cpu_per "$1" $((t1 - t0)) "$2" "$3")"
 	done
 	printf '%s\n' "${vals[@]}" | bench_median
 }
@@ -76,11 +93,23 @@ run_bench() {
 declare -A fig
 for what in "tput 1 $ONE_MIB" "tput 64 $MANY_MIB" "conns $CONNS 16"; do
 	read -r mode a b <<<"$what"
-	fig[og,$mode$a]=$(run_bench oniongate "$LAN_NS" "$onion_addr" $mode $a $b)
-	fig[rs,$mode$a]=$(run_bench redsocks "$LAN_NS" 10.99.0.1 $mode $a $b)
-	fig[direct,$mode$a]=$(run_bench direct "$GW_NS" 127.0.0.1 $mode $a $b)
+	fig[og,$mode$a]=$(run_bench oniongate "$LAN_NS" "$onion_addr" "$GW_PID" $mode $a $b)
+	fig[rs,$mode$a]=$(run_bench redsocks "$LAN_NS" 10.99.0.1 "$REDSOCKS_PID" $mode $a $b)
+	fig[direct,$mode$a]=$(run_bench direct "$GW_NS" 127.0.0.1 "" $mode $a $b)
 done
 og_log "relay: RSS after the runs: oniongated $(bench_rss_kb "$GW_PID") KiB, redsocks $(bench_rss_kb "$REDSOCKS_PID") KiB"
+# hold_rss LABEL ADDR PID: the relay's RSS growth with 200 streams held open through it (no Tor).
+hold_rss() {
+	local rss0 hold held="$OG_TMP/held-$1"
+	rss0=$(bench_rss_kb "$3")
+	exec {hold}> >(ip netns exec "$LAN_NS" "$OG_TOOLS/relaybench" hold "$2" 7777 200 > "$held")
+	og_wait_for 60 grep -q '^held' "$held"
+	og_log "relay: $1 with 200 streams held ($(cat "$held")): RSS $(bench_rss_kb "$3") KiB, $(($(bench_rss_kb "$3") - rss0)) KiB more"
+	exec {hold}>&-
+	sleep 1
+}
+hold_rss oniongate "$onion_addr" "$GW_PID"
+hold_rss redsocks 10.99.0.1 "$REDSOCKS_PID"
 
 for what in "tput1|MiB/s|throughput, 1 stream ($ONE_MIB MiB each way)" \
 	"tput64|MiB/s|throughput, 64 streams ($MANY_MIB MiB each way each)" \

@@ -114,6 +114,8 @@ render() {
   (`socks-server`, unix socket) or to redsocks (its own nft `redirect`, TCP), both relaying
   through the same local SOCKS5 peer (`tests/tools/socksd`) to an echo server; the direct row
   copies to the echo server on loopback. `relaybench` sends N MiB and reads them back per stream.
+  The log also gives each relay's CPU time per MiB and per connection, and its RSS growth with
+  200 streams held open.
 - **dns**: dnsperf (4 clients, every answer's latency recorded with `-v`, the same for every
   server) on loopback in one namespace. Onion A: 1000 v3 names, each asked once before the run
   so both sides answer from a mapping they already hold. Pass-through: 10 names of the nsd zones

@@ -2,7 +2,7 @@
 # section_memory.sh: resident memory of oniongated (gw, serving the LAN) and of a standalone tor
 # client with the same network options (rcp, SocksPort + DNSPort with automap for its mappings):
 # after bootstrap, after MAPPINGS onion names were resolved, and with STREAMS streams held open
-# to the echo onion.
+# to the echo onion. MEM_BIN: another oniongated binary to measure (e.g. an older build).
 
 mem_names="$OG_TMP/mem-names"
 "$OG_TOOLS/onionname" "$MAPPINGS" | sed 's/$/ A/' > "$mem_names"
@@ -13,7 +13,7 @@ gw_config "$mem_dir" "dns-listen 192.0.2.1" "dns-upstream 198.51.100.53" "client
 	"transparent-port 9040" "lan-interface $GW_LAN_IF" "trust-anchor $OG_TMP/zones/trust-anchors" \
 	"proxy-max-streams 1000"
 sed -i 's/^log-level info/log-level notice/' "$mem_dir/oniongate.conf"
-gw_start "$mem_dir" || exit 1
+gw_start "$mem_dir" "${MEM_BIN:-$OG_TOP/daemon/oniongated}" || exit 1
 og_wait_for 120 gw_log_has "$mem_dir" "tor ready" || { echo "oniongated (memory) did not bootstrap"; exit 1; }
 
 mem_tor=$(bench_tor_dir mem-tor "SocksPort 127.0.0.1:9150" "DNSPort 127.0.0.1:5353" "AutomapHostsOnResolve 1")

@@ -2,7 +2,8 @@
 # test_proxy_limits: the relay under a hostile or careless LAN, without a Tor (socks-server), on
 # the ASan+UBSan build: a SOCKS connect that fails at once is cleaned up once; a LAN client that
 # hangs up before its stream opens frees its slot at once; bytes read before a stream opens are
-# bounded; out of fds, the listener pauses instead of spinning and resumes once fds are free.
+# bounded; out of fds, the listener pauses instead of spinning and resumes once fds are free; the
+# relay phase (splice) delivers exact bytes, holds a bounded amount each way and ends idle streams.
 
 # pl_conf DIR SOCKS_PATH [extra lines...]: a socks-server gateway's config in DIR/oniongate.conf.
 pl_conf() {
@@ -160,3 +161,94 @@ og_check "once the connections close, accepting resumes: a new client is served"
 gw_stop "$pl_dir"
 og_check "out of fds: exit 0 on SIGTERM" test $? = 0
 og_check "out of fds: no sanitizer report" pl_no_sanitizer_report "$pl_dir"
+
+# (4) The relay phase on its splice path (relay.c): 64 MiB each way arrive whole (sha256 on both
+# sides) and are counted exactly; a LAN client that sends and never reads leaves at most
+# RELAY_PIPE_BYTES (64 KiB) waiting in the daemon each way, which does not spin; out of
+# descriptors for pipes a stream goes through a buffer; a silent stream ends at proxy-idle-timeout
+# (3 s after a reload).
+pl_dir="$OG_TMP/limits-splice"
+pl_conf "$pl_dir" "$pl_socks" "proxy-idle-timeout 60"
+gw_start "$pl_dir" "$OG_TOP/build/asan/oniongated"
+og_wait_for 10 gw_log_has "$pl_dir" "proxy: transparent port 9040"
+pl_addr=$(ip netns exec "$LAN_NS" dig +short @"$GW_LAN_ADDR" "$pl_onion" A)
+pl_pipes() { find "/proc/$GW_PID/fd" -lname 'pipe:*' | wc -l; }
+# pl_pipe_bytes: bytes waiting in the daemon's pipes now (FIONREAD on each).
+pl_pipe_bytes() {
+	python3 - "$GW_PID" <<'PY'
+import fcntl, os, struct, sys, termios
+pid, total = sys.argv[1], 0
+for fd in os.listdir(f"/proc/{pid}/fd"):
+    path = f"/proc/{pid}/fd/{fd}"
+    try:
+        if not os.readlink(path).startswith("pipe:"):
+            continue
+        f = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError:
+        continue
+    total += struct.unpack("i", fcntl.ioctl(f, termios.FIONREAD, b"\0\0\0\0"))[0]
+    os.close(f)
+print(total)
+PY
+}
+head -c 67108864 /dev/urandom > "$OG_TMP/splice-64m"
+pl_sum_in=$(sha256sum < "$OG_TMP/splice-64m" | cut -d' ' -f1)
+pl_pipes0=$(pl_pipes)
+ip netns exec "$LAN_NS" timeout 120 bash -c "exec 3<>/dev/tcp/$pl_addr/80 || exit 1
+	cat '$OG_TMP/splice-64m' >&3 &
+	head -c 67108864 <&3 | sha256sum | cut -d' ' -f1" > "$pl_dir/sum-out" &
+wait $!
+og_check "64 MiB each way through the relay: the sha256 the LAN client reads back matches" \
+	test "$(cat "$pl_dir/sum-out")" = "$pl_sum_in"
+og_check "the stream's counters: 67108864 bytes up and 67108864 down" \
+	og_wait_for 10 gw_log_has "$pl_dir" "closed: 67108864 bytes up, 67108864 down"
+og_check "its pipes are closed with it" og_wait_for 5 test "$(pl_pipes)" -eq "$pl_pipes0"
+kill -USR1 "$GW_PID"
+og_wait_for 5 gw_log_has "$pl_dir" "stats: proxy_bytes_up="
+og_check "no relay read went without a pipe (relay_reads_without_pipe not counted)" \
+	bash -c "! grep -q 'stats: relay_reads_without_pipe=[1-9]' '$pl_dir/oniongated.log'"
+og_spawn "$LAN_NS" "$OG_TMP/splice-sender.log" bash -c "exec 3<>/dev/tcp/$pl_addr/80 && head -c 16777216 /dev/zero >&3; sleep 30"
+pl_sender=$OG_SPAWNED
+sleep 3
+pl_t0=$(pl_cpu_ticks)
+pl_held=$(pl_pipe_bytes)
+pl_pipes1=$(pl_pipes)
+sleep 2
+pl_ticks=$(($(pl_cpu_ticks) - pl_t0))
+og_check "a LAN client that sends 16 MiB and never reads: $pl_held bytes wait in the daemon's pipes (32 KiB..128 KiB)" \
+	test "$pl_held" -ge 32768 -a "$pl_held" -le 131072
+og_check "that stream relays through pipes: $pl_pipes0 pipe fds before, $pl_pipes1 with it open (4 more)" \
+	test "$pl_pipes1" -eq $((pl_pipes0 + 4))
+og_check "and the daemon used $pl_ticks ticks of CPU in 2 s meanwhile (< 20: not spinning at the bound)" test "$pl_ticks" -lt 20
+og_stop "$pl_sender"
+# Two descriptors free (the LAN socket and the SOCKS one): no pipe can be made, the bytes go
+# through the relay's buffer.
+og_wait_for 5 test "$(pl_pipes)" -eq "$pl_pipes0"
+read -r pl_soft pl_hard < <(prlimit --pid "$GW_PID" --nofile --noheadings --raw -o SOFT,HARD)
+pl_limit=0
+pl_free=0
+while [ "$pl_free" -lt 2 ]; do
+	[ -e "/proc/$GW_PID/fd/$pl_limit" ] || pl_free=$((pl_free + 1))
+	pl_limit=$((pl_limit + 1))
+done
+prlimit --pid "$GW_PID" --nofile="$pl_limit:$pl_hard"
+pl_out=$(ip netns exec "$LAN_NS" timeout 10 bash -c "exec 3<>/dev/tcp/$pl_addr/80 && echo nopipe >&3 && head -1 <&3")
+prlimit --pid "$GW_PID" --nofile="$pl_soft:$pl_hard"
+kill -USR1 "$GW_PID"
+og_check "out of descriptors for pipes, a stream is still echoed ($pl_out)" test "$pl_out" = nopipe
+og_check "through the buffer: relay_reads_without_pipe counted" \
+	og_wait_for 5 grep -q 'stats: relay_reads_without_pipe=[1-9]' "$pl_dir/oniongated.log"
+sed -i 's/^proxy-idle-timeout 60$/proxy-idle-timeout 3/' "$pl_dir/oniongate.conf"
+kill -HUP "$GW_PID"
+og_check "the reload to proxy-idle-timeout 3 is taken" og_wait_for 5 gw_log_has "$pl_dir" "configuration reloaded"
+pl_t0=$(date +%s)
+pl_out=$(ip netns exec "$LAN_NS" timeout 15 bash -c "exec 3<>/dev/tcp/$pl_addr/80 && echo hello >&3 && head -1 <&3 &&
+	cat <&3 && echo eof")
+pl_secs=$(($(date +%s) - pl_t0))
+og_check "a stream silent after one line is closed at proxy-idle-timeout 3 (after $pl_secs s: 3..7)" \
+	test "$pl_out" = "$(printf 'hello\neof')" -a "$pl_secs" -ge 3 -a "$pl_secs" -le 7
+og_check "the idle close is logged" gw_log_has "$pl_dir" "idle for 3 s"
+kill -USR1 "$GW_PID"
+gw_stop "$pl_dir"
+og_check "splice: exit 0 on SIGTERM" test $? = 0
+og_check "splice: no sanitizer report" pl_no_sanitizer_report "$pl_dir"
