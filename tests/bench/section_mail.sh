@@ -11,6 +11,8 @@
 # self-signed RSA 2048 certificate made here, and both senders get the TLS lines Debian's postinst
 # writes for an "Internet site" (main.cf.tls: smtp_tls_security_level = may, the btree session
 # cache); the recipe keeps its transport's smtp_tls_security_level=none; recipe-exec runs plain only.
+# MAIL_VARIANTS (default "plain starttls") may add "tlsreuse": oniongate only, STARTTLS with
+# smtp_tls_connection_reuse = yes (and tlsproxy on in master.cf), as an admin may set it.
 # CPU per mail of a burst: the client Tor's (oniongated, or the recipe's tor) utime+stime from
 # /proc, and the sender Postfix's cgroup v2 usage_usec (each sender runs in a cgroup of its own, so
 # its short-lived smtp, sh and torsocks processes are counted).
@@ -127,10 +129,11 @@ stop_client() {
 }
 
 # start_sender METHOD VARIANT: a fresh sender Postfix with an empty queue, in the sender cgroup;
-# in the starttls variant with Debian's TLS lines (and smtp_tls_loglevel = 1: one line per session).
+# in the TLS variants with Debian's TLS lines (and smtp_tls_loglevel = 1: one line per session).
 start_sender() {
-	local cf=("${SENDER_CF[@]}")
+	local cf=("${SENDER_CF[@]}") master=
 	[ "$2" = plain ] || mapfile -t -O ${#cf[@]} cf < <(debian_tls_lines mail.lan.test; echo "smtp_tls_loglevel = 1")
+	[ "$2" != tlsreuse ] || { cf+=("smtp_tls_connection_reuse = yes"); master="tlsproxy  unix  -       -       y       -       0       tlsproxy"; }
 	echo "$BASHPID" > "$cg_sender/cgroup.procs"
 	if [ "$1" != oniongate ]; then
 		if [ "$1" = recipe-exec ]; then write_smtp_tor exec; else write_smtp_tor; fi
@@ -140,7 +143,7 @@ start_sender() {
 		SENDER_NS=$RCP_NS SENDER_DIR=$rcp_dir CAP_IF=lo CAP_PORT=9050
 	else
 		[ -d "$lan_dir/spool" ] && postsuper -c "$lan_dir/etc" -d ALL >/dev/null 2>&1
-		mail_start lan "$LAN_NS" "$lan_dir" 192.0.2.1 "${cf[@]}" || exit 1
+		MAIL_MASTER_APPEND=$master mail_start lan "$LAN_NS" "$lan_dir" 192.0.2.1 "${cf[@]}" || exit 1
 		SENDER_NS=$LAN_NS SENDER_DIR=$lan_dir CAP_IF=$LAN_IF CAP_PORT=25
 	fi
 	echo "$BASHPID" > "$cg_home/cgroup.procs"
@@ -298,10 +301,19 @@ load() {
 burst_domains=()
 for ((i = 0; i < NMX; i++)); do burst_domains+=(d0.test); done
 per=$((MAILS / NMX))
-variant_methods() { if [ "$1" = plain ]; then echo "$MAIL_METHODS"; else echo "${MAIL_METHODS/recipe-exec/}"; fi; }
+MAIL_VARIANTS=${MAIL_VARIANTS:-plain starttls}
+variant_methods() {
+	case $1 in
+	plain) echo "$MAIL_METHODS" ;;
+	starttls) echo "${MAIL_METHODS/recipe-exec/}" ;;
+	*) echo oniongate ;;
+	esac
+}
 variant_suffix() { [ "$1" = plain ] || echo "-$1"; }
-for variant in plain starttls; do
-	start_mx "$variant"
+mx_variant=
+for variant in $MAIL_VARIANTS; do
+	[ "$variant" = plain ] || [ "$mx_variant" = starttls ] || { start_mx starttls; mx_variant=starttls; }
+	[ "$variant" != plain ] || [ "$mx_variant" = plain ] || { start_mx plain; mx_variant=plain; }
 	for method in $(variant_methods "$variant"); do
 		key=$method$(variant_suffix "$variant")
 		start_client "$method"
@@ -322,10 +334,11 @@ done
 
 fig() { sed -n "s/^$3=//p" "$OG_TMP/fig-$1-$2"; }
 torsocks_ver=$(bench_version torsocks)
-for variant in plain starttls; do
+for variant in $MAIL_VARIANTS; do
 	sfx=$(variant_suffix "$variant") og=oniongate$(variant_suffix "$variant")
 	tag="$BENCH_DELAY ms/hop"
 	[ "$variant" = plain ] || tag="$tag, STARTTLS"
+	[ "$variant" != tlsreuse ] || tag="$tag + connection reuse"
 	for peer_method in $(variant_methods "$variant"); do
 		[ "$peer_method" != oniongate ] || continue
 		pk=$peer_method$sfx
@@ -346,22 +359,32 @@ for variant in plain starttls; do
 		done
 		what="[$tag] burst of $((per * NMX)) to 1 onion MX: CPU per mail"
 		bench_row mail "$what, gateway side (oniongated vs tor)" ms lower "$(fig $og burst cpu_gw_per_mail)" "$peer" \
-			"$(fig $pk burst cpu_gw_per_mail)" "utime+stime from /proc over the load: $(fig $og burst cpu_gw_ms) ms vs $(fig $pk burst cpu_gw_ms) ms"
+			"$(fig $pk burst cpu_gw_per_mail)" "utime+stime from /proc over the load: $(fig $og burst cpu_gw_ms) ms vs $(fig $pk burst cpu_gw_ms) ms, for $(fig $og burst sent) vs $(fig $pk burst sent) mails delivered"
 		bench_row mail "$what, whole sending path (+ sender Postfix)" ms lower "$(fig $og burst cpu_path_per_mail)" "$peer" \
 			"$(fig $pk burst cpu_path_per_mail)" "the sender Postfix's cgroup (smtp, and the recipe's sh + torsocks): $(fig $og burst cpu_sender_ms) ms vs $(fig $pk burst cpu_sender_ms) ms"
 	done
 done
-# What STARTTLS costs a session over the onion circuit, and what Postfix's caches save: oniongate
-# with STARTTLS against oniongate plain, both measured in this run.
-for name in burst cold; do
-	if [ "$name" = burst ]; then what="burst of $((per * NMX)) to 1 onion MX"; else what="cold start, $((per * NMX)) over $NMX onion MXs"; fi
-	what="[$BENCH_DELAY ms/hop, STARTTLS cost] $what"
-	bench_row mail "$what: banner to MAIL FROM per session, median" ms lower "$(fig oniongate-starttls $name b2m50)" \
-		"oniongate, no TLS" "$(fig oniongate $name b2m50)" \
-		"round trips banner to MAIL FROM: $(fig oniongate-starttls $name rtts) vs $(fig oniongate $name rtts); the TLS handshake (ClientHello to the sender's Finished) $(fig oniongate-starttls $name hs50) ms; Postfix's delays c (setup of a new connection) median $(fig oniongate-starttls $name setup50) s vs $(fig oniongate $name setup50) s"
-	bench_row mail "$what: SMTP connections" connections lower "$(fig oniongate-starttls $name connections)" \
-		"oniongate, no TLS" "$(fig oniongate $name connections)" \
-		"mails over a cached connection: $(fig oniongate-starttls $name conn_reused) vs $(fig oniongate $name conn_reused) (TLS connections reused, Postfix log: $(fig oniongate-starttls $name tls_reused) of $(($(fig oniongate-starttls $name tls_new) + $(fig oniongate-starttls $name tls_reused)))); TLS handshakes full $(fig oniongate-starttls $name hs_full), resumed from the session cache $(fig oniongate-starttls $name hs_resumed); banner to MAIL FROM median full $(fig oniongate-starttls $name b2m_full50) ms, resumed $(fig oniongate-starttls $name b2m_resumed50) ms"
+# cost_rows VARIANT: what STARTTLS costs a session over the onion circuit, and what Postfix's
+# caches save: oniongate in a TLS variant against oniongate plain, both measured in this run.
+cost_rows() {
+	local og=oniongate-$1 name what label="STARTTLS cost"
+	[ "$1" = starttls ] || label="STARTTLS + smtp_tls_connection_reuse cost"
+	for name in burst cold; do
+		if [ "$name" = burst ]; then what="burst of $((per * NMX)) to 1 onion MX"; else what="cold start, $((per * NMX)) over $NMX onion MXs"; fi
+		what="[$BENCH_DELAY ms/hop, $label] $what"
+		bench_row mail "$what: mails/s" mails/s higher "$(fig $og $name mps)" "oniongate, no TLS" "$(fig oniongate $name mps)" \
+			"sent $(fig $og $name sent)/$(fig $og $name total) vs $(fig oniongate $name sent)/$(fig oniongate $name total)"
+		bench_row mail "$what: submit-to-delivered median" s lower "$(fig $og $name d50)" "oniongate, no TLS" "$(fig oniongate $name d50)"
+		bench_row mail "$what: banner to MAIL FROM per session, median" ms lower "$(fig $og $name b2m50)" \
+			"oniongate, no TLS" "$(fig oniongate $name b2m50)" \
+			"round trips banner to MAIL FROM: $(fig $og $name rtts) vs $(fig oniongate $name rtts); the TLS handshake (ClientHello to the sender's Finished) $(fig $og $name hs50) ms; Postfix's delays c (setup of a new connection) median $(fig $og $name setup50) s vs $(fig oniongate $name setup50) s"
+		bench_row mail "$what: SMTP connections" connections lower "$(fig $og $name connections)" \
+			"oniongate, no TLS" "$(fig oniongate $name connections)" \
+			"mails over a cached connection: $(fig $og $name conn_reused) vs $(fig oniongate $name conn_reused) (TLS connections reused, Postfix log: $(fig $og $name tls_reused) of $(($(fig $og $name tls_new) + $(fig $og $name tls_reused)))); TLS handshakes full $(fig $og $name hs_full), resumed from the session cache $(fig $og $name hs_resumed); banner to MAIL FROM median full $(fig $og $name b2m_full50) ms, resumed $(fig $og $name b2m_resumed50) ms"
+	done
+}
+for variant in $MAIL_VARIANTS; do
+	[ "$variant" = plain ] || cost_rows "$variant"
 done
 cgroup_remove
 mail_stop "$OG_TMP/pf-mx"
