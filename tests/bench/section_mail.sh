@@ -230,6 +230,19 @@ sessions() {
 		END { flush() }'
 }
 
+# check_tls KEY LOAD: the variant ran as labelled: oniongate's deliveries in a TLS variant used TLS
+# (one Postfix log line per session), and none of the recipe's or of the plain ones did.
+check_tls() {
+	local sessions=$(($(fig "$1" "$2" tls_new) + $(fig "$1" "$2" tls_reused)))
+	case $1 in
+	oniongate-*) [ "$sessions" -gt 0 ] || [ "$(fig "$1" "$2" sent)" = 0 ] ||
+		{ og_log "bench: mail $1 $2: no TLS session logged"; exit 1; } ;;
+	*) [ "$sessions" = 0 ] || { og_log "bench: mail $1 $2: $sessions TLS sessions logged"; exit 1; } ;;
+	esac
+}
+
+fig() { sed -n "s/^$3=//p" "$OG_TMP/fig-$1-$2"; }
+
 # load KEY LOAD PER DOMAIN...: submits PER mails to each domain, waits for every status=sent
 # (LOAD_TIMEOUT at most), and writes the figures to $OG_TMP/fig-KEY-LOAD (KEY: the method, with
 # "-starttls" in that variant): delivery, connect-to-banner, sessions, CPU of the client Tor and sender.
@@ -294,6 +307,7 @@ load() {
 		echo "cpu_gw_per_mail=$(awk -v c="$gw" -v n="$sent" 'BEGIN { if (n) printf "%.1f", c / n; else print "n/a" }')"
 		echo "cpu_path_per_mail=$(awk -v c="$((gw + snd))" -v n="$sent" 'BEGIN { if (n) printf "%.1f", c / n; else print "n/a" }')"
 	} > "$OG_TMP/fig-$key-$name"
+	check_tls "$key" "$name"
 	bench_raw mail "$key" "$name summary" "$(paste -sd ' ' "$OG_TMP/fig-$key-$name")"
 	og_log "bench: mail $key $name: $(paste -sd ' ' "$OG_TMP/fig-$key-$name")"
 }
@@ -332,7 +346,6 @@ for variant in $MAIL_VARIANTS; do
 	done
 done
 
-fig() { sed -n "s/^$3=//p" "$OG_TMP/fig-$1-$2"; }
 torsocks_ver=$(bench_version torsocks)
 for variant in $MAIL_VARIANTS; do
 	sfx=$(variant_suffix "$variant") og=oniongate$(variant_suffix "$variant")
