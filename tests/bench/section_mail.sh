@@ -11,8 +11,9 @@
 # self-signed RSA 2048 certificate made here, and both senders get the TLS lines Debian's postinst
 # writes for an "Internet site" (main.cf.tls: smtp_tls_security_level = may, the btree session
 # cache); the recipe keeps its transport's smtp_tls_security_level=none; recipe-exec runs plain only.
-# MAIL_VARIANTS (default "plain starttls") may add "tlsreuse": oniongate only, STARTTLS with
-# smtp_tls_connection_reuse = yes (and tlsproxy on in master.cf), as an admin may set it.
+# MAIL_VARIANTS (default "plain starttls") may add, oniongate only: "tlsreuse" (STARTTLS with
+# smtp_tls_connection_reuse = yes and tlsproxy on in master.cf, as an admin may set it) and
+# "tlsnocache" (STARTTLS without the TLS session cache: what the cache saves).
 # CPU per mail of a burst: the client Tor's (oniongated, or the recipe's tor) utime+stime from
 # /proc, and the sender Postfix's cgroup v2 usage_usec (each sender runs in a cgroup of its own, so
 # its short-lived smtp, sh and torsocks processes are counted).
@@ -134,6 +135,7 @@ start_sender() {
 	local cf=("${SENDER_CF[@]}") master=
 	[ "$2" = plain ] || mapfile -t -O ${#cf[@]} cf < <(debian_tls_lines mail.lan.test; echo "smtp_tls_loglevel = 1")
 	[ "$2" != tlsreuse ] || { cf+=("smtp_tls_connection_reuse = yes"); master="tlsproxy  unix  -       -       y       -       0       tlsproxy"; }
+	[ "$2" != tlsnocache ] || cf+=("smtp_tls_session_cache_database =")
 	echo "$BASHPID" > "$cg_sender/cgroup.procs"
 	if [ "$1" != oniongate ]; then
 		if [ "$1" = recipe-exec ]; then write_smtp_tor exec; else write_smtp_tor; fi
@@ -351,7 +353,6 @@ for variant in $MAIL_VARIANTS; do
 	sfx=$(variant_suffix "$variant") og=oniongate$(variant_suffix "$variant")
 	tag="$BENCH_DELAY ms/hop"
 	[ "$variant" = plain ] || tag="$tag, STARTTLS"
-	[ "$variant" != tlsreuse ] || tag="$tag + connection reuse"
 	for peer_method in $(variant_methods "$variant"); do
 		[ "$peer_method" != oniongate ] || continue
 		pk=$peer_method$sfx
@@ -381,7 +382,8 @@ done
 # caches save: oniongate in a TLS variant against oniongate plain, both measured in this run.
 cost_rows() {
 	local og=oniongate-$1 name what label="STARTTLS cost"
-	[ "$1" = starttls ] || label="STARTTLS + smtp_tls_connection_reuse cost"
+	[ "$1" != tlsreuse ] || label="STARTTLS + smtp_tls_connection_reuse cost"
+	[ "$1" != tlsnocache ] || label="STARTTLS without TLS session cache cost"
 	for name in burst cold; do
 		if [ "$name" = burst ]; then what="burst of $((per * NMX)) to 1 onion MX"; else what="cold start, $((per * NMX)) over $NMX onion MXs"; fi
 		what="[$BENCH_DELAY ms/hop, $label] $what"
