@@ -107,10 +107,11 @@ render() {
   `smtp_tls_security_level = may`, `btree:${data_directory}/smtp_scache`; `smtp_tls_loglevel = 1`
   added); the recipe keeps its `smtp_tls_security_level=none` ("TLS none as documented"); recipe +
   exec runs without TLS only (`MAIL_VARIANTS="plain starttls tlsreuse tlsnocache"` adds oniongate
-  with `smtp_tls_connection_reuse = yes` and tlsproxy, and without the TLS session cache). STARTTLS cost rows: oniongate with STARTTLS
-  against oniongate without (mails/s, submit-to-delivered, connections), and from the capture: banner to the sender's first MAIL FROM (the turn before the one that
-  carries the 1 KiB message) and its round trips; handshakes count as resumed when the server's
-  answer to the ClientHello carries no certificate. CPU per mail (burst): utime+stime of
+  with `smtp_tls_connection_reuse = yes` and tlsproxy, and without the TLS session cache). STARTTLS
+  cost rows: oniongate with STARTTLS against oniongate without (mails/s, submit-to-delivered,
+  connections), and from the capture: banner to the sender's first MAIL FROM (the turn before the
+  one that carries the 1 KiB message) and its round trips; handshakes count as resumed when the
+  server's answer to the ClientHello carries no certificate. CPU per mail (burst): utime+stime of
   oniongated or the recipe's tor from /proc over the load ("gateway side"), plus the sender
   Postfix's cgroup v2 `usage_usec` (all its processes, short-lived smtp, sh, torsocks included:
   "whole sending path"), divided by the mails delivered.
