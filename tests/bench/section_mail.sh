@@ -291,9 +291,10 @@ load() {
 		echo "connections=$(wc -l < "$f.banner")"
 		echo "smtp_processes=$(sed -n 's/.*\/smtp\[\([0-9]*\)\].*/\1/p' "$f.sent" | sort -u | wc -l)"
 		echo "conn_reused=$(grep -c 'conn_use=' "$f.sent")"
-		# Postfix logs a new TLS connection "established", one from its connection cache "reused".
-		echo "tls_new=$(grep -c 'TLS connection established to' "$f.log")"
-		echo "tls_reused=$(grep -c 'TLS connection reused to' "$f.log")"
+		# smtp logs a new TLS connection "established", one from its connection cache "reused"
+		# (tlsproxy, in tlsreuse, logs each new one too: not counted).
+		echo "tls_new=$(grep -c '/smtp\[[0-9]*\]: .*TLS connection established to' "$f.log")"
+		echo "tls_reused=$(grep -c '/smtp\[[0-9]*\]: .*TLS connection reused to' "$f.log")"
 		echo "b2m50=$(cut -d' ' -f1 "$f.sessions" | bench_pct 50)"
 		echo "rtts=$(cut -d' ' -f2 "$f.sessions" | bench_pct 50)"
 		echo "hs50=$(cut -d' ' -f3 "$f.sessions" | bench_pct 50)"
