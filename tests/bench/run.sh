@@ -139,6 +139,19 @@ render() {
   mails over the time from first submission to last delivery (or to the load's time limit: then
   `>T` in a percentile means the mail was not delivered within T s); connect-to-banner is taken
   from a capture on the sender's side, its SYN to the first segment that brings "220 ".
+  STARTTLS rows: the onion MX offers STARTTLS with a self-signed RSA 2048 certificate made in the
+  run, and both senders get the TLS lines Debian's postinst writes (`main.cf.tls`:
+  `smtp_tls_security_level = may`, `btree:${data_directory}/smtp_scache`; `smtp_tls_loglevel = 1`
+  added); the recipe keeps its `smtp_tls_security_level=none` ("TLS none as documented"); recipe +
+  exec runs without TLS only (`MAIL_VARIANTS="plain starttls tlsreuse tlsnocache"` adds oniongate
+  with `smtp_tls_connection_reuse = yes` and tlsproxy, and without the TLS session cache). STARTTLS
+  cost rows: oniongate with STARTTLS against oniongate without (mails/s, submit-to-delivered,
+  connections), and from the capture: banner to the sender's first MAIL FROM (the turn before the
+  one that carries the 1 KiB message) and its round trips; handshakes count as resumed when the
+  server's answer to the ClientHello carries no certificate. CPU per mail (burst): utime+stime of
+  oniongated or the recipe's tor from /proc over the load ("gateway side"), plus the sender
+  Postfix's cgroup v2 `usage_usec` (all its processes, short-lived smtp, sh, torsocks included:
+  "whole sending path"), divided by the mails delivered.
 EOT
 }
 
