@@ -33,7 +33,7 @@ section bash "$TOP/tests/bench/relay.sh"
 first=1
 for delay in $DELAYS; do
 	if [ "$first" = 1 ]; then
-		section bash "$TOP/tests/bench/world.sh" "$delay" dns memory mail
+		section bash "$TOP/tests/bench/world.sh" "$delay" dns memory mail idle
 	else
 		section bash "$TOP/tests/bench/world.sh" "$delay" mail
 	fi
@@ -102,6 +102,14 @@ render() {
   mails over the time from first submission to last delivery (or to the load's time limit: then
   `>T` in a percentile means the mail was not delivered within T s); connect-to-banner is taken
   from a capture on the sender's side, its SYN to the first segment that brings "220 ".
+- **idle** (first delay only): the mail section's hosts; both client Tors get `MaxCircuitDirtiness 30`,
+  `CircuitsAvailableTimeout 30`, `LearnCircuitBuildTimeout 0`, so after 90 s of nothing neither holds a
+  circuit (the guard's TLS link, kept 3-4.5 min, still stands: a colder start costs more). Per idle
+  period (5; 2 with QUICK=1) one mail, then a second as soon as it is delivered; connect-to-banner
+  as in mail. The limit is oniongate's second connection: a stream on the rendezvous circuit already
+  built (one circuit RTT plus the MX's banner). oniongated keeps that circuit for onions mailed in
+  the last `warm-up-keep` seconds by a stream every MaxCircuitDirtiness/2 to a port the onion does
+  not publish: the service's Tor ends it without touching the MX (counted: "MX sessions while idle").
 EOT
 }
 

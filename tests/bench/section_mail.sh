@@ -100,28 +100,6 @@ submit() {
 	wait "${pids[@]}"
 }
 
-# connect_to_banner PCAP PORT: milliseconds from each SYN of the sender to the first packet that
-# brings it "220 " (through a SOCKS port the banner may share a segment with the SOCKS reply).
-connect_to_banner() {
-	tcpdump -r "$1" -tt -nn -A "tcp port $2" 2>/dev/null | awk -v port="$2" '
-		function flush() {
-			if (from_server && (dst in syn) && index(buf, "220 ")) {
-				printf "%.1f\n", (t - syn[dst]) * 1000
-				delete syn[dst]
-			}
-			buf = ""
-		}
-		/^[0-9]+\.[0-9]+ IP / {
-			flush()
-			t = $1; src = $3; dst = $5; sub(/:$/, "", dst)
-			from_server = src ~ ("\\." port "$")
-			if ($0 ~ /Flags \[S\]/ && !from_server) syn[src] = t
-			next
-		}
-		{ buf = buf $0 }
-		END { flush() }'
-}
-
 # load METHOD LOAD PER DOMAIN...: submits PER mails to each domain, waits for every status=sent
 # (LOAD_TIMEOUT at most), and writes the figures to $OG_TMP/fig-METHOD-LOAD.
 load() {
