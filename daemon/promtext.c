@@ -74,6 +74,7 @@ static const struct stat_metric stat_metrics[STAT_COUNT] = {
 	[STAT_INBOUND_BYTES_OUT] = COUNTER("inbound_out_bytes", "onion-mx: bytes from the mail server to the onion."),
 	[STAT_TOR_DESC_RECEIVED] = COUNTER("tor_descriptors_received", "Onion service descriptors Tor fetched (HS_DESC RECEIVED)."),
 	[STAT_TOR_DESC_FAILED] = COUNTER("tor_descriptor_fetches_failed", "Descriptor fetches that failed at an HSDir (HS_DESC FAILED)."),
+	[STAT_PROXY_WARM_KEPT] = COUNTER("proxy_warm_kept", "Streams that kept the circuit of an onion mailed lately."),
 };
 
 const char *promtext_stat_name(int counter)

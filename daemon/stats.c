@@ -60,6 +60,7 @@ static const char *const names[STAT_COUNT] = {
 	[STAT_INBOUND_BYTES_OUT] = "inbound_bytes_out",
 	[STAT_TOR_DESC_RECEIVED] = "tor_descriptors_received",
 	[STAT_TOR_DESC_FAILED] = "tor_descriptor_fetches_failed",
+	[STAT_PROXY_WARM_KEPT] = "proxy_warm_kept",
 };
 
 static uint64_t counters[STAT_COUNT];

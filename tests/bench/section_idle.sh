@@ -9,7 +9,8 @@
 # cbtlearntimeout of 180 s instead: circuitlist.c origin_circuit_new). Per sample: IDLE_SECONDS of
 # nothing, then one mail ("after idle"), then one more as soon as it is delivered ("second": on
 # oniongate it rides the rendezvous circuit the first built: one circuit RTT plus the MX's banner,
-# the limit; the recipe's torsocks -i isolates each connection on a circuit of its own).
+# the limit; the recipe's torsocks -i isolates per smtp process, so its second rides the first's
+# circuit when the same smtp process delivers it).
 # Connect-to-banner as in the mail section; the MX's "connect from" lines during each idle period
 # are counted (a circuit kept for the gateway must not cost the MX an SMTP session).
 
@@ -101,5 +102,5 @@ if [[ " $IDLE_METHODS " == *" recipe "* && " $IDLE_METHODS " == *" oniongate "* 
 	bench_row idle "$what: connect-to-banner max" ms lower "$(idle_max oniongate first)" "$peer" "$(idle_max recipe first)"
 	limit="limit: 2nd connection on oniongate's built rendezvous circuit"
 	bench_row idle "$what: connect-to-banner median, against one circuit RTT" ms lower "$(idle_fig oniongate first 50)" "$limit" \
-		"$(idle_fig oniongate second 50)" "limit's max $(idle_max oniongate second) ms; the recipe's 2nd connection (a new circuit: torsocks -i): median $(idle_fig recipe second 50) ms"
+		"$(idle_fig oniongate second 50)" "limit's max $(idle_max oniongate second) ms; the recipe's 2nd connection: median $(idle_fig recipe second 50) ms"
 fi
