@@ -17,7 +17,7 @@
 IDLE_DIRTINESS=30
 IDLE_SECONDS=90
 IDLE_TOR_OPTIONS=("MaxCircuitDirtiness $IDLE_DIRTINESS" "CircuitsAvailableTimeout $IDLE_DIRTINESS" "LearnCircuitBuildTimeout 0")
-if [ "${QUICK:-0}" = 1 ]; then IDLE_SAMPLES=2; else IDLE_SAMPLES=5; fi
+if [ "${QUICK:-0}" = 1 ]; then IDLE_SAMPLES=${IDLE_SAMPLES:-2}; else IDLE_SAMPLES=${IDLE_SAMPLES:-5}; fi
 IDLE_METHODS=${IDLE_METHODS:-recipe oniongate}
 
 declare -F start_sender >/dev/null || { echo "section idle needs the mail section's hosts: world.sh DELAY mail idle"; exit 1; }
@@ -103,4 +103,8 @@ if [[ " $IDLE_METHODS " == *" recipe "* && " $IDLE_METHODS " == *" oniongate "* 
 	limit="limit: 2nd connection on oniongate's built rendezvous circuit"
 	bench_row idle "$what: connect-to-banner median, against one circuit RTT" ms lower "$(idle_fig oniongate first 50)" "$limit" \
 		"$(idle_fig oniongate second 50)" "limit's max $(idle_max oniongate second) ms; the recipe's 2nd connection: median $(idle_fig recipe second 50) ms"
+fi
+if [[ " $IDLE_METHODS " == *" oniongate-nokeep "* && " $IDLE_METHODS " == *" recipe "* ]]; then
+	bench_row idle "$what, warm-up-keep 0: connect-to-banner median" ms lower "$(idle_fig oniongate-nokeep first 50)" \
+		"onionmx recipe (torsocks $(bench_version torsocks) -i, tor)" "$(idle_fig recipe first 50)" "max $(idle_max oniongate-nokeep first) vs $(idle_max recipe first) ms"
 fi
