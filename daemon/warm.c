@@ -53,6 +53,12 @@ struct warm_keep {
 	struct socksconn *sc; /* the keeping stream under way */
 };
 
+/* The GETCONF under way: owned by its reply callback (control calls it once, with NULL if the
+ * connection ends first); warm_free only forgets w. */
+struct warm_getconf {
+	struct warm *w;
+};
+
 struct warm {
 	struct event_base *base;
 	const struct config *cfg;
@@ -66,6 +72,7 @@ struct warm {
 	struct warm_keep keep[KEEP_MAX];
 	struct event *keep_timer;
 	unsigned dirtiness; /* Tor's MaxCircuitDirtiness, seconds */
+	struct warm_getconf *getconf;
 	bool asked_dirtiness;
 	bool stopped;
 };
@@ -296,9 +303,14 @@ static void keep_round(evutil_socket_t fd, short what, void *arg)
 
 static void got_dirtiness(const struct ctl_reply *r, void *arg)
 {
-	struct warm *w = arg;
+	struct warm_getconf *q = arg;
+	struct warm *w = q->w;
 	char value[16];
 	struct timeval tv;
+	free(q);
+	if (w == NULL)
+		return;
+	w->getconf = NULL;
 	if (r == NULL || r->code != 250 || r->n_lines != 1 ||
 	    ctl_text_value(r->lines[0].text, "MaxCircuitDirtiness", value, sizeof(value)) < 0 ||
 	    (w->dirtiness = (unsigned)strtoul(value, NULL, 10)) == 0)
@@ -354,6 +366,17 @@ static void fetch_one(const char *onion, void *arg)
 	control_command(w->control, cmd, fetched, NULL);
 }
 
+static void ask_dirtiness(struct warm *w)
+{
+	if ((w->getconf = calloc(1, sizeof(*w->getconf))) == NULL)
+		return;
+	w->getconf->w = w;
+	if (control_command(w->control, "GETCONF MaxCircuitDirtiness", got_dirtiness, w->getconf) < 0) {
+		free(w->getconf);
+		w->getconf = NULL;
+	}
+}
+
 /* Keeps the descriptors of the map file's onions fresh, without contacting any MX. */
 static void hsfetch_round(evutil_socket_t fd, short what, void *arg)
 {
@@ -365,7 +388,7 @@ static void hsfetch_round(evutil_socket_t fd, short what, void *arg)
 		tv.tv_sec = HSFETCH_FIRST_SECONDS;
 	} else if (!w->asked_dirtiness) {
 		w->asked_dirtiness = true;
-		control_command(w->control, "GETCONF MaxCircuitDirtiness", got_dirtiness, w);
+		ask_dirtiness(w);
 	}
 	if (control_ready(w->control) && w->cfg->warm_up)
 		log_info("warm-up: fetched the descriptors of %zu mapped onions",
@@ -422,6 +445,8 @@ void warm_free(struct warm *w)
 	if (w == NULL)
 		return;
 	warm_stop(w);
+	if (w->getconf != NULL)
+		w->getconf->w = NULL;
 	event_free(w->hsfetch);
 	event_free(w->keep_timer);
 	free(w);

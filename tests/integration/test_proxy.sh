@@ -125,7 +125,7 @@ for mode in off on; do
 	[ "$mode" = on ] && limits=("tor-option MaxCircuitDirtiness 10" "warm-up-keep 12")
 	gw_config "$wdir" "${px_conf[@]}" "warm-up $mode" "warm-up-hold 3" "nft-dns-redirect on" \
 		"onion-map $wdir/onionmx.map" "${limits[@]}"
-	gw_start "$wdir"
+	gw_start "$wdir" "$OG_TOP/build/asan/oniongated"
 	og_wait_for 60 gw_log_has "$wdir" "tor ready"
 	mx_connect_ms "$wdir" "$(privnet_onion mx2)"
 	echo "warm-up $mode: connect to banner in $WARM_MS ms"
@@ -168,4 +168,6 @@ for mode in off on; do
 			bash -c "[ \$(cat '$wdir/idle.s') -ge 2 ] && [ \$(cat '$wdir/idle.s') -le 6 ]"
 	fi
 	gw_stop "$wdir"
+	og_check "warm-up $mode: the ASan build reported nothing" \
+		bash -c "! grep -q 'ERROR: AddressSanitizer\|LeakSanitizer\|runtime error' '$wdir/oniongated.log'"
 done
