@@ -77,6 +77,15 @@ idle_samples() {
 		"second $(paste -sd ' ' "$OG_TMP/idle-$method-second") ms; MX sessions while idle $(paste -sd ' ' "$OG_TMP/idle-$method-mx")"
 }
 
+# idle_kept METHOD: oniongated's keeping streams so far (proxy_warm_kept, logged on SIGUSR1).
+idle_kept() {
+	kill -USR1 "$CLIENT_PID"
+	og_wait_for 5 grep -q 'stats: proxy_warm_kept=' "$og_dir/oniongated.log"
+	sed -n 's/.*stats: proxy_warm_kept=//p' "$og_dir/oniongated.log" | tail -n 1 > "$OG_TMP/idle-$1-kept"
+	bench_raw idle "$1" proxy_warm_kept "$(cat "$OG_TMP/idle-$1-kept")"
+	og_log "bench: idle $1: keeping streams sent: $(cat "$OG_TMP/idle-$1-kept")"
+}
+
 for method in $IDLE_METHODS; do
 	start_client "${method%-*}"
 	# oniongate-nokeep: the same without the circuit kept for recent onions (warm-up-keep 0).
@@ -86,6 +95,7 @@ for method in $IDLE_METHODS; do
 	fi
 	start_sender "${method%-*}"
 	idle_samples "$method"
+	[ "${method%-*}" != oniongate ] || idle_kept "$method"
 	mail_stop "$SENDER_DIR"
 	stop_client "${method%-*}"
 done
@@ -97,7 +107,7 @@ idle_sum() { awk '{ s += $1 } END { print s + 0 }' "$OG_TMP/idle-$1-$2"; }
 what="[$BENCH_DELAY ms/hop] first mail after ${IDLE_SECONDS} s idle (MaxCircuitDirtiness $IDLE_DIRTINESS)"
 if [[ " $IDLE_METHODS " == *" recipe "* && " $IDLE_METHODS " == *" oniongate "* ]]; then
 	peer="onionmx recipe (torsocks $(bench_version torsocks) -i, tor)"
-	note="$IDLE_SAMPLES idle periods each; MX sessions while idle: $(idle_sum oniongate mx) vs $(idle_sum recipe mx)"
+	note="$IDLE_SAMPLES idle periods each; MX sessions while idle: $(idle_sum oniongate mx) vs $(idle_sum recipe mx); oniongated's keeping streams: $(cat "$OG_TMP/idle-oniongate-kept")"
 	bench_row idle "$what: connect-to-banner median" ms lower "$(idle_fig oniongate first 50)" "$peer" "$(idle_fig recipe first 50)" "$note"
 	bench_row idle "$what: connect-to-banner max" ms lower "$(idle_max oniongate first)" "$peer" "$(idle_max recipe first)"
 	limit="limit: 2nd connection on oniongate's built rendezvous circuit"
