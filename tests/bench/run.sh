@@ -107,9 +107,10 @@ render() {
   circuit (the guard's TLS link, kept 3-4.5 min, still stands: a colder start costs more). Per idle
   period (5; 2 with QUICK=1) one mail, then a second as soon as it is delivered; connect-to-banner
   as in mail. The limit is oniongate's second connection: a stream on the rendezvous circuit already
-  built (one circuit RTT plus the MX's banner). oniongated keeps that circuit for onions mailed in
-  the last `warm-up-keep` seconds by a stream every MaxCircuitDirtiness/2 to a port the onion does
-  not publish: the service's Tor ends it without touching the MX (counted: "MX sessions while idle").
+  built (one circuit RTT plus the MX's banner, from an smtpd the first mail woke). oniongated keeps
+  that circuit for onions mailed in the last `warm-up-keep` seconds by a stream every
+  MaxCircuitDirtiness/2 to a port the onion does not publish: the service's Tor ends it without
+  touching the MX (the note counts the MX's sessions while idle and those keeping streams).
 EOT
 }
 
