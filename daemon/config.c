@@ -748,6 +748,7 @@ static const struct directive directives[] = {
 	NUM("stall-timeout", apply_unsigned, stall_timeout, 10, 86400, RELOADS),
 	BOOL("warm-up", warm_up, RELOADS),
 	NUM("warm-up-hold", apply_unsigned, warm_up_hold, 1, 600, RELOADS),
+	NUM("warm-up-keep", apply_unsigned, warm_up_keep, 0, 86400, RELOADS),
 	BOOL("nft", nft, bytes_differ),
 	BOOL("nft-dns-redirect", nft_dns_redirect, bytes_differ),
 	{ "redirect-ports", 1, CONFIG_MAX_TOKENS - 1, apply_redirect_ports, true, 0, 0, 0, 0, ports_differ },
@@ -1151,6 +1152,7 @@ static struct config *config_defaults(const char *name)
 	cfg->nft = true;
 	cfg->warm_up = true;
 	cfg->warm_up_hold = 30;
+	cfg->warm_up_keep = 3600;
 	if (cfg->path == NULL || cfg->run_dir == NULL || cfg->data_dir == NULL || cfg->trust_anchor == NULL) {
 		config_free(cfg);
 		return NULL;

@@ -121,6 +121,7 @@ struct config {
 	unsigned stall_timeout;        /* streams failing this long with Tor ready: NEWNYM, then exit (stall.h) */
 	bool warm_up;
 	unsigned warm_up_hold;
+	unsigned warm_up_keep;         /* seconds after an onion's last mail its circuit is kept; 0: never */
 	bool nft;                      /* install the inet oniongate table */
 	uint16_t *redirect_ports;      /* none: every TCP port */
 	size_t n_redirect_ports;

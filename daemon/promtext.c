@@ -79,6 +79,7 @@ static const struct stat_metric stat_metrics[STAT_COUNT] = {
 	[STAT_DNS_CACHE_EVICTIONS] = COUNTER("dns_cache_evictions", "DNS cache entries dropped to stay within dns-cache-size."),
 	[STAT_DNS_CACHE_BYTES] = { "oniongate_dns_cache_bytes", "Bytes the DNS cache holds (bounded by dns-cache-size).", true, false },
 	[STAT_RELAY_NO_PIPE] = COUNTER("relay_reads_without_pipe", "Relay reads through a buffer: no pipe could be made (descriptors or pipe pages used up)."),
+	[STAT_PROXY_WARM_KEPT] = COUNTER("proxy_warm_kept", "Streams that kept the circuit of an onion mailed lately."),
 };
 
 const char *promtext_stat_name(int counter)

@@ -65,6 +65,7 @@ static const char *const names[STAT_COUNT] = {
 	[STAT_DNS_CACHE_EVICTIONS] = "dns_cache_evictions",
 	[STAT_DNS_CACHE_BYTES] = "dns_cache_bytes",
 	[STAT_RELAY_NO_PIPE] = "relay_reads_without_pipe",
+	[STAT_PROXY_WARM_KEPT] = "proxy_warm_kept",
 };
 
 static uint64_t counters[STAT_COUNT];

@@ -49,3 +49,25 @@ bench_version() { dpkg-query -W -f '${Version}' "$1" 2>/dev/null | cut -d- -f1 |
 
 # bench_rss_kb PID: resident memory of a process, in KiB.
 bench_rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+
+# connect_to_banner PCAP PORT: milliseconds from each SYN of the sender to the first packet that
+# brings it "220 " (through a SOCKS port the banner may share a segment with the SOCKS reply).
+connect_to_banner() {
+	tcpdump -r "$1" -tt -nn -A "tcp port $2" 2>/dev/null | awk -v port="$2" '
+		function flush() {
+			if (from_server && (dst in syn) && index(buf, "220 ")) {
+				printf "%.1f\n", (t - syn[dst]) * 1000
+				delete syn[dst]
+			}
+			buf = ""
+		}
+		/^[0-9]+\.[0-9]+ IP / {
+			flush()
+			t = $1; src = $3; dst = $5; sub(/:$/, "", dst)
+			from_server = src ~ ("\\." port "$")
+			if ($0 ~ /Flags \[S\]/ && !from_server) syn[src] = t
+			next
+		}
+		{ buf = buf $0 }
+		END { flush() }'
+}

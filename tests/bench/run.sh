@@ -33,7 +33,7 @@ section bash "$TOP/tests/bench/relay.sh"
 first=1
 for delay in $DELAYS; do
 	if [ "$first" = 1 ]; then
-		section bash "$TOP/tests/bench/world.sh" "$delay" dns memory mail
+		section bash "$TOP/tests/bench/world.sh" "$delay" dns memory mail idle
 	else
 		section bash "$TOP/tests/bench/world.sh" "$delay" mail
 	fi
@@ -152,6 +152,15 @@ render() {
   oniongated or the recipe's tor from /proc over the load ("gateway side"), plus the sender
   Postfix's cgroup v2 `usage_usec` (all its processes, short-lived smtp, sh, torsocks included:
   "whole sending path"), divided by the mails delivered.
+- **idle** (first delay only): the mail section's hosts; both client Tors get `MaxCircuitDirtiness 30`,
+  `CircuitsAvailableTimeout 30`, `LearnCircuitBuildTimeout 0`, so after 90 s of nothing neither holds a
+  circuit (the guard's TLS link, kept 3-4.5 min, still stands: a colder start costs more). Per idle
+  period (5; 2 with QUICK=1) one mail, then a second as soon as it is delivered; connect-to-banner
+  as in mail. The limit is oniongate's second connection: a stream on the rendezvous circuit already
+  built (one circuit RTT plus the MX's banner, from an smtpd the first mail woke). oniongated keeps
+  that circuit for onions mailed in the last `warm-up-keep` seconds by a stream every
+  MaxCircuitDirtiness/2 to a port the onion does not publish: the service's Tor ends it without
+  touching the MX (the note counts the MX's sessions while idle and those keeping streams).
 EOT
 }
 

@@ -165,28 +165,6 @@ submit() {
 	wait "${pids[@]}"
 }
 
-# connect_to_banner PCAP PORT: milliseconds from each SYN of the sender to the first packet that
-# brings it "220 " (through a SOCKS port the banner may share a segment with the SOCKS reply).
-connect_to_banner() {
-	tcpdump -r "$1" -tt -nn -A "tcp port $2" 2>/dev/null | awk -v port="$2" '
-		function flush() {
-			if (from_server && (dst in syn) && index(buf, "220 ")) {
-				printf "%.1f\n", (t - syn[dst]) * 1000
-				delete syn[dst]
-			}
-			buf = ""
-		}
-		/^[0-9]+\.[0-9]+ IP / {
-			flush()
-			t = $1; src = $3; dst = $5; sub(/:$/, "", dst)
-			from_server = src ~ ("\\." port "$")
-			if ($0 ~ /Flags \[S\]/ && !from_server) syn[src] = t
-			next
-		}
-		{ buf = buf $0 }
-		END { flush() }'
-}
-
 # sessions PCAP PORT: per SMTP session of the sender, from the banner on: "B2M RTTS HS_MS HS_BYTES".
 # A turn is the sender's data after the server's; the turn carrying the message (its first with
 # 1024 bytes or more: smtp-source sends 1 KiB) follows the one with MAIL FROM (pipelined with RCPT
@@ -248,6 +226,8 @@ fig() { sed -n "s/^$3=//p" "$OG_TMP/fig-$1-$2"; }
 # load KEY LOAD PER DOMAIN...: submits PER mails to each domain, waits for every status=sent
 # (LOAD_TIMEOUT at most), and writes the figures to $OG_TMP/fig-KEY-LOAD (KEY: the method, with
 # "-starttls" in that variant): delivery, connect-to-banner, sessions, CPU of the client Tor and sender.
+# load METHOD LOAD PER DOMAIN...: submits PER mails to each domain, waits for every status=sent
+# (LOAD_TIMEOUT at most), and writes the figures to $OG_TMP/fig-METHOD-LOAD.
 load() {
 	local key=$1 name=$2 per=$3 before t0 elapsed total sent pcap="$OG_TMP/cap-$1-$2.pcap" cap
 	local gw0 snd0 gw snd f="$OG_TMP/$1-$2"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: ISC
 # world.sh DELAY_MS SECTION...: one private Tor network with DELAY_MS on every hop, the namespaces
-# around it, and the sections named (dns, memory, mail), each measured beside its peer in this run.
+# around it, and the sections named (dns, memory, mail, idle: after mail), each measured beside its peer in this run.
 #   lan 192.0.2.10 -- gw 192.0.2.1 / 198.51.100.2 (oniongated) -- wan 198.51.100.1 (Tor network,
 #   nsd .53, the onion MXs: one Postfix behind NMX onion services, an echo onion)
 #   rcp 100.64.0.2 -- wan: the onionmx recipe host (Postfix + torsocks -i + a standalone tor)
@@ -64,7 +64,7 @@ bench_tor_dir() {
 	echo "$d"
 }
 
-for section in dns memory mail; do
+for section in dns memory mail idle; do
 	[[ $SECTIONS == *" $section "* ]] || continue
 	og_log "bench: section $section (hop delay $BENCH_DELAY ms)"
 	. "$OG_TOP/tests/bench/section_$section.sh"

@@ -121,9 +121,11 @@ for mode in off on; do
 	echo "mapped.test smtptor:[$(privnet_onion mx)]" > "$wdir/onionmx.map"
 	limits=()
 	[ "$mode" = off ] && limits=("proxy-max-streams 1" "proxy-idle-timeout 3")
+	# The circuit kept for recent mail: a stream every MaxCircuitDirtiness/2, let go 12 s after the mail.
+	[ "$mode" = on ] && limits=("tor-option MaxCircuitDirtiness 10" "warm-up-keep 12")
 	gw_config "$wdir" "${px_conf[@]}" "warm-up $mode" "warm-up-hold 3" "nft-dns-redirect on" \
 		"onion-map $wdir/onionmx.map" "${limits[@]}"
-	gw_start "$wdir"
+	gw_start "$wdir" "$OG_TOP/build/asan/oniongated"
 	og_wait_for 60 gw_log_has "$wdir" "tor ready"
 	mx_connect_ms "$wdir" "$(privnet_onion mx2)"
 	echo "warm-up $mode: connect to banner in $WARM_MS ms"
@@ -136,6 +138,17 @@ for mode in off on; do
 		ip netns exec "$LAN_NS" dig +short @"$GW_LAN_ADDR" "$(privnet_onion mx)" MX >/dev/null
 		og_check "an unclaimed warm stream is ended politely (banner read, QUIT)" \
 			og_wait_for 15 gw_log_has "$wdir" "warm stream to $(privnet_onion mx):25 unclaimed: ending it"
+		og_check "warm-up-keep: the interval follows Tor's MaxCircuitDirtiness (GETCONF)" \
+			gw_log_has "$wdir" "Tor's MaxCircuitDirtiness is 10 s: circuits of recent mail kept every 5 s"
+		og_check "warm-up-keep: the mailed onion's circuit is kept by a stream the service's Tor ends" \
+			og_wait_for 15 gw_log_has "$wdir" "warm-up: circuit to $(privnet_onion mx2) kept (the service's Tor ended the stream)"
+		og_check "warm-up-keep: only the mailed onion is kept" bash -c "! grep -q 'circuit to $(privnet_onion mx) kept' '$wdir/oniongated.log'"
+		og_check "warm-up-keep: 12 s after its last mail the circuit is let go" \
+			og_wait_for 30 gw_log_has "$wdir" "warm-up: no mail to $(privnet_onion mx2) for 1[2-9] s: its circuit is let go"
+		kept=$(grep -c "circuit to $(privnet_onion mx2) kept" "$wdir/oniongated.log")
+		sleep 6
+		og_check "warm-up-keep: no keeping stream after it was let go" \
+			test "$(grep -c "circuit to $(privnet_onion mx2) kept" "$wdir/oniongated.log")" = "$kept"
 	else
 		og_check "warm-up off: no warm stream" bash -c "! grep -q 'warming a stream' '$wdir/oniongated.log'"
 		og_check "nft-dns-redirect: 10 rules" gw_log_has "$wdir" "nft: table inet oniongate installed (10 rules)"
@@ -155,4 +168,6 @@ for mode in off on; do
 			bash -c "[ \$(cat '$wdir/idle.s') -ge 2 ] && [ \$(cat '$wdir/idle.s') -le 6 ]"
 	fi
 	gw_stop "$wdir"
+	og_check "warm-up $mode: the ASan build reported nothing" \
+		bash -c "! grep -q 'ERROR: AddressSanitizer\|LeakSanitizer\|runtime error' '$wdir/oniongated.log'"
 done

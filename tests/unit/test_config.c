@@ -181,6 +181,7 @@ static void test_dns_directives(void **state)
 		     "test.conf:2: duplicate domain a.test (first given at line 1)");
 	expect_error("onion-ttl -1\n", "test.conf:1: onion-ttl must be a number from 0 to 86400, not '-1'");
 	expect_error("stall-timeout 9\n", "test.conf:1: stall-timeout must be a number from 10 to 86400, not '9'");
+	expect_error("warm-up-keep 86401\n", "test.conf:1: warm-up-keep must be a number from 0 to 86400, not '86401'");
 }
 
 /* mx-mode and a domain line's mode: each domain's own policy and mode, else the global ones. */
@@ -461,6 +462,7 @@ static const struct reload_case {
 	{ DNS, DNS "proxy-connect-timeout 10\n", NULL },
 	{ DNS, DNS "warm-up off\n", NULL },
 	{ DNS, DNS "warm-up-hold 5\n", NULL },
+	{ DNS, DNS "warm-up-keep 0\n", NULL },
 	{ DNS, DNS "stall-timeout 10\n", NULL },
 	/* restart-only, but the same value written differently, or the default made explicit */
 	{ DNS, DNS "run-dir /run/oniongate\npool-max 65536\nnft on\nlog-target syslog\n", NULL },
