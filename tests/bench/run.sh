@@ -45,8 +45,23 @@ ratio() {
 	awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 == a && b + 0 == b && b != 0) printf "%.2f", a / b; else print "n/a" }'
 }
 
-render() {
+# rows_table FILE: bench_row's rows as markdown, one table per section.
+rows_table() {
 	local IFS=$'\t' sec measure unit better ours peer peerval note last=""
+	while read -r sec measure unit better ours peer peerval note; do
+		if [ "$sec" != "$last" ]; then
+			echo
+			echo "## $sec"
+			echo
+			echo "| measure | unit | oniongate | peer | peer's | ratio | better | note |"
+			echo "|---|---|---:|---|---:|---:|---|---|"
+			last=$sec
+		fi
+		echo "| $measure | $unit | $ours | $peer | $peerval | $(ratio "$ours" "$peerval") | $better | ${note:-} |"
+	done < "$1"
+}
+
+render() {
 	echo "# oniongate benchmarks"
 	echo
 	echo "Written by \`make bench${QUICK:+ QUICK=$QUICK}\` on $(date -u '+%Y-%m-%d %H:%M UTC') in ${elapsed} s. Every row was measured"
@@ -59,20 +74,16 @@ render() {
 	echo "  relay's ORPort) for the mail rows: ${DELAYS// / and } ms; DNS and memory rows ran on the first."
 	echo "- ratio = oniongate ÷ peer; the last column says which way is better. Raw samples: \`docs/benchmarks-raw.tsv\`."
 	echo "- how each row is made: tests/bench/*.sh; read them before quoting a figure."
-	while read -r sec measure unit better ours peer peerval note; do
-		if [ "$sec" != "$last" ]; then
-			echo
-			echo "## $sec"
-			echo
-			echo "| measure | unit | oniongate | peer | peer's | ratio | better | note |"
-			echo "|---|---|---:|---|---:|---:|---|---|"
-			last=$sec
-		fi
-		echo "| $measure | $unit | $ours | $peer | $peerval | $(ratio "$ours" "$peerval") | $better | ${note:-} |"
-	done < "$BENCH_OUT/rows.tsv"
+	rows_table "$BENCH_OUT/rows.tsv"
 	if [ -f "$BENCH_OUT/dns-ceiling" ]; then
 		echo
 		echo "DNS ceiling on the same loopback: nsd answering dnsperf directly: $(cat "$BENCH_OUT/dns-ceiling")."
+	fi
+	if [ -f "$TOP/docs/benchmarks-appliance.tsv" ]; then
+		echo
+		echo "The appliance sections were not measured in this run: \`make bench-appliance ARCH=...\` wrote them"
+		echo "to docs/benchmarks-appliance.tsv ($(date -u -r "$TOP/docs/benchmarks-appliance.tsv" '+%Y-%m-%d %H:%M UTC'))."
+		rows_table "$TOP/docs/benchmarks-appliance.tsv"
 	fi
 	cat <<'EOT'
 
@@ -102,6 +113,13 @@ render() {
   mails over the time from first submission to last delivery (or to the load's time limit: then
   `>T` in a percentile means the mail was not delivered within T s); connect-to-banner is taken
   from a capture on the sender's side, its SYN to the first segment that brings "220 ".
+- **appliance ARCH** (`make bench-appliance ARCH=arm64|armhf`, image/bench-appliance.sh, not part of
+  `make bench`): the built image booted whole in QEMU `virt` (TCG, 512 MiB) as in `make image-test`, its
+  WAN a private Tor network with an echo onion; in the same guest, Debian's tor of that arch (the
+  `.deb` unpacked, never installed; client, SocksPort + AutomapHostsOnResolve) beside the image's
+  oniongated. Size: the installed (stripped) `/usr/sbin/oniongated` against the `.deb`'s `/usr/bin/tor`.
+  VmRSS after bootstrap, after the onion names were mapped (oniongated: LAN DNS; tor: SOCKS RESOLVE in
+  the guest) and with streams to the echo onion held open (LAN TCP through the pool; tor: SOCKS).
 EOT
 }
 
