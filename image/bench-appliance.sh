@@ -4,12 +4,13 @@
 # as in image-test; in the same guest, oniongated beside Debian's tor of that arch (client only, the same
 # private network's options): binary sizes, RSS after bootstrap, after MAPPINGS onion mappings and with
 # STREAMS streams to an echo onion held open, boot times. Rows: docs/benchmarks-appliance.tsv.
+# IMAGE= boots another image than build/image's; DEB= installs a newer oniongate .deb in the guest first.
 set -uo pipefail
 
 ARCH=${ARCH:-arm64}
 MAPPINGS=${MAPPINGS:-200}
 STREAMS=${STREAMS:-50}
-BOOT_TIMEOUT=${BOOT_TIMEOUT:-400}
+BOOT_TIMEOUT=${BOOT_TIMEOUT:-600}
 . "$(dirname "$0")/../tests/lib/all.sh"
 . "$OG_TOP/image/qemu-arch.sh"
 
@@ -19,6 +20,7 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 og_init "bench-appliance-$ARCH"
+UPGRADED=
 BENCH_OUT=$OG_TMP/bench
 . "$OG_TOP/tests/bench/lib.sh"
 TSV=${BENCH_TSV:-$OG_TOP/docs/benchmarks-appliance.tsv}
@@ -129,15 +131,23 @@ wait_clock() {
 	return 1
 }
 
+# g_ssh: a command in the guest. The connect timeout is long: under TCG on a loaded host sshd's
+# banner took over 4 s.
 g_ssh() {
-	ip netns exec "$NS_LAN" ssh -i "$OG_TMP/id_bench" -o BatchMode=yes -o ConnectTimeout=4 -o LogLevel=ERROR \
+	ip netns exec "$NS_LAN" ssh -i "$OG_TMP/id_bench" -o BatchMode=yes -o ConnectTimeout=30 -o LogLevel=ERROR \
 		-o UserKnownHostsFile="$OG_TMP/known_hosts" -o StrictHostKeyChecking=accept-new root@"$GUEST_LAN" "$@"
 }
 
 serial_has() { grep -aqE "$1" "$OG_TMP/serial.log"; }
-tor_ready() { g_ssh journalctl -b -u oniongated -o cat 2>/dev/null | grep -q 'tor ready'; }
+# tor_ready [N]: oniongated's journal of this boot has N (1) "tor ready" lines.
+tor_ready() { [ "$(g_ssh journalctl -b -u oniongated -o cat 2>/dev/null | grep -c 'tor ready')" -ge "${1:-1}" ]; }
 guest_tor_ready() { g_ssh journalctl -u bench-tor -o cat 2>/dev/null | grep -q 'Bootstrapped 100%'; }
 guest_rss_kb() { g_ssh awk "'/^VmRSS:/ { print \$2 }'" "/proc/$1/status"; }
+# guest_rss_parts PID: "anon A + file F MiB" (RssAnon, RssFile: heap and stacks apart from mapped files).
+guest_rss_parts() {
+	g_ssh awk "'/^RssAnon:/ { a = \$2 } /^RssFile:/ { f = \$2 } END { printf \"anon %.1f + file %.1f MiB\", a / 1024, f / 1024 }'" \
+		"/proc/$1/status"
+}
 
 # guest_seconds UNIT PATTERN: seconds from UNIT's start (this boot) to its first journal line with PATTERN.
 guest_seconds() {
@@ -198,8 +208,9 @@ fetch_tor_deb() {
 
 # guest_tor: Debian's tor of ARCH (its .deb fetched with image/build.sh's apt of that arch, unpacked on
 # this machine, never installed: its package would start tor.service with the default config) copied
-# into the guest with socks.pl and a torrc of the private network; the guard reads the torrc back
-# from the guest before systemd-run starts it.
+# into the guest with socks.pl and a torrc: the tor-option lines of the guest's oniongate.conf (the
+# private network's and the image's own), so both Tors run with the same options; the guard reads the
+# torrc back from the guest before systemd-run starts it.
 guest_tor() {
 	local deb_dir="$OG_TOP/build/appliance/$ARCH" deb
 	deb=$(ls -t "$deb_dir"/debs/tor_*_"$ARCH".deb 2>/dev/null | head -1)
@@ -208,7 +219,7 @@ guest_tor() {
 	dpkg-deb -x "$deb" "$OG_TMP/tor-deb" || return 1
 	TOR_DEB_VERSION=$(dpkg-deb -f "$deb" Version)
 	{
-		privnet_client_options
+		sed -n 's/^tor-option //p' "$OG_TMP/oniongate.conf"
 		echo "DataDirectory $GUEST_DIR/data"
 		echo "Log notice stdout"
 		echo "SocksPort 127.0.0.1:9150"
@@ -219,12 +230,13 @@ guest_tor() {
 		g_ssh "cat > $GUEST_DIR/tor && chmod 755 $GUEST_DIR/tor" < "$OG_TMP/tor-deb/usr/bin/tor" &&
 		g_ssh "cat > $GUEST_DIR/torrc" < "$OG_TMP/guest-torrc" &&
 		g_ssh "cat > $GUEST_DIR/socks.pl" < <(socks_pl) &&
-		g_ssh "cat > $GUEST_DIR/names" < "$OG_TMP/names" || return 1
+		g_ssh "cat > $GUEST_DIR/names" < "$OG_TMP/names" ||
+		{ og_log "bench-appliance: copying tor, its torrc and socks.pl into the guest failed"; return 1; }
 	g_ssh cat "$GUEST_DIR/torrc" > "$OG_TMP/guest-torrc.read"
 	private_ok "$OG_TMP/guest-torrc.read" "" ||
 		{ og_log "bench-appliance: refusing to start the guest's tor: its torrc lacks DirAuthority lines"; return 1; }
 	g_ssh systemd-run --unit=bench-tor --collect "$GUEST_DIR/tor" --defaults-torrc /dev/null -f "$GUEST_DIR/torrc" \
-		>/dev/null 2>&1 || return 1
+		>/dev/null 2>&1 || { og_log "bench-appliance: systemd-run of the guest's tor failed"; return 1; }
 	GUEST_TOR_PID=$(g_ssh systemctl show -p MainPID --value bench-tor)
 }
 
@@ -243,17 +255,19 @@ sizes() {
 mib() { awk -v k="$1" 'BEGIN { if (k + 0 == k && k != "") printf "%.1f", k / 1024; else print "n/a" }'; }
 
 measure() {
-	local og_pid og_rss=() tor_rss=() og_mapped tor_mapped pool og_hold tor_hold og_held tor_held peer
+	local og_pid og_rss=() tor_rss=() og_parts tor_parts og_mapped tor_mapped pool og_hold tor_hold og_held tor_held peer
 	og_pid=$(g_ssh systemctl show -p MainPID --value oniongated)
 	sleep 5
 	og_rss+=("$(guest_rss_kb "$og_pid")")
 	tor_rss+=("$(guest_rss_kb "$GUEST_TOR_PID")")
+	og_parts=$(guest_rss_parts "$og_pid") tor_parts=$(guest_rss_parts "$GUEST_TOR_PID")
 
 	og_mapped=$(ip netns exec "$NS_LAN" dig +short +time=3 +tries=2 @"$GUEST_LAN" -f "$OG_TMP/names.dig" | grep -c '^10\.')
 	tor_mapped=$(g_ssh perl "$GUEST_DIR/socks.pl" resolve "$GUEST_DIR/names")
 	og_log "bench-appliance: mappings made: oniongated $og_mapped, tor ${tor_mapped:-?} of $MAPPINGS"
 	og_rss+=("$(guest_rss_kb "$og_pid")")
 	tor_rss+=("$(guest_rss_kb "$GUEST_TOR_PID")")
+	og_parts=$(guest_rss_parts "$og_pid") tor_parts=$(guest_rss_parts "$GUEST_TOR_PID")
 
 	pool=$(ip netns exec "$NS_LAN" dig +short +time=3 @"$GUEST_LAN" "$ECHO_ONION" A)
 	exec {og_hold}> >(ip netns exec "$NS_LAN" "$OG_TOOLS/relaybench" hold "$pool" "$ECHO_PORT" "$STREAMS" \
@@ -272,7 +286,7 @@ measure() {
 
 	peer="Debian's tor $TOR_DEB_VERSION client, same network options, same guest"
 	bench_row "$SECTION" "RSS after bootstrap" MiB lower "$(mib "${og_rss[0]}")" "$peer" "$(mib "${tor_rss[0]}")" \
-		"VmRSS in the guest"
+		"VmRSS in the guest; oniongated $og_parts, tor $tor_parts"
 	bench_row "$SECTION" "RSS after $MAPPINGS onion mappings" MiB lower "$(mib "${og_rss[1]}")" "$peer" \
 		"$(mib "${tor_rss[1]}")" "mapped: oniongated $og_mapped (LAN DNS), tor ${tor_mapped:-?} (SOCKS RESOLVE, automap)"
 	bench_row "$SECTION" "RSS with $STREAMS streams open as well" MiB lower "$(mib "${og_rss[2]}")" "$peer" \
@@ -285,6 +299,17 @@ publish() {
 	{ [ -f "$TSV" ] && awk -F'\t' -v s="$SECTION" '$1 != s' "$TSV"; cat "$BENCH_OUT/rows.tsv"; } > "$tmp"
 	mv "$tmp" "$TSV"
 	og_log "bench-appliance: rows written to $TSV"
+}
+
+# upgrade: DEB= (an oniongate .deb of ARCH newer than the image's) installed in the booted guest as
+# apt would, oniongated restarted on it: the image's system with that daemon, without a new image.
+upgrade() {
+	[ -n "${DEB:-}" ] || return 0
+	{ g_ssh "cat > /root/oniongate-upgrade.deb" < "$DEB" &&
+		g_ssh "dpkg -i /root/oniongate-upgrade.deb && systemctl restart oniongated"; } > "$OG_TMP/upgrade.log" 2>&1 ||
+		{ og_log "bench-appliance: installing $DEB in the guest failed"; cat "$OG_TMP/upgrade.log"; return 1; }
+	wait_clock 300 tor_ready 2 || { og_log "bench-appliance: the upgraded oniongated never said tor ready"; return 1; }
+	UPGRADED=", $(basename "$DEB") installed on it"
 }
 
 main() {
@@ -303,12 +328,13 @@ main() {
 		{ og_log "bench-appliance: oniongated is not active"; grep -a 'oniongate-report' "$OG_TMP/serial.log"; exit 1; }
 	wait_clock "$BOOT_TIMEOUT" g_ssh true 2>/dev/null || { og_log "bench-appliance: no SSH"; exit 1; }
 	t_ssh=$(since_power_on)
-	OG_VERSION=$(g_ssh oniongated -V 2>&1 | head -1)
 	privnet_wait_ready 180 || exit 1
 	wait_clock 300 tor_ready || { og_log "bench-appliance: oniongated never said tor ready"; exit 1; }
 	t_tor=$(since_power_on)
 	og_start_ready=$(guest_seconds oniongated 'tor ready')
 	og_log "bench-appliance: $ARCH: power-on to oniongated's report ${t_report} s, to SSH ${t_ssh} s, to tor ready ${t_tor} s"
+	upgrade || exit 1
+	OG_VERSION=$(g_ssh oniongated -V 2>&1 | head -1)
 	guest_tor || exit 1
 	wait_clock 300 guest_tor_ready || { og_log "bench-appliance: the guest's tor did not bootstrap"; exit 1; }
 	tor_boot=$(guest_seconds bench-tor 'Bootstrapped 100%')
@@ -316,9 +342,9 @@ main() {
 	measure
 	bench_row "$SECTION" "Tor start to bootstrapped (oniongated: start to 'tor ready')" s lower "${og_start_ready:-n/a}" \
 		"Debian's tor $TOR_DEB_VERSION, same guest" "${tor_boot:-n/a}" \
-		"empty Tor state both; unit start to the journal line; oniongated's during the boot, tor's after it"
+		"empty Tor state both; unit start to the journal line; oniongated's during the boot (the image's), tor's after it"
 	bench_row "$SECTION" "power-on to oniongated ready (console report)" s lower "$t_report" - n/a \
-		"QEMU virt TCG, nice 10, 512 MiB; image $(basename "$IMAGE"); to tor ready ${t_tor} s; RAM in use $(mib "${MEM_KIB:-}") MiB"
+		"QEMU virt TCG, nice 10, 512 MiB; image $(basename "$IMAGE")${UPGRADED:-}; to tor ready ${t_tor} s; RAM in use $(mib "${MEM_KIB:-}") MiB"
 	publish
 	cat "$BENCH_OUT/rows.tsv"
 }
