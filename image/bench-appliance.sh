@@ -11,6 +11,7 @@ ARCH=${ARCH:-arm64}
 MAPPINGS=${MAPPINGS:-200}
 STREAMS=${STREAMS:-50}
 BOOT_TIMEOUT=${BOOT_TIMEOUT:-600}
+STEP_TIMEOUT=${STEP_TIMEOUT:-300} # each wait after the boot (SSH, Tor, streams)
 . "$(dirname "$0")/../tests/lib/all.sh"
 . "$OG_TOP/image/qemu-arch.sh"
 
@@ -272,10 +273,10 @@ measure() {
 	pool=$(ip netns exec "$NS_LAN" dig +short +time=3 @"$GUEST_LAN" "$ECHO_ONION" A)
 	exec {og_hold}> >(ip netns exec "$NS_LAN" "$OG_TOOLS/relaybench" hold "$pool" "$ECHO_PORT" "$STREAMS" \
 		> "$OG_TMP/og-held")
-	wait_clock 300 grep -q '^held' "$OG_TMP/og-held"
+	wait_clock "$STEP_TIMEOUT" grep -q '^held' "$OG_TMP/og-held"
 	og_rss+=("$(guest_rss_kb "$og_pid")")
 	exec {tor_hold}> >(g_ssh perl "$GUEST_DIR/socks.pl" hold "$STREAMS" "$ECHO_ONION" "$ECHO_PORT" > "$OG_TMP/tor-held")
-	wait_clock 300 grep -q '^held' "$OG_TMP/tor-held"
+	wait_clock "$STEP_TIMEOUT" grep -q '^held' "$OG_TMP/tor-held"
 	tor_rss+=("$(guest_rss_kb "$GUEST_TOR_PID")")
 	og_held=$(cat "$OG_TMP/og-held") tor_held=$(cat "$OG_TMP/tor-held")
 	og_log "bench-appliance: streams: oniongated '$og_held', tor '$tor_held'"
@@ -284,7 +285,7 @@ measure() {
 	bench_raw "$SECTION" oniongate rss_kb "${og_rss[@]}"
 	bench_raw "$SECTION" tor rss_kb "${tor_rss[@]}"
 
-	peer="Debian's tor $TOR_DEB_VERSION client, same network options, same guest"
+	peer="Debian's tor $TOR_DEB_VERSION client, same guest and options"
 	bench_row "$SECTION" "RSS after bootstrap" MiB lower "$(mib "${og_rss[0]}")" "$peer" "$(mib "${tor_rss[0]}")" \
 		"VmRSS in the guest; oniongated $og_parts, tor $tor_parts"
 	bench_row "$SECTION" "RSS after $MAPPINGS onion mappings" MiB lower "$(mib "${og_rss[1]}")" "$peer" \
@@ -308,7 +309,7 @@ upgrade() {
 	{ g_ssh "cat > /root/oniongate-upgrade.deb" < "$DEB" &&
 		g_ssh "dpkg -i /root/oniongate-upgrade.deb && systemctl restart oniongated"; } > "$OG_TMP/upgrade.log" 2>&1 ||
 		{ og_log "bench-appliance: installing $DEB in the guest failed"; cat "$OG_TMP/upgrade.log"; return 1; }
-	wait_clock 300 tor_ready 2 || { og_log "bench-appliance: the upgraded oniongated never said tor ready"; return 1; }
+	wait_clock "$STEP_TIMEOUT" tor_ready 2 || { og_log "bench-appliance: the upgraded oniongated never said tor ready"; return 1; }
 	UPGRADED=", $(basename "$DEB") installed on it"
 }
 
@@ -329,14 +330,14 @@ main() {
 	wait_clock "$BOOT_TIMEOUT" g_ssh true 2>/dev/null || { og_log "bench-appliance: no SSH"; exit 1; }
 	t_ssh=$(since_power_on)
 	privnet_wait_ready 180 || exit 1
-	wait_clock 300 tor_ready || { og_log "bench-appliance: oniongated never said tor ready"; exit 1; }
+	wait_clock "$STEP_TIMEOUT" tor_ready || { og_log "bench-appliance: oniongated never said tor ready"; exit 1; }
 	t_tor=$(since_power_on)
 	og_start_ready=$(guest_seconds oniongated 'tor ready')
 	og_log "bench-appliance: $ARCH: power-on to oniongated's report ${t_report} s, to SSH ${t_ssh} s, to tor ready ${t_tor} s"
 	upgrade || exit 1
 	OG_VERSION=$(g_ssh oniongated -V 2>&1 | head -1)
 	guest_tor || exit 1
-	wait_clock 300 guest_tor_ready || { og_log "bench-appliance: the guest's tor did not bootstrap"; exit 1; }
+	wait_clock "$STEP_TIMEOUT" guest_tor_ready || { og_log "bench-appliance: the guest's tor did not bootstrap"; exit 1; }
 	tor_boot=$(guest_seconds bench-tor 'Bootstrapped 100%')
 	sizes
 	measure
