@@ -93,8 +93,19 @@ disk() {
 	ssh-keygen -q -t ed25519 -N '' -C bench-appliance -f "$OG_TMP/id_bench" || return 1
 	mcopy -o -i "$CONFIG_PART" "$OG_TMP/oniongate.conf" ::oniongate.conf || return 1
 	mcopy -o -i "$CONFIG_PART" "$OG_TMP/id_bench.pub" ::authorized_keys || return 1
+	install_config || return 1
 	qemu_arch "$ARCH" "$OG_TMP" "$OG_TMP/disk.img" ||
 		{ og_log "bench-appliance: no QEMU or firmware for $ARCH (apt-get install ${QEMU_PKGS:-qemu})"; return 1; }
+}
+
+# install_config: the private config also over the installed /etc/oniongate/oniongate.conf of the root
+# partition (debugfs): a boot whose OGCONFIG import fails (under TCG on a loaded host its device
+# timed out) would otherwise start oniongated on the shipped config, the real Tor network's.
+install_config() {
+	ROOT_PART="$OG_TMP/disk.img?offset=$(part_offset root)"
+	printf '%s\n' "cd /etc/oniongate" "rm oniongate.conf" "write $OG_TMP/oniongate.conf oniongate.conf" \
+		"sif oniongate.conf mode 0100644" "sif oniongate.conf uid 0" "sif oniongate.conf gid 0" > "$OG_TMP/debugfs.cmds"
+	debugfs -w -f "$OG_TMP/debugfs.cmds" "$ROOT_PART" > "$OG_TMP/debugfs.log" 2>&1
 }
 
 # private_ok FILE PREFIX: FILE has the private authorities and TestingTorNetwork (lines after PREFIX).
@@ -105,8 +116,9 @@ private_ok() {
 # boot: the guard reads the config back from the disk, then QEMU boots it at nice 10.
 boot() {
 	mtype -i "$CONFIG_PART" ::oniongate.conf > "$OG_TMP/on-disk.conf"
-	private_ok "$OG_TMP/on-disk.conf" "tor-option " ||
-		{ og_log "bench-appliance: refusing to boot: OGCONFIG lacks the private DirAuthority lines"; return 1; }
+	debugfs -R "cat /etc/oniongate/oniongate.conf" "$ROOT_PART" > "$OG_TMP/installed.conf" 2>/dev/null
+	private_ok "$OG_TMP/on-disk.conf" "tor-option " && private_ok "$OG_TMP/installed.conf" "tor-option " ||
+		{ og_log "bench-appliance: refusing to boot: OGCONFIG's or the installed oniongate.conf lacks the private DirAuthority lines"; return 1; }
 	: > "$OG_TMP/serial.log"
 	T0=$(date +%s.%N)
 	og_spawn "$NS_VM" "$OG_TMP/qemu.log" nice -n 10 "$QEMU_BIN" "${QEMU_ARGS[@]}" -m 512 -smp 2 \
@@ -273,9 +285,11 @@ measure() {
 	pool=$(ip netns exec "$NS_LAN" dig +short +time=3 @"$GUEST_LAN" "$ECHO_ONION" A)
 	exec {og_hold}> >(ip netns exec "$NS_LAN" "$OG_TOOLS/relaybench" hold "$pool" "$ECHO_PORT" "$STREAMS" \
 		> "$OG_TMP/og-held")
+	OG_PIDS+=("$!") # the holders are ended with the run (og_cleanup) if a guest stops answering
 	wait_clock "$STEP_TIMEOUT" grep -q '^held' "$OG_TMP/og-held"
 	og_rss+=("$(guest_rss_kb "$og_pid")")
 	exec {tor_hold}> >(g_ssh perl "$GUEST_DIR/socks.pl" hold "$STREAMS" "$ECHO_ONION" "$ECHO_PORT" > "$OG_TMP/tor-held")
+	OG_PIDS+=("$!")
 	wait_clock "$STEP_TIMEOUT" grep -q '^held' "$OG_TMP/tor-held"
 	tor_rss+=("$(guest_rss_kb "$GUEST_TOR_PID")")
 	og_held=$(cat "$OG_TMP/og-held") tor_held=$(cat "$OG_TMP/tor-held")
@@ -325,6 +339,9 @@ main() {
 	wait_clock "$BOOT_TIMEOUT" serial_has 'oniongate-report: oniongated=' ||
 		{ og_log "bench-appliance: no oniongate-report on the console in $BOOT_TIMEOUT s"; tail -30 "$OG_TMP/serial.log"; exit 1; }
 	t_report=$(since_power_on)
+	serial_has 'oniongate-config: /etc/oniongate/oniongate.conf from' ||
+		{ og_log "bench-appliance: OGCONFIG was not imported (no SSH key): the console's failures:"
+			grep -a 'Dependency failed\|result .timeout' "$OG_TMP/serial.log" | tail -5; exit 1; }
 	serial_has 'oniongate-report: oniongated=active' ||
 		{ og_log "bench-appliance: oniongated is not active"; grep -a 'oniongate-report' "$OG_TMP/serial.log"; exit 1; }
 	wait_clock "$BOOT_TIMEOUT" g_ssh true 2>/dev/null || { og_log "bench-appliance: no SSH"; exit 1; }
