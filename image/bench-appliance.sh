@@ -156,10 +156,11 @@ serial_has() { grep -aqE "$1" "$OG_TMP/serial.log"; }
 tor_ready() { [ "$(g_ssh journalctl -b -u oniongated -o cat 2>/dev/null | grep -c 'tor ready')" -ge "${1:-1}" ]; }
 guest_tor_ready() { g_ssh journalctl -u bench-tor -o cat 2>/dev/null | grep -q 'Bootstrapped 100%'; }
 guest_rss_kb() { g_ssh awk "'/^VmRSS:/ { print \$2 }'" "/proc/$1/status"; }
-# guest_rss_parts PID: "anon A + file F MiB" (RssAnon, RssFile: heap and stacks apart from mapped files).
+# guest_rss_parts PID: "VmRSS anon A + file F MiB" from one read of the status file (RssAnon, RssFile:
+# heap and stacks apart from mapped files).
 guest_rss_parts() {
-	g_ssh awk "'/^RssAnon:/ { a = \$2 } /^RssFile:/ { f = \$2 } END { printf \"anon %.1f + file %.1f MiB\", a / 1024, f / 1024 }'" \
-		"/proc/$1/status"
+	g_ssh awk "'/^VmRSS:/ { r = \$2 } /^RssAnon:/ { a = \$2 } /^RssFile:/ { f = \$2 }
+		END { printf \"%d anon %.1f + file %.1f MiB\", r, a / 1024, f / 1024 }'" "/proc/$1/status"
 }
 
 # guest_seconds UNIT PATTERN: seconds from UNIT's start (this boot) to its first journal line with PATTERN.
@@ -271,16 +272,16 @@ measure() {
 	local og_pid og_rss=() tor_rss=() og_parts tor_parts og_mapped tor_mapped pool og_hold tor_hold og_held tor_held peer
 	og_pid=$(g_ssh systemctl show -p MainPID --value oniongated)
 	sleep 5
-	og_rss+=("$(guest_rss_kb "$og_pid")")
-	tor_rss+=("$(guest_rss_kb "$GUEST_TOR_PID")")
 	og_parts=$(guest_rss_parts "$og_pid") tor_parts=$(guest_rss_parts "$GUEST_TOR_PID")
+	og_rss+=("${og_parts%% *}") tor_rss+=("${tor_parts%% *}")
+	og_parts=${og_parts#* } tor_parts=${tor_parts#* }
 
 	og_mapped=$(ip netns exec "$NS_LAN" dig +short +time=3 +tries=2 @"$GUEST_LAN" -f "$OG_TMP/names.dig" | grep -c '^10\.')
 	tor_mapped=$(g_ssh perl "$GUEST_DIR/socks.pl" resolve "$GUEST_DIR/names")
 	og_log "bench-appliance: mappings made: oniongated $og_mapped, tor ${tor_mapped:-?} of $MAPPINGS"
-	og_rss+=("$(guest_rss_kb "$og_pid")")
-	tor_rss+=("$(guest_rss_kb "$GUEST_TOR_PID")")
 	og_parts=$(guest_rss_parts "$og_pid") tor_parts=$(guest_rss_parts "$GUEST_TOR_PID")
+	og_rss+=("${og_parts%% *}") tor_rss+=("${tor_parts%% *}")
+	og_parts=${og_parts#* } tor_parts=${tor_parts#* }
 
 	pool=$(ip netns exec "$NS_LAN" dig +short +time=3 @"$GUEST_LAN" "$ECHO_ONION" A)
 	exec {og_hold}> >(ip netns exec "$NS_LAN" "$OG_TOOLS/relaybench" hold "$pool" "$ECHO_PORT" "$STREAMS" \
