@@ -213,3 +213,11 @@ image-test: tools
 
 image-smoke:
 	@ARCH=$(IMAGE_ARCH) bash image/boot-smoke.sh
+
+# `make bench-appliance ARCH=arm64|armhf|amd64`: the image booted in QEMU; in that guest oniongated's
+# RSS and size beside Debian's tor of the arch (image/bench-appliance.sh; IMAGE= names another image).
+# Rows: docs/benchmarks-appliance.tsv, which `make bench` renders as its appliance sections.
+.PHONY: bench-appliance
+bench-appliance: tools
+	@[ -n "$(IMAGE)" ] || ls build/image/oniongate-*-$(IMAGE_ARCH).img.xz >/dev/null 2>&1 || $(MAKE) --no-print-directory image ARCH=$(IMAGE_ARCH)
+	@ARCH=$(IMAGE_ARCH) bash image/bench-appliance.sh

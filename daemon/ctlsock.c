@@ -502,7 +502,7 @@ struct ctlsock *ctlsock_new(struct event_base *base, const char *path, const str
 	for (size_t i = 0; i < CTLSOCK_CLIENTS_MAX; i++)
 		cs->sessions[i].cs = cs;
 	if (strlen(path) >= sizeof(cs->path)) {
-		snprintf(err, CTLSOCK_ERR_MAX, "control socket %s: path too long for a unix socket", path);
+		snprintf(err, CTLSOCK_ERR_MAX, "control socket %.300s: path too long for a unix socket", path);
 		free(cs);
 		return NULL;
 	}

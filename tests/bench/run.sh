@@ -73,8 +73,23 @@ summary() {
 	[ -z "$rows" ] || { echo; printf '%s' "$rows"; }
 }
 
-render() {
+# rows_table FILE: bench_row's rows as markdown, one table per section, each row with its verdict.
+rows_table() {
 	local IFS=$'\t' sec measure unit better ours peer peerval note last=""
+	while read -r sec measure unit better ours peer peerval note; do
+		if [ "$sec" != "$last" ]; then
+			echo
+			echo "## $sec"
+			echo
+			echo "| measure | unit | oniongate | peer | peer's | ratio | better | verdict | note |"
+			echo "|---|---|---:|---|---:|---:|---|---|---|"
+			last=$sec
+		fi
+		echo "| $measure | $unit | $ours | $peer | $peerval | $(ratio "$ours" "$peerval") | $better | $(verdict "$ours" "$peerval" "$better") | ${note:-} |"
+	done < "$1"
+}
+
+render() {
 	echo "# oniongate benchmarks"
 	echo
 	echo "Written by \`make bench${QUICK:+ QUICK=$QUICK}\` on $(date -u '+%Y-%m-%d %H:%M UTC') in ${elapsed} s. Every row was measured"
@@ -90,20 +105,16 @@ render() {
 	echo "- verdict: the factor by which we are ahead or behind the peer on that row (even: within 3%)."
 	echo
 	summary
-	while read -r sec measure unit better ours peer peerval note; do
-		if [ "$sec" != "$last" ]; then
-			echo
-			echo "## $sec"
-			echo
-			echo "| measure | unit | oniongate | peer | peer's | ratio | better | verdict | note |"
-			echo "|---|---|---:|---|---:|---:|---|---|---|"
-			last=$sec
-		fi
-		echo "| $measure | $unit | $ours | $peer | $peerval | $(ratio "$ours" "$peerval") | $better | $(verdict "$ours" "$peerval" "$better") | ${note:-} |"
-	done < "$BENCH_OUT/rows.tsv"
+	rows_table "$BENCH_OUT/rows.tsv"
 	if [ -f "$BENCH_OUT/dns-ceiling" ]; then
 		echo
 		echo "DNS ceiling on the same loopback: nsd answering dnsperf directly: $(cat "$BENCH_OUT/dns-ceiling")."
+	fi
+	if [ -f "$TOP/docs/benchmarks-appliance.tsv" ]; then
+		echo
+		echo "The appliance sections were not measured in this run: \`make bench-appliance ARCH=...\` wrote them"
+		echo "to docs/benchmarks-appliance.tsv ($(date -u -r "$TOP/docs/benchmarks-appliance.tsv" '+%Y-%m-%d %H:%M UTC'))."
+		rows_table "$TOP/docs/benchmarks-appliance.tsv"
 	fi
 	cat <<'EOT'
 
@@ -161,6 +172,13 @@ render() {
   that circuit for onions mailed in the last `warm-up-keep` seconds by a stream every
   MaxCircuitDirtiness/2 to a port the onion does not publish: the service's Tor ends it without
   touching the MX (the note counts the MX's sessions while idle and those keeping streams).
+- **appliance ARCH** (`make bench-appliance ARCH=arm64|armhf`, image/bench-appliance.sh, not part of
+  `make bench`): the built image booted whole in QEMU `virt` (TCG, 512 MiB) as in `make image-test`, its
+  WAN a private Tor network with an echo onion; in the same guest, Debian's tor of that arch (the
+  `.deb` unpacked, never installed; client, SocksPort + AutomapHostsOnResolve) beside the image's
+  oniongated. Size: the installed (stripped) `/usr/sbin/oniongated` against the `.deb`'s `/usr/bin/tor`.
+  VmRSS after bootstrap, after the onion names were mapped (oniongated: LAN DNS; tor: SOCKS RESOLVE in
+  the guest) and with streams to the echo onion held open (LAN TCP through the pool; tor: SOCKS).
 EOT
 }
 
