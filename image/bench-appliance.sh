@@ -14,6 +14,7 @@ BOOT_TIMEOUT=${BOOT_TIMEOUT:-600}
 STEP_TIMEOUT=${STEP_TIMEOUT:-300} # each wait after the boot (SSH, Tor, streams)
 . "$(dirname "$0")/../tests/lib/all.sh"
 . "$OG_TOP/image/qemu-arch.sh"
+. "$OG_TOP/image/guestdisk.sh"
 
 if [ "$(id -u)" != 0 ]; then
 	echo "bench-appliance needs root (network namespaces, taps)" >&2
@@ -71,10 +72,7 @@ wan() {
 }
 
 # part_offset NAME: the byte offset of the disk's GPT partition named NAME.
-part_offset() {
-	sfdisk -J "$OG_TMP/disk.img" | jq --arg name "$1" '.partitiontable as $t | $t.partitions[] |
-		select(.name == $name) | .start * ($t.sectorsize // 512)'
-}
+part_offset() { disk_part_offset "$OG_TMP/disk.img" "$1"; }
 
 # disk: a copy of the image (IMAGE=, else the newest build/image/oniongate-*-ARCH.img.xz); OGCONFIG
 # gets the shipped config plus the private network's options, and this run's SSH key.
@@ -91,21 +89,10 @@ disk() {
 		privnet_client_options | while read -r line; do echo "tor-option $line"; done
 	} > "$OG_TMP/oniongate.conf" || return 1
 	ssh-keygen -q -t ed25519 -N '' -C bench-appliance -f "$OG_TMP/id_bench" || return 1
-	mcopy -o -i "$CONFIG_PART" "$OG_TMP/oniongate.conf" ::oniongate.conf || return 1
+	disk_write_config "$OG_TMP/disk.img" "$OG_TMP/oniongate.conf" || return 1
 	mcopy -o -i "$CONFIG_PART" "$OG_TMP/id_bench.pub" ::authorized_keys || return 1
-	install_config || return 1
 	qemu_arch "$ARCH" "$OG_TMP" "$OG_TMP/disk.img" ||
 		{ og_log "bench-appliance: no QEMU or firmware for $ARCH (apt-get install ${QEMU_PKGS:-qemu})"; return 1; }
-}
-
-# install_config: the private config also over the installed /etc/oniongate/oniongate.conf of the root
-# partition (debugfs): a boot whose OGCONFIG import fails (under TCG on a loaded host its device
-# timed out) would otherwise start oniongated on the shipped config, the real Tor network's.
-install_config() {
-	ROOT_PART="$OG_TMP/disk.img?offset=$(part_offset root)"
-	printf '%s\n' "cd /etc/oniongate" "rm oniongate.conf" "write $OG_TMP/oniongate.conf oniongate.conf" \
-		"sif oniongate.conf mode 0100644" "sif oniongate.conf uid 0" "sif oniongate.conf gid 0" > "$OG_TMP/debugfs.cmds"
-	debugfs -w -f "$OG_TMP/debugfs.cmds" "$ROOT_PART" > "$OG_TMP/debugfs.log" 2>&1
 }
 
 # private_ok FILE PREFIX: FILE has the private authorities and TestingTorNetwork (lines after PREFIX).
@@ -113,11 +100,13 @@ private_ok() {
 	grep -q "^$2DirAuthority " "$1" && grep -q "^$2TestingTorNetwork 1" "$1"
 }
 
-# boot: the guard reads the config back from the disk, then QEMU boots it at nice 10.
+# conf_private_ok FILE: an oniongate.conf with the private authorities and TestingTorNetwork.
+conf_private_ok() { private_ok "$1" "tor-option "; }
+
+# boot: the guard reads both configs back from the disk (OGCONFIG's, the installed one), then QEMU
+# boots it at nice 10.
 boot() {
-	mtype -i "$CONFIG_PART" ::oniongate.conf > "$OG_TMP/on-disk.conf"
-	debugfs -R "cat /etc/oniongate/oniongate.conf" "$ROOT_PART" > "$OG_TMP/installed.conf" 2>/dev/null
-	private_ok "$OG_TMP/on-disk.conf" "tor-option " && private_ok "$OG_TMP/installed.conf" "tor-option " ||
+	disk_configs_pass "$OG_TMP/disk.img" conf_private_ok ||
 		{ og_log "bench-appliance: refusing to boot: OGCONFIG's or the installed oniongate.conf lacks the private DirAuthority lines"; return 1; }
 	: > "$OG_TMP/serial.log"
 	T0=$(date +%s.%N)

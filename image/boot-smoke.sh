@@ -12,6 +12,7 @@ BOOT_TIMEOUT=${BOOT_TIMEOUT:-300}
 QEMU_PID=
 MULTI_USER='Reached target.*Multi-User System'
 . "$TOP/image/qemu-arch.sh"
+. "$TOP/image/guestdisk.sh"
 
 log() { printf 'image-smoke: %s\n' "$*"; }
 fail() { printf 'image-smoke: FAIL: %s\n' "$*" >&2; [ -f "$SMOKE/serial.log" ] && tail -30 "$SMOKE/serial.log" >&2; exit 1; }
@@ -45,25 +46,17 @@ private_config() {
 	EOT
 }
 
-# config_offset DISK: the byte offset of the partition named OGCONFIG.
-config_offset() {
-	sfdisk -J "$1" | python3 -c 'import json,sys
-t = json.load(sys.stdin)["partitiontable"]
-print(next(p["start"] * t.get("sectorsize", 512) for p in t["partitions"] if p.get("name") == "OGCONFIG"))'
-}
-
 # prepare_disk: a fresh copy of the published image, the private config written onto it.
 prepare_disk() {
 	rm -rf "$SMOKE"
 	mkdir -p "$SMOKE"
 	xz -dc "$IMAGE" > "$SMOKE/disk.img"
 	qemu_arch "$ARCH" "$SMOKE" "$SMOKE/disk.img" || fail "ARCH=$ARCH: no QEMU or firmware for it (apt-get install ${QEMU_PKGS:-its qemu-system package})"
-	CONFIG_PART="$SMOKE/disk.img@@$(config_offset "$SMOKE/disk.img")"
 }
 
 write_private_config() {
 	private_config > "$SMOKE/oniongate.conf"
-	MTOOLS_SKIP_CHECK=1 mcopy -o -i "$CONFIG_PART" "$SMOKE/oniongate.conf" ::oniongate.conf
+	disk_write_config "$SMOKE/disk.img" "$SMOKE/oniongate.conf"
 }
 
 # guard_refuses_shipped_config: the guard can fail: the image as published (real Tor network) is refused.
@@ -74,14 +67,16 @@ guard_refuses_shipped_config() {
 	log "guard: the shipped config is refused ($(sed 's/^image-smoke: FAIL: //' "$SMOKE/guard.err"))"
 }
 
-# guard: read back from the disk itself; no DirAuthority or no DisableNetwork 1: no boot.
+# smoke_conf_ok FILE: a private authority and Tor's network off.
+smoke_conf_ok() {
+	grep -q '^tor-option DirAuthority ' "$1" && grep -q '^tor-option DisableNetwork 1' "$1"
+}
+
+# guard: both configs read back from the disk itself (OGCONFIG's, the installed one); either
+# without a DirAuthority line or DisableNetwork 1: no boot.
 guard() {
-	MTOOLS_SKIP_CHECK=1 mtype -i "$CONFIG_PART" ::oniongate.conf > "$SMOKE/config-on-disk.conf" ||
-		fail "refusing to boot: no oniongate.conf on the config partition"
-	grep -q '^tor-option DirAuthority ' "$SMOKE/config-on-disk.conf" ||
-		fail "refusing to boot: the config partition's oniongate.conf has no DirAuthority line"
-	grep -q '^tor-option DisableNetwork 1' "$SMOKE/config-on-disk.conf" ||
-		fail "refusing to boot: the config partition's oniongate.conf lacks tor-option DisableNetwork 1"
+	disk_configs_pass "$SMOKE/disk.img" smoke_conf_ok ||
+		fail "refusing to boot: OGCONFIG's or the installed oniongate.conf lacks tor-option DirAuthority or DisableNetwork 1"
 }
 
 boot() {

@@ -10,6 +10,7 @@ set -uo pipefail
 ARCH=${ARCH:-amd64}
 . "$(dirname "$0")/../tests/lib/all.sh"
 . "$OG_TOP/image/qemu-arch.sh"
+. "$OG_TOP/image/guestdisk.sh"
 
 if [ "$(id -u)" != 0 ]; then
 	echo "image-test needs root (network namespaces, taps)" >&2
@@ -35,10 +36,7 @@ seconds_since() { awk -v t0="$1" -v t1="$(date +%s.%N)" 'BEGIN { printf "%.0f", 
 since_power_on() { seconds_since "$T0"; }
 
 # part_offset NAME: the byte offset of the test disk's GPT partition named NAME.
-part_offset() {
-	sfdisk -J "$OG_TMP/disk.img" | jq --arg name "$1" '.partitiontable as $t | $t.partitions[] |
-		select(.name == $name) | .start * ($t.sectorsize // 512)'
-}
+part_offset() { disk_part_offset "$OG_TMP/disk.img" "$1"; }
 
 # world: the guest's two links are taps in NS_VM, each bridged to a veth whose other end is the
 # only interface of NS_WAN or NS_LAN; neither namespace has a route beyond its own subnet.
@@ -130,7 +128,7 @@ disk() {
 		privnet_client_options | while read -r line; do echo "tor-option $line"; done
 	} > "$OG_TMP/oniongate.conf"
 	ssh-keygen -q -t ed25519 -N '' -C image-test -f "$OG_TMP/id_test" || return 1
-	mcopy -o -i "$CONFIG_PART" "$OG_TMP/oniongate.conf" ::oniongate.conf || return 1
+	disk_write_config "$OG_TMP/disk.img" "$OG_TMP/oniongate.conf" || return 1
 	mcopy -o -i "$CONFIG_PART" "$OG_TMP/id_test.pub" ::authorized_keys || return 1
 	qemu_arch "$ARCH" "$OG_TMP" "$OG_TMP/disk.img" ||
 		{ og_fail "QEMU and firmware for $ARCH (apt-get install ${QEMU_PKGS:-qemu})"; return 1; }
@@ -142,11 +140,11 @@ guard_ok() {
 }
 export -f guard_ok
 
-# boot [QEMU ARGS...]: the guard reads the config back from the disk itself, then QEMU boots the disk.
+# boot [QEMU ARGS...]: the guard reads both configs back from the disk itself (OGCONFIG's and the
+# installed one), then QEMU boots the disk.
 boot() {
-	mtype -i "$CONFIG_PART" ::oniongate.conf > "$OG_TMP/on-disk.conf"
-	if ! guard_ok "$OG_TMP/on-disk.conf"; then
-		og_fail "refusing to boot: OGCONFIG's oniongate.conf lacks the private DirAuthority or TestingTorNetwork lines"
+	if ! disk_configs_pass "$OG_TMP/disk.img" guard_ok; then
+		og_fail "refusing to boot: OGCONFIG's or the installed oniongate.conf lacks the private DirAuthority or TestingTorNetwork lines"
 		return 1
 	fi
 	: > "$OG_TMP/serial.log"
@@ -341,7 +339,8 @@ bridges_from_ogconfig() {
 		echo "# image-test: a censored WAN: Tor through the private network's obfs4 bridge alone."
 		printf '%s\n' "${lines[@]}"
 	} > "$OG_TMP/bridged.conf"
-	mcopy -o -i "$CONFIG_PART" "$OG_TMP/bridged.conf" ::oniongate.conf || return 1
+	# The installed copy stays the private config without bridges: the lines in the guest prove the import.
+	disk_write_config "$OG_TMP/disk.img" "$OG_TMP/bridged.conf" "$OG_TMP/oniongate.conf" || return 1
 	censor_start
 	og_spawn "$NS_VM" "$OG_TMP/tcpdump-tap.log" tcpdump -i tapwan -n -U -Z root -w "$OG_TMP/tapwan.pcap" ip or ip6
 	TAP_CAPTURE_PID=$OG_SPAWNED

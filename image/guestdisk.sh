@@ -1,0 +1,37 @@
+# SPDX-License-Identifier: ISC
+# guestdisk.sh: the boot harnesses' hands on an appliance disk while the guest is off: partition
+# offsets, and the test's oniongate.conf written both onto OGCONFIG and over the installed
+# /etc/oniongate/oniongate.conf, so that a boot whose OGCONFIG import fails (its device timed out
+# under TCG on a loaded host: seen) never falls back to the shipped config, the real Tor network's.
+
+# disk_part_offset DISK NAME: the byte offset of DISK's GPT partition named NAME.
+disk_part_offset() {
+	sfdisk -J "$1" | jq --arg name "$2" '.partitiontable as $t | $t.partitions[] |
+		select(.name == $name) | .start * ($t.sectorsize // 512)'
+}
+
+# disk_write_config DISK CONF [INSTALLED]: CONF as OGCONFIG's oniongate.conf, and INSTALLED (default
+# CONF; another private config when a test must see the import happen) as the root partition's
+# /etc/oniongate/oniongate.conf (root's, 0644, as the boot's import-config installs it).
+disk_write_config() {
+	local disk=$1 conf=$2 installed=${3:-$2} cmds
+	MTOOLS_SKIP_CHECK=1 mcopy -o -i "$disk@@$(disk_part_offset "$disk" OGCONFIG)" "$conf" ::oniongate.conf || return 1
+	cmds=$(mktemp)
+	printf '%s\n' "cd /etc/oniongate" "rm oniongate.conf" "write $installed oniongate.conf" \
+		"sif oniongate.conf mode 0100644" "sif oniongate.conf uid 0" "sif oniongate.conf gid 0" > "$cmds"
+	debugfs -w -f "$cmds" "$disk?offset=$(disk_part_offset "$disk" root)" > /dev/null 2>&1
+	rm -f "$cmds"
+}
+
+# disk_configs_pass DISK CHECK: reads both copies back from the disk itself; 0 when CHECK FILE
+# passes on each (a copy that cannot be read fails).
+disk_configs_pass() {
+	local disk=$1 check=$2 copy rc=0
+	copy=$(mktemp)
+	MTOOLS_SKIP_CHECK=1 mtype -i "$disk@@$(disk_part_offset "$disk" OGCONFIG)" ::oniongate.conf > "$copy" &&
+		"$check" "$copy" || rc=1
+	debugfs -R "cat /etc/oniongate/oniongate.conf" "$disk?offset=$(disk_part_offset "$disk" root)" > "$copy" 2>/dev/null &&
+		[ -s "$copy" ] && "$check" "$copy" || rc=1
+	rm -f "$copy"
+	return "$rc"
+}
