@@ -14,7 +14,7 @@ BOOT_TIMEOUT=${BOOT_TIMEOUT:-600}
 STEP_TIMEOUT=${STEP_TIMEOUT:-300} # each wait after the boot (SSH, Tor, streams)
 . "$(dirname "$0")/../tests/lib/all.sh"
 . "$OG_TOP/image/qemu-arch.sh"
-. "$OG_TOP/image/guestdisk.sh"
+. "$OG_TOP/image/guestlib.sh"
 
 if [ "$(id -u)" != 0 ]; then
 	echo "bench-appliance needs root (network namespaces, taps)" >&2
@@ -37,24 +37,9 @@ WAN_DNS_ADDR=198.51.100.53
 ECHO_PORT=7777
 GUEST_DIR=/root/bench-appliance
 
-# world: as image-test's: the guest's two taps in NS_VM, each bridged to a veth whose other end is
-# the only interface of NS_WAN or NS_LAN; no namespace has a route beyond them.
+# world: guestlib's guest_world, and the LAN host's address and route through the guest.
 world() {
-	local side
-	og_netns_add "$NS_VM"
-	og_netns_add "$NS_WAN"
-	og_netns_add "$NS_LAN"
-	for side in wan lan; do
-		ip -n "$NS_VM" tuntap add dev "tap$side" mode tap
-		ip -n "$NS_VM" link add "br$side" type bridge
-		ip -n "$NS_VM" link add "v$side" type veth peer name "${side}0" netns "$OG_RUN_ID-$side"
-		ip -n "$NS_VM" link set "tap$side" master "br$side" up
-		ip -n "$NS_VM" link set "v$side" master "br$side" up
-		ip -n "$NS_VM" link set "br$side" up
-		ip -n "$OG_RUN_ID-$side" link set "${side}0" up
-	done
-	ip -n "$NS_WAN" addr add "$WAN_ADDR/24" dev wan0
-	ip -n "$NS_WAN" addr add "$WAN_DNS_ADDR/24" dev wan0
+	guest_world
 	ip -n "$NS_LAN" addr add "$LAN_HOST/24" dev lan0
 	ip -n "$NS_LAN" route add default via "$GUEST_LAN"
 }

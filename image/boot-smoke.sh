@@ -12,7 +12,7 @@ BOOT_TIMEOUT=${BOOT_TIMEOUT:-300}
 QEMU_PID=
 MULTI_USER='Reached target.*Multi-User System'
 . "$TOP/image/qemu-arch.sh"
-. "$TOP/image/guestdisk.sh"
+. "$TOP/image/guestlib.sh"
 
 log() { printf 'image-smoke: %s\n' "$*"; }
 fail() { printf 'image-smoke: FAIL: %s\n' "$*" >&2; [ -f "$SMOKE/serial.log" ] && tail -30 "$SMOKE/serial.log" >&2; exit 1; }

@@ -10,7 +10,7 @@ set -uo pipefail
 ARCH=${ARCH:-amd64}
 . "$(dirname "$0")/../tests/lib/all.sh"
 . "$OG_TOP/image/qemu-arch.sh"
-. "$OG_TOP/image/guestdisk.sh"
+. "$OG_TOP/image/guestlib.sh"
 
 if [ "$(id -u)" != 0 ]; then
 	echo "image-test needs root (network namespaces, taps)" >&2
@@ -37,26 +37,6 @@ since_power_on() { seconds_since "$T0"; }
 
 # part_offset NAME: the byte offset of the test disk's GPT partition named NAME.
 part_offset() { disk_part_offset "$OG_TMP/disk.img" "$1"; }
-
-# world: the guest's two links are taps in NS_VM, each bridged to a veth whose other end is the
-# only interface of NS_WAN or NS_LAN; neither namespace has a route beyond its own subnet.
-world() {
-	og_netns_add "$NS_VM"
-	og_netns_add "$NS_WAN"
-	og_netns_add "$NS_LAN"
-	local side
-	for side in wan lan; do
-		ip -n "$NS_VM" tuntap add dev "tap$side" mode tap
-		ip -n "$NS_VM" link add "br$side" type bridge
-		ip -n "$NS_VM" link add "v$side" type veth peer name "${side}0" netns "$OG_RUN_ID-$side"
-		ip -n "$NS_VM" link set "tap$side" master "br$side" up
-		ip -n "$NS_VM" link set "v$side" master "br$side" up
-		ip -n "$NS_VM" link set "br$side" up
-		ip -n "$OG_RUN_ID-$side" link set "${side}0" up
-	done
-	ip -n "$NS_WAN" addr add "$WAN_ADDR/24" dev wan0
-	ip -n "$NS_WAN" addr add "$WAN_DNS_ADDR/24" dev wan0
-}
 
 # wan_services: everything the appliance finds on its WAN: the private Tor network with the onion
 # MX, the test zones (example.test publishes the onion MX by SRV), a DHCP server (dnsmasq, its DNS
@@ -488,7 +468,7 @@ leaks() {
 }
 
 main() {
-	world
+	guest_world
 	wan_services || { og_summary; exit 1; }
 	disk || { og_summary; exit 1; }
 	lan_dhcp

@@ -1,8 +1,30 @@
 # SPDX-License-Identifier: ISC
-# guestdisk.sh: the boot harnesses' hands on an appliance disk while the guest is off: partition
-# offsets, and the test's oniongate.conf written both onto OGCONFIG and over the installed
-# /etc/oniongate/oniongate.conf, so that a boot whose OGCONFIG import fails (its device timed out
-# under TCG on a loaded host: seen) never falls back to the shipped config, the real Tor network's.
+# guestlib.sh: what the boot harnesses (image-test, boot-smoke, bench-appliance) share: the guest's
+# links, and their hands on its disk while it is off: partition offsets, and the test's
+# oniongate.conf written both onto OGCONFIG and over the installed /etc/oniongate/oniongate.conf, so
+# that a boot whose OGCONFIG import fails (its device timed out under TCG on a loaded host: seen)
+# never falls back to the shipped config, the real Tor network's.
+
+# guest_world: the guest's two links are taps in NS_VM, each bridged to a veth whose other end is
+# the only interface of NS_WAN or NS_LAN (wan0, lan0); WAN_ADDR and WAN_DNS_ADDR on wan0. Neither
+# namespace has a route beyond its own subnet.
+guest_world() {
+	local side
+	og_netns_add "$NS_VM"
+	og_netns_add "$NS_WAN"
+	og_netns_add "$NS_LAN"
+	for side in wan lan; do
+		ip -n "$NS_VM" tuntap add dev "tap$side" mode tap
+		ip -n "$NS_VM" link add "br$side" type bridge
+		ip -n "$NS_VM" link add "v$side" type veth peer name "${side}0" netns "$OG_RUN_ID-$side"
+		ip -n "$NS_VM" link set "tap$side" master "br$side" up
+		ip -n "$NS_VM" link set "v$side" master "br$side" up
+		ip -n "$NS_VM" link set "br$side" up
+		ip -n "$OG_RUN_ID-$side" link set "${side}0" up
+	done
+	ip -n "$NS_WAN" addr add "$WAN_ADDR/24" dev wan0
+	ip -n "$NS_WAN" addr add "$WAN_DNS_ADDR/24" dev wan0
+}
 
 # disk_part_offset DISK NAME: the byte offset of DISK's GPT partition named NAME.
 disk_part_offset() {
