@@ -8,11 +8,8 @@
 exim_t_start=$(date +%s.%N)
 pfmx=$(privnet_onion pfmx)
 exim_dir="$OG_TMP/exim"
-mkdir -p "$exim_dir/mailbox"
-chown nobody "$exim_dir/mailbox"
-exim_mx_conf=("myhostname = mx.onion.test" "inet_interfaces = 127.0.0.1" "mydestination = localhost"
-	"virtual_mailbox_domains = example.test mapped.test $pfmx" "virtual_mailbox_base = $exim_dir/mailbox"
-	"virtual_mailbox_maps = static:user/" "virtual_uid_maps = static:65534" "virtual_gid_maps = static:65534")
+mail_mx_conf "$exim_dir" "example.test mapped.test $pfmx"
+exim_mx_conf=("${MAIL_MX_CONF[@]}")
 og_check "the onion MX's Postfix starts" mail_start mx "$WAN_NS" "$exim_dir/pf-mx" 127.0.0.1 "${exim_mx_conf[@]}"
 
 t0=$(date +%s.%N)

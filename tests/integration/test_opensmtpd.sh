@@ -7,11 +7,8 @@
 smtpd_t_start=$(date +%s.%N)
 pfmx=$(privnet_onion pfmx)
 smtpd_dir="$OG_TMP/opensmtpd"
-mkdir -p "$smtpd_dir/mailbox"
-chown nobody "$smtpd_dir/mailbox"
-smtpd_mx_conf=("myhostname = mx.onion.test" "inet_interfaces = 127.0.0.1" "mydestination = localhost"
-	"virtual_mailbox_domains = example.test mapped.test $pfmx" "virtual_mailbox_base = $smtpd_dir/mailbox"
-	"virtual_mailbox_maps = static:user/" "virtual_uid_maps = static:65534" "virtual_gid_maps = static:65534")
+mail_mx_conf "$smtpd_dir" "example.test mapped.test $pfmx"
+smtpd_mx_conf=("${MAIL_MX_CONF[@]}")
 og_check "the onion MX's Postfix starts" mail_start mx "$WAN_NS" "$smtpd_dir/pf-mx" 127.0.0.1 "${smtpd_mx_conf[@]}"
 
 t0=$(date +%s.%N)

@@ -7,6 +7,17 @@
 #   mail_submit NS RCPT SUBJECT, mail_count MAILBOX, mail_wait_delivered MAILBOX N SECONDS NS DIR
 #   (MAIL_MASTER_APPEND, when set, is appended to the stock master.cf: the benchmark's smtptor)
 #   mail_stop DIR
+#   mail_mx_conf DIR DOMAINS                               an onion MX's settings, in MAIL_MX_CONF
+
+# mail_mx_conf DIR DOMAINS: the onion MX's Postfix settings (mx.onion.test on 127.0.0.1, virtual
+# mailboxes for DOMAINS, a space-separated list, in DIR/mailbox, made here) in MAIL_MX_CONF.
+mail_mx_conf() {
+	mkdir -p "$1/mailbox"
+	chown nobody "$1/mailbox"
+	MAIL_MX_CONF=("myhostname = mx.onion.test" "inet_interfaces = 127.0.0.1" "mydestination = localhost"
+		"virtual_mailbox_domains = $2" "virtual_mailbox_base = $1/mailbox" "virtual_mailbox_maps = static:user/"
+		"virtual_uid_maps = static:65534" "virtual_gid_maps = static:65534")
+}
 
 mail_start() {
 	local name=$1 ns=$2 dir=$3 resolver=$4 f
