@@ -132,6 +132,17 @@ lan-interface eth0
 lan-interface br-lan
 onion-mx 192.0.2.25 lan.test Example.ORG.
 onion-mx-source 192.0.2.200
+mx-mode upgrade
+upgrade-max 4096
+dns-cache-size 1048576
+warm-up-keep 3600
+control-socket /run/oniongate/control
+metrics-listen 192.0.2.1:9099
+metrics-allow 192.0.2.0/24
+metrics-allow fd00:0:0:1::/64
+stall-timeout 300
+transport-plugin obfs4 /usr/bin/obfs4proxy
+bridge obfs4 198.51.100.7:9443 0123456789ABCDEF0123456789ABCDEF01234567 cert=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA iat-mode=0
 EOC
 printf 'socks-server /run/tor/socks\ndns-listen 192.0.2.1\nclient-network 192.0.2.0/24\npool-ipv6 fd6f:6e69:6f6e::/112\ndnssec off\nsrv-discovery off\n' \
 	> $f/g-socks-server.conf
