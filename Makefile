@@ -31,7 +31,7 @@ OG_CPPFLAGS := -D_GNU_SOURCE -DONIONGATE_VERSION='"$(VERSION)"' \
 	-DCONFIG_DEFAULT_PATH='"$(SYSCONFDIR)/oniongate/oniongate.conf"' -Idaemon -I$(TOR_SRC)/src/feature/api
 ALL_CPPFLAGS = $(CPPFLAGS) $(OG_CPPFLAGS)
 # Every library through pkg-config (expanded when a recipe runs, after `deps` installed them).
-DAEMON_PKGS := libnftnl libmnl libunbound libevent libevent_pthreads libssl libcrypto zlib libcap libsystemd
+DAEMON_PKGS := libnftnl libmnl libunbound libevent libevent_pthreads libssl libcrypto zlib libcap
 TOR_LIBS  = $(LIBTOR) $(shell $(PKG_CONFIG) --libs $(DAEMON_PKGS)) -lm -lpthread
 PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(DAEMON_PKGS))
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -42,7 +42,7 @@ CORE_SRCS := daemon/config.c daemon/ctlreply.c daemon/log.c daemon/stats.c daemo
 	daemon/upgrade.c daemon/mxanswer.c daemon/notify.c daemon/resolvconf.c daemon/torstatus.c \
 	daemon/activity.c daemon/stall.c daemon/ctlproto.c daemon/jsonw.c daemon/strbuf.c daemon/promtext.c \
 	daemon/statuspage.c daemon/bridgeline.c daemon/smtpdialog.c daemon/dnscache.c
-CORE_LIBS = $(shell $(PKG_CONFIG) --libs libcrypto libsystemd)
+CORE_LIBS = $(shell $(PKG_CONFIG) --libs libcrypto)
 CMOCKA_LIBS = $(shell $(PKG_CONFIG) --libs cmocka)
 # Every module of daemon/ goes into the daemon; each tests/unit/test_X.c and tests/fuzz/fuzz_X.c is a
 # unit test or a fuzz target linked with CORE_SRCS.

@@ -1,17 +1,20 @@
 /* SPDX-License-Identifier: ISC */
 /* notify: what oniongated tells its supervisor (systemd's sd_notify): READY, RELOADING, STOPPING,
  * WATCHDOG, and a STATUS line that follows Tor's bootstrap, then the mappings and streams. No-op
- * without NOTIFY_SOCKET. */
+ * without NOTIFY_SOCKET. The protocol (one datagram to $NOTIFY_SOCKET, a path or '@' + an abstract
+ * name) is written here rather than linking libsystemd, whose libraries cost ~1 MiB resident. */
 #include "notify.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
-
-#include <systemd/sd-daemon.h>
+#include <unistd.h>
 
 #include "log.h"
 
@@ -19,11 +22,47 @@ static char last_status[NOTIFY_STATUS_MAX];
 static uint64_t last_status_ms;
 static bool status_sent;
 
+/* One datagram to $NOTIFY_SOCKET: 0 if sent or if there is no supervisor, else -errno. */
+static int send_datagram(const char *msg)
+{
+	const char *where = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	size_t len = where != NULL ? strlen(where) : 0;
+	if (len == 0)
+		return 0;
+	if ((where[0] != '/' && where[0] != '@') || len >= sizeof(sa.sun_path))
+		return -EAFNOSUPPORT;
+	memcpy(sa.sun_path, where, len);
+	if (where[0] == '@')
+		sa.sun_path[0] = '\0';
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	socklen_t salen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len + (where[0] == '/'));
+	int rc = sendto(fd, msg, strlen(msg), MSG_NOSIGNAL, (struct sockaddr *)&sa, salen) < 0 ? -errno : 0;
+	close(fd);
+	return rc;
+}
+
 static void send_state(const char *state)
 {
-	int rc = sd_notify(0, state);
+	int rc = send_datagram(state);
 	if (rc < 0)
 		log_warn("sd_notify %s: %s", state, strerror(-rc));
+}
+
+/* An unsigned decimal environment variable: 1 and *out if set and valid, 0 if unset, -EINVAL. */
+static int env_number(const char *name, unsigned long long *out)
+{
+	const char *text = getenv(name);
+	char *end;
+	if (text == NULL)
+		return 0;
+	errno = 0;
+	*out = strtoull(text, &end, 10);
+	if (!isdigit((unsigned char)text[0]) || *end != '\0' || errno != 0)
+		return -EINVAL;
+	return 1;
 }
 
 bool notify_enabled(void)
@@ -53,11 +92,17 @@ void notify_stopping(void)
 
 uint64_t notify_watchdog_usec(void)
 {
-	uint64_t usec = 0;
-	int rc = sd_watchdog_enabled(0, &usec);
-	if (rc < 0)
-		log_warn("WATCHDOG_USEC: %s", strerror(-rc));
-	return rc > 0 ? usec : 0;
+	unsigned long long usec = 0, pid = 0;
+	int rc = env_number("WATCHDOG_USEC", &usec);
+	int pid_rc = rc > 0 ? env_number("WATCHDOG_PID", &pid) : 0;
+	if (rc < 0 || pid_rc < 0 || (rc > 0 && usec == 0)) {
+		log_warn("WATCHDOG_USEC: %s", strerror(EINVAL));
+		return 0;
+	}
+	/* Another process's watchdog (a wrapper that did not exec us) is not ours. */
+	if (rc == 0 || (pid_rc > 0 && pid != (unsigned long long)getpid()))
+		return 0;
+	return usec;
 }
 
 void notify_watchdog(void)

@@ -31,13 +31,17 @@ struct address {
 };
 
 /* The addresses by keyed hash: open addressing, linear probing, at most half full, address index
- * + 1 per cell (0: empty); a removal shifts the cells after it back, so there are no tombstones. */
+ * + 1 per cell (0: empty); a removal shifts the cells after it back, so there are no tombstones.
+ * Claims and addresses are taken from their free list, else the next never used one (claims_made,
+ * addrs_made): the tables' pages become resident only as they fill, not at upgrade_new. */
 struct upgrade {
 	struct claim *claims;
 	uint32_t free_claims;
+	size_t claims_made;
 	size_t n_claims;
 	struct address *addrs;
 	uint32_t free_addrs;
+	size_t addrs_made;
 	size_t max;
 	uint32_t *cells;
 	size_t mask;
@@ -191,10 +195,8 @@ struct upgrade *upgrade_new(size_t max_claims, const uint8_t key[UPGRADE_KEY_LEN
 	memcpy(t->key, key, UPGRADE_KEY_LEN);
 	t->on_change = on_change;
 	t->arg = arg;
-	for (size_t i = 0; i < max_claims; i++) {
-		t->claims[i].next = i + 1 < max_claims ? (uint32_t)(i + 1) : NIL;
-		t->addrs[i].next_free = i + 1 < max_claims ? (uint32_t)(i + 1) : NIL;
-	}
+	t->free_claims = NIL;
+	t->free_addrs = NIL;
 	return t;
 }
 
@@ -258,9 +260,12 @@ static bool disagrees(const struct upgrade *t, const struct address *a, const st
 static uint32_t add_address(struct upgrade *t, const struct upgrade_addr *addr)
 {
 	uint32_t i = t->free_addrs;
-	if (i == NIL)
+	if (i != NIL)
+		t->free_addrs = t->addrs[i].next_free;
+	else if (t->addrs_made < t->max)
+		i = (uint32_t)t->addrs_made++;
+	else
 		return NIL;
-	t->free_addrs = t->addrs[i].next_free;
 	t->addrs[i] = (struct address){ .addr = *addr, .first = NIL, .reported = UPGRADE_NONE, .used = true };
 	t->cells[probe(t, addr)] = i + 1;
 	return i;
@@ -270,8 +275,11 @@ static void add_claim(struct upgrade *t, struct address *a, const char *domain, 
 		      time_t expires)
 {
 	uint32_t i = t->free_claims;
+	if (i != NIL)
+		t->free_claims = t->claims[i].next;
+	else
+		i = (uint32_t)t->claims_made++; /* n_claims < max: a free or a never used one is left */
 	struct claim *c = &t->claims[i];
-	t->free_claims = c->next;
 	memset(c->domain, 0, sizeof(c->domain));
 	memcpy(c->domain, domain, strlen(domain));
 	set_target(c, target);
@@ -386,7 +394,7 @@ size_t upgrade_sweep(struct upgrade *t, time_t now)
 {
 	size_t dropped = 0;
 	t->next_expiry = 0;
-	for (size_t i = 0; i < t->max; i++) {
+	for (size_t i = 0; i < t->addrs_made; i++) {
 		struct address *a = &t->addrs[i];
 		if (!a->used)
 			continue;
@@ -401,7 +409,7 @@ size_t upgrade_sweep(struct upgrade *t, time_t now)
 
 size_t upgrade_drop(struct upgrade *t, bool (*drop)(const char *domain, void *arg), void *arg, time_t now)
 {
-	for (size_t i = 0; i < t->max; i++) {
+	for (size_t i = 0; i < t->addrs_made; i++) {
 		if (!t->addrs[i].used)
 			continue;
 		for (uint32_t c = t->addrs[i].first; c != NIL; c = t->claims[c].next)

@@ -9,7 +9,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 
 # libclang-rt-dev: the libFuzzer and sanitizer runtimes (only recommended by clang); gnuplot-nox: the soak plot.
 build_pkgs="build-essential pkg-config dpkg-dev libevent-dev libssl-dev zlib1g-dev libcap-dev
-  libnftnl-dev libmnl-dev libunbound-dev libsystemd-dev libcmocka-dev clang libclang-rt-dev valgrind dns-root-data"
+  libnftnl-dev libmnl-dev libunbound-dev libcmocka-dev clang libclang-rt-dev valgrind dns-root-data"
 # unbound, openssl, libnet-ssleay-perl: the mail server's validating resolver, the onion MX's TLS
 # key, and swaks --tls (test_upgrade); strace, systemd (systemd-analyze, systemd-sysusers): test_service;
 # prometheus (promtool and the server), chromium (headless): test_metrics; obfs4proxy: test_bridges'

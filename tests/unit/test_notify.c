@@ -2,7 +2,8 @@
 /* Unit tests for notify: the messages a supervisor's notify socket receives (READY, RELOADING with
  * MONOTONIC_USEC, STOPPING, WATCHDOG, STATUS), the STATUS lines for each state, a changed STATUS held
  * back within a second and an unchanged one never sent again, a control byte kept on one line; the
- * watchdog interval only for the PID it names; and nothing at all without NOTIFY_SOCKET. */
+ * watchdog interval only for the PID it names; a socket in the abstract namespace ('@' name); and
+ * nothing at all without NOTIFY_SOCKET. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -156,6 +157,27 @@ static void test_no_supervisor(void **state)
 	setenv("NOTIFY_SOCKET", path, 1);
 }
 
+/* NOTIFY_SOCKET=@name: the abstract socket "\0name", its length without a trailing NUL. */
+static void test_abstract_socket(void **state)
+{
+	char name[64], msg[64];
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	(void)state;
+	snprintf(name, sizeof(name), "@og-notify-test-%ld", (long)getpid());
+	memcpy(sa.sun_path, name, strlen(name));
+	sa.sun_path[0] = '\0';
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(name))), 0);
+	setenv("NOTIFY_SOCKET", name, 1);
+	notify_ready();
+	ssize_t n = recv(fd, msg, sizeof(msg) - 1, 0);
+	msg[n > 0 ? n : 0] = '\0';
+	assert_string_equal(msg, "READY=1");
+	close(fd);
+	setenv("NOTIFY_SOCKET", path, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -164,6 +186,7 @@ int main(void)
 		cmocka_unit_test(test_status_text),
 		cmocka_unit_test(test_status_rate),
 		cmocka_unit_test(test_no_supervisor),
+		cmocka_unit_test(test_abstract_socket),
 	};
 	return cmocka_run_group_tests(tests, open_socket, close_socket);
 }

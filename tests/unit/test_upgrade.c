@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /* Unit tests for upgrade: the ambiguity rule (agree, disagree, a claim without onion MX), expiry
  * and the sweep's reports, renewal, the bound (never evicting, a refused conflict still counts),
- * IPv4 vs IPv6, and the hash index against a brute-force model. */
+ * IPv4 vs IPv6, the hash index against a brute-force model, and tables that become resident only
+ * as they fill. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -11,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -463,6 +465,28 @@ static void test_model(void **state)
 	upgrade_free(t);
 }
 
+static size_t rss_bytes(void)
+{
+	unsigned long size, resident;
+	FILE *f = fopen("/proc/self/statm", "r");
+	assert_non_null(f);
+	assert_int_equal(fscanf(f, "%lu %lu", &size, &resident), 2);
+	fclose(f);
+	return resident * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+/* A table for 65536 claims (~37 MiB reserved) adds at most 4 MiB resident until claims fill it. */
+static void test_tables_resident_as_they_fill(void **state)
+{
+	(void)state;
+	size_t before = rss_bytes();
+	struct upgrade *t = upgrade_new(1u << 16, key, SLACK, NULL, NULL);
+	assert_non_null(t);
+	size_t grown = rss_bytes() - before;
+	assert_true(grown < (4u << 20));
+	upgrade_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -471,7 +495,7 @@ int main(void)
 		cmocka_unit_test(test_renewal),  cmocka_unit_test(test_renewal_slack),
 		cmocka_unit_test(test_drop),     cmocka_unit_test(test_bound),
 		cmocka_unit_test(test_families), cmocka_unit_test(test_invalid),
-		cmocka_unit_test(test_model),
+		cmocka_unit_test(test_model),    cmocka_unit_test(test_tables_resident_as_they_fill),
 	};
 	return cmocka_run_group_tests_name("upgrade", tests, NULL, NULL);
 }
