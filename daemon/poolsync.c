@@ -42,13 +42,16 @@ static time_t monotonic_seconds(void)
 	return ts.tv_sec;
 }
 
+/* Reads at most POOLSYNC_RATE datagrams a wakeup (a flood waits for the next); counts the replies. */
 static void on_reply(evutil_socket_t fd, short what, void *arg)
 {
-	uint8_t buf[512];
+	uint8_t buf[DNS_UDP_MIN];
+	ssize_t n;
 	(void)what;
 	(void)arg;
-	while (recv(fd, buf, sizeof(buf), 0) >= 0)
-		stats_bump(STAT_POOLSYNC_REPLIES);
+	for (int i = 0; i < POOLSYNC_RATE && (n = recv(fd, buf, sizeof(buf), 0)) >= 0; i++)
+		if (n >= 12 && (buf[2] & 0x80) != 0) /* a DNS header with QR set */
+			stats_bump(STAT_POOLSYNC_REPLIES);
 }
 
 static void close_socket(struct family_socket *s)
@@ -139,7 +142,8 @@ void poolsync_reconfigure(struct poolsync *ps, const struct config *cfg)
 {
 	bool v4 = false, v6 = false;
 	ps->n_peers = cfg->n_pool_peers;
-	memcpy(ps->peers, cfg->pool_peers, cfg->n_pool_peers * sizeof(ps->peers[0]));
+	if (ps->n_peers > 0)
+		memcpy(ps->peers, cfg->pool_peers, ps->n_peers * sizeof(ps->peers[0]));
 	for (size_t i = 0; i < ps->n_peers; i++) {
 		v4 |= ps->peers[i].ss.ss_family == AF_INET;
 		v6 |= ps->peers[i].ss.ss_family == AF_INET6;
