@@ -147,6 +147,29 @@ og_check "through b, the address a handed out reaches the onion MX without b bei
 og_check "b answered no LAN query for $vr_mx2 (its only answers: $vr_mx1 to the LAN, $vr_mx2 to a)" \
 	vr_counter_is b dns_onion_answers=2
 
+# pool-peer's bounds: 400 new names asked of a at once. At most 64 queries a second go to b (so at
+# most 64 per whole second the burst took, plus one), at most 256 wait, the rest are dropped and
+# counted; every name is sent or dropped.
+vr_counter() {
+	kill -USR1 "${vr_gw_pid[$1]}"
+	sleep 0.2
+	grep "stats: $2=" "$vr_dir/gw$1/oniongated.log" | tail -n 1 | sed 's/.*=//'
+}
+"$OG_TOOLS/onionname" 400 | sed 's/$/ A/' > "$vr_dir/burst.names"
+vr_t0=$(date +%s.%N)
+ip netns exec "$vr_lan_ns" dig @"${vr_lan_addr[a]}" +short +time=2 +tries=1 -f "$vr_dir/burst.names" > "$vr_dir/burst.out"
+vr_burst_s=$(privnet_since "$vr_t0")
+vr_sent_now=$(vr_counter a poolsync_sent)
+vr_all_out() { [ $(($(vr_counter a poolsync_sent) + $(vr_counter a poolsync_dropped))) = 401 ]; }
+og_check "every one of the 400 new names is sent to b or dropped" og_wait_for 20 vr_all_out
+vr_dropped=$(vr_counter a poolsync_dropped)
+echo "vrrp: pool-peer burst: 400 names answered in $vr_burst_s s; $vr_sent_now sent by then; $vr_dropped dropped (queue of 256)"
+og_check "a answered all 400" test "$(grep -c . "$vr_dir/burst.out")" = 400
+og_check "the queue bound is hit: 1 to 80 of 400 dropped (64 sent at once, 256 queued)" \
+	test "$vr_dropped" -ge 1 -a "$vr_dropped" -le 80
+og_check "the rate bound holds: at most 64 a second while the burst ran ($vr_sent_now sent in $vr_burst_s s)" \
+	awk -v n="$vr_sent_now" -v s="$vr_burst_s" 'BEGIN { exit !(n - 1 <= 64 * (int(s) + 2)) }'
+
 # The LAN Postfix resolves through the virtual address; it holds the 100 mails (defer_transports)
 # until all are queued, then sends them at once: the burst. A session that waits for a reply when
 # the node dies sends nothing, so no reset from the new master ends it: Postfix's own timeouts do
