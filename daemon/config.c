@@ -360,6 +360,31 @@ static int apply_dns_upstream(struct parse_state *ps, const struct directive *d,
 	return push_sockaddr(ps, args, nargs, &ps->cfg->dns_upstream, &ps->cfg->n_dns_upstream);
 }
 
+/* ADDRESS, IPV4:PORT or [IPV6]:PORT (a bare IPv6 address has no port). */
+static int apply_pool_peer(struct parse_state *ps, const struct directive *d, char **args, int nargs)
+{
+	char addr[64], *port = NULL;
+	(void)d;
+	(void)nargs;
+	if (ps->cfg->n_pool_peers == CONFIG_MAX_POOL_PEERS)
+		return fail(ps, "more than %d pool-peer lines", CONFIG_MAX_POOL_PEERS);
+	if (strlen(args[0]) >= sizeof(addr))
+		return fail(ps, "'%s' is not an IPv4 or IPv6 address", args[0]);
+	strcpy(addr, args[0]);
+	char *close = strchr(addr, ']');
+	if (addr[0] == '[' && close != NULL && close[1] == ':') {
+		*close = '\0';
+		port = close + 2;
+	} else if (addr[0] == '[') {
+		return fail(ps, "pool-peer: '%s' is not ADDRESS, IPV4:PORT or [IPV6]:PORT", args[0]);
+	} else if (strchr(addr, ':') != NULL && strchr(addr, ':') == strrchr(addr, ':')) {
+		port = strchr(addr, ':');
+		*port++ = '\0';
+	}
+	char *words[2] = { addr[0] == '[' ? addr + 1 : addr, port };
+	return push_sockaddr(ps, words, port != NULL ? 2 : 1, &ps->cfg->pool_peers, &ps->cfg->n_pool_peers);
+}
+
 static int parse_net(struct parse_state *ps, const char *word, struct config_net *net)
 {
 	char addr[64];
@@ -731,6 +756,7 @@ static const struct directive directives[] = {
 	ONCE("pool-ipv6", apply_pool_ipv6, pool_v6, net_differs),
 	ONCE("pool-key", apply_pool_key, pool_key, key_differs),
 	NUM("pool-max", apply_size, pool_max, 1, 1UL << 22, bytes_differ),
+	MANY("pool-peer", 1, 1, apply_pool_peer, RELOADS),
 	NUM("onion-ttl", apply_unsigned, onion_ttl, 0, 86400, RELOADS),
 	NUM("dns-cache-size", apply_size, dns_cache_size, 0, 1UL << 30, RELOADS),
 	PATH("onion-map", onion_map, RELOADS),
@@ -1227,6 +1253,7 @@ void config_free(struct config *cfg)
 	free(cfg->redirect_ports);
 	free(cfg->dns_listen);
 	free(cfg->dns_upstream);
+	free(cfg->pool_peers);
 	free(cfg->dns_upstream_file);
 	free(cfg->client_nets);
 	free(cfg->metrics_allow);

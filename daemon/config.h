@@ -22,6 +22,9 @@
 /* dns-upstream lines, and the servers taken from a dns-upstream-file. */
 #define CONFIG_MAX_DNS_UPSTREAM 16
 
+/* pool-peer lines: the other gateways of a pair told of each new pool mapping. */
+#define CONFIG_MAX_POOL_PEERS 4
+
 /* bridge lines; transport-plugin lines (each names one or more transports). */
 #define CONFIG_MAX_BRIDGES 64
 #define CONFIG_MAX_TRANSPORT_PLUGINS 8
@@ -102,6 +105,8 @@ struct config {
 	bool pool_key_set;
 	uint8_t pool_key[16];
 	size_t pool_max;
+	struct config_sockaddr *pool_peers; /* port 53 unless given */
+	size_t n_pool_peers;
 	uint32_t onion_ttl;
 	size_t dns_cache_size; /* bytes; 0: no pass-through cache */
 	char *onion_map;

@@ -35,6 +35,7 @@
 #include "notify.h"
 #include "onionmap.h"
 #include "pool.h"
+#include "poolsync.h"
 #include "privdrop.h"
 #include "proxy.h"
 #include "stall.h"
@@ -53,6 +54,7 @@ struct daemon {
 	struct pool *pool;
 	struct onionmap *onionmap;
 	struct dns *dns;
+	struct poolsync *poolsync; /* tells the pool-peers of new pool mappings */
 	struct upfile *upfile; /* with dns-upstream-file: where the upstream servers come from */
 	struct proxy *proxy;
 	struct nftd *nftd; /* the nft helper, when there is a table to install */
@@ -429,6 +431,8 @@ static void reload_commit(struct daemon *d, struct config *fresh, struct onionma
 		mxupgrade_reconfigure(d->upgrade, fresh);
 	if (d->dns != NULL)
 		dns_reconfigure(d->dns, fresh);
+	if (d->poolsync != NULL)
+		poolsync_reconfigure(d->poolsync, fresh);
 	if (d->proxy != NULL)
 		proxy_reconfigure(d->proxy, fresh);
 	if (d->metrics != NULL)
@@ -540,6 +544,10 @@ static int start_dns(struct daemon *d)
 	onionmap_set_activity(d->onionmap, d->activity);
 	if (d->cfg->n_dns_listen > 0 && (d->dns = dns_new(d->base, d->cfg, d->pool, d->onionmap)) == NULL)
 		return -1;
+	if ((d->poolsync = poolsync_new(d->base, d->pool, d->cfg)) == NULL) {
+		log_err("cannot start pool-peer: out of memory");
+		return -1;
+	}
 	use_servers(d);
 	return 0;
 }
@@ -898,6 +906,7 @@ static void teardown(struct daemon *d)
 	remove_nft(d);
 	onionmap_free(d->onionmap);
 	activity_free(d->activity);
+	poolsync_free(d->poolsync);
 	pool_free(d->pool);
 	control_free(d->control);
 	if (d->tor_ended)

@@ -44,6 +44,8 @@ struct pool {
 	struct idle_heap idle;
 	struct index by_name, by_v4, by_v6;
 	enum pool_shortage shortage;
+	pool_new_entry_fn *on_new; /* told of each entry pool_map makes */
+	void *on_new_arg;
 };
 
 #define TOMB UINT32_MAX
@@ -412,6 +414,8 @@ const struct pool_entry *pool_map(struct pool *p, const char *onion, time_t now,
 		if ((s = take_slot(p, now)) == NULL || (s = add(p, s, onion)) == NULL)
 			return NULL;
 		s->named_until = until;
+		if (p->on_new != NULL)
+			p->on_new(p->on_new_arg, &s->e);
 	} else if (until > s->named_until) {
 		s->named_until = until;
 	}
@@ -423,6 +427,12 @@ const struct pool_entry *pool_map(struct pool *p, const char *onion, time_t now,
 	else
 		heap_later(p, s);
 	return &s->e;
+}
+
+void pool_on_new_entry(struct pool *p, pool_new_entry_fn *fn, void *arg)
+{
+	p->on_new = fn;
+	p->on_new_arg = arg;
 }
 
 enum pool_shortage pool_shortage(const struct pool *p)

@@ -43,6 +43,9 @@ enum pool_shortage {
 
 struct pool;
 
+/* Told of each entry pool_map makes (a name the pool did not hold); not of names it already held. */
+typedef void pool_new_entry_fn(void *arg, const struct pool_entry *e);
+
 struct pool *pool_new(const struct pool_config *cfg);
 void pool_free(struct pool *p);
 /* The entry of a canonical onion name, made if new, for an answer sent at now (seconds on one
@@ -50,6 +53,8 @@ void pool_free(struct pool *p);
  * is full it evicts the idle entry whose protection ended first (with one TTL: the least recently
  * answered); NULL when there is none (pool_shortage says why). O(log pool-max). */
 const struct pool_entry *pool_map(struct pool *p, const char *onion, time_t now, uint32_t ttl);
+/* fn(arg) is called with each new entry (NULL: no one is told). */
+void pool_on_new_entry(struct pool *p, pool_new_entry_fn *fn, void *arg);
 /* Why the last failed pool_map failed. */
 enum pool_shortage pool_shortage(const struct pool *p);
 const char *pool_shortage_text(enum pool_shortage why);

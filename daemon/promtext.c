@@ -80,6 +80,9 @@ static const struct stat_metric stat_metrics[STAT_COUNT] = {
 	[STAT_DNS_CACHE_BYTES] = { "oniongate_dns_cache_bytes", "Bytes the DNS cache holds (bounded by dns-cache-size).", true, false },
 	[STAT_RELAY_NO_PIPE] = COUNTER("relay_reads_without_pipe", "Relay reads through a buffer: no pipe could be made (descriptors or pipe pages used up)."),
 	[STAT_PROXY_WARM_KEPT] = COUNTER("proxy_warm_kept", "Streams that kept the circuit of an onion mailed lately."),
+	[STAT_POOLSYNC_SENT] = COUNTER("poolsync_sent", "Queries telling a pool-peer of a new pool mapping."),
+	[STAT_POOLSYNC_DROPPED] = COUNTER("poolsync_dropped", "New pool mappings not told to the pool-peers (queue full or send failed)."),
+	[STAT_POOLSYNC_REPLIES] = COUNTER("poolsync_replies", "Replies of pool-peers to those queries (read and dropped)."),
 };
 
 const char *promtext_stat_name(int counter)

@@ -66,6 +66,9 @@ static const char *const names[STAT_COUNT] = {
 	[STAT_DNS_CACHE_BYTES] = "dns_cache_bytes",
 	[STAT_RELAY_NO_PIPE] = "relay_reads_without_pipe",
 	[STAT_PROXY_WARM_KEPT] = "proxy_warm_kept",
+	[STAT_POOLSYNC_SENT] = "poolsync_sent",
+	[STAT_POOLSYNC_DROPPED] = "poolsync_dropped",
+	[STAT_POOLSYNC_REPLIES] = "poolsync_replies",
 };
 
 static uint64_t counters[STAT_COUNT];

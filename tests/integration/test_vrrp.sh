@@ -3,7 +3,8 @@
 # and the pool route, the same pool-key on both); a LAN Postfix sends 100 mails to two onion MXs and
 # the master dies (SIGKILL to its oniongated and keepalived, its LAN link down) mid-burst: the backup
 # takes the address, every mail arrives, none bounces, a duplicate only where Postfix logged the MX's
-# reply to end-of-data as lost; the DNS failover gap is measured.
+# reply to end-of-data as lost; the DNS failover gap is measured. pool-peer: a name resolved on a is
+# relayed by b without b being asked (a starts without pool-peer: 421 through b, until a reload adds it).
 
 # LAN bridge namespace: br0 (the mail host, 192.0.2.10) with both gateways' LAN legs (lan0) on it;
 # each gateway's WAN leg (wan0) goes to the private Tor network's namespace.
@@ -73,9 +74,10 @@ EOT
 
 vr_start_node() {
 	local n=$1 d="$vr_dir/gw$1"
+	shift
 	gw_config "$d" "dns-listen ${vr_lan_addr[$n]}" "dns-listen $vr_vip" "dns-upstream $WAN_DNS_ADDR" \
 		"client-network 192.0.2.0/24" "transparent-port 9040" "lan-interface lan0" "pool-key $vr_key" \
-		"trust-anchor $OG_TMP/zones/trust-anchors" "proxy-connect-timeout 20"
+		"trust-anchor $OG_TMP/zones/trust-anchors" "proxy-connect-timeout 20" "$@"
 	GW_NS=${vr_ns[$n]}
 	gw_start "$d"
 	vr_gw_pid[$n]=$GW_PID
@@ -88,8 +90,9 @@ vr_start_node() {
 vr_holds_vip() { ip -n "${vr_ns[$1]}" -4 addr show dev lan0 | grep -q " $vr_vip/"; }
 vr_dig() { ip netns exec "$vr_lan_ns" dig +short +time=2 +tries=1 @"$1" "$2" A; }
 
+# b tells a of its new mappings from the start; a tells b only after the reload below.
 vr_start_node a
-vr_start_node b
+vr_start_node b "pool-peer ${vr_lan_addr[a]}"
 og_check "both gateways bootstrap Tor" og_wait_for 90 \
 	bash -c "grep -q 'tor ready' '$vr_dir/gwa/oniongated.log' && grep -q 'tor ready' '$vr_dir/gwb/oniongated.log'"
 og_check "gateway a (priority 150) holds the virtual address" og_wait_for 20 vr_holds_vip a
@@ -102,23 +105,70 @@ og_check "the onion MXs' Postfix starts" mail_start vmx "$WAN_NS" "$vr_dir/pf-mx
 	"virtual_mailbox_domains = $vr_mx1 $vr_mx2" "virtual_mailbox_base = $vr_dir/mailbox" \
 	"virtual_mailbox_maps = static:user/" "virtual_uid_maps = static:65534" "virtual_gid_maps = static:65534"
 
-# The same pool-key gives the same address on both; b relays it once it has answered the name.
+# The same pool-key gives the same address on both. Without pool-peer on a, b relays it only once it
+# has answered the name itself; with it, a name resolved on a is relayed by b at once.
 vr_addr_a=$(vr_dig "${vr_lan_addr[a]}" "$vr_mx1")
 og_check "gateway a gives $vr_mx1 a pool address ($vr_addr_a)" in_pool_v4 "$vr_addr_a"
 vr_banner_via_b() {
-	ip -n "$vr_lan_ns" route replace "$vr_addr_a/32" via "${vr_lan_addr[b]}"
+	ip -n "$vr_lan_ns" route replace "$1/32" via "${vr_lan_addr[b]}"
 	ip netns exec "$vr_lan_ns" timeout 40 bash -c \
-		"exec 3<>/dev/tcp/$vr_addr_a/25 && IFS= read -r -t 35 line <&3 && printf '%s\n' \"\$line\"" | tr -d '\r'
-	ip -n "$vr_lan_ns" route del "$vr_addr_a/32"
+		"exec 3<>/dev/tcp/$1/25 && IFS= read -r -t 35 line <&3 && printf '%s\n' \"\$line\"" | tr -d '\r'
+	ip -n "$vr_lan_ns" route del "$1/32"
 }
-vr_banner=$(vr_banner_via_b)
-echo "vrrp: through b before b answered the name: $vr_banner"
-og_check "through b, the address a handed out (b has not answered the name) gets 421: the MTA defers" \
+vr_banner=$(vr_banner_via_b "$vr_addr_a")
+echo "vrrp: through b before b answered the name (a has no pool-peer): $vr_banner"
+og_check "through b, the address a handed out without pool-peer (b has not answered the name) gets 421" \
 	bash -c "[[ '$vr_banner' == 421* ]]"
 og_check "gateway b gives $vr_mx1 the same address" test "$(vr_dig "${vr_lan_addr[b]}" "$vr_mx1")" = "$vr_addr_a"
-vr_banner=$(vr_banner_via_b)
+vr_banner=$(vr_banner_via_b "$vr_addr_a")
 echo "vrrp: through b: $vr_banner"
 og_check "through b, that address reaches the onion MX (its banner)" bash -c "[[ '$vr_banner' == '220 mx.onion.test'* ]]"
+
+# SIGUSR1 logs the counters; $2 is one "name=value" of them.
+vr_counter_is() {
+	kill -USR1 "${vr_gw_pid[$1]}"
+	sleep 0.2
+	grep -q "stats: $2\$" "$vr_dir/gw$1/oniongated.log"
+}
+echo "pool-peer ${vr_lan_addr[b]}" >> "$vr_dir/gwa/oniongate.conf"
+kill -HUP "${vr_gw_pid[a]}"
+og_check "gateway a reloads with pool-peer ${vr_lan_addr[b]}" og_wait_for 10 gw_log_has "$vr_dir/gwa" "configuration reloaded"
+vr_addr2_a=$(vr_dig "${vr_lan_addr[a]}" "$vr_mx2")
+og_check "gateway a gives $vr_mx2 a pool address ($vr_addr2_a)" in_pool_v4 "$vr_addr2_a"
+og_check "gateway a told b of the new mapping (a: poolsync_sent=1)" og_wait_for 10 vr_counter_is a poolsync_sent=1
+og_check "b mapped it from a's query and told a back: b's second new mapping (b: poolsync_sent=2)" \
+	og_wait_for 10 vr_counter_is b poolsync_sent=2
+og_check "b read a's replies to both (b: poolsync_replies=2)" og_wait_for 10 vr_counter_is b poolsync_replies=2
+og_check "a's echo ended the exchange: a sent nothing more (a: poolsync_sent=1)" vr_counter_is a poolsync_sent=1
+vr_banner=$(vr_banner_via_b "$vr_addr2_a")
+echo "vrrp: through b, a name only a was asked for (pool-peer): $vr_banner"
+og_check "through b, the address a handed out reaches the onion MX without b being asked (pool-peer)" \
+	bash -c "[[ '$vr_banner' == '220 mx.onion.test'* ]]"
+og_check "b answered no LAN query for $vr_mx2 (its only answers: $vr_mx1 to the LAN, $vr_mx2 to a)" \
+	vr_counter_is b dns_onion_answers=2
+
+# pool-peer's bounds: 400 new names asked of a at once. At most 64 queries a second go to b (so at
+# most 64 per whole second the burst took, plus one), at most 256 wait, the rest are dropped and
+# counted; every name is sent or dropped.
+vr_counter() {
+	kill -USR1 "${vr_gw_pid[$1]}"
+	sleep 0.2
+	grep "stats: $2=" "$vr_dir/gw$1/oniongated.log" | tail -n 1 | sed 's/.*=//'
+}
+"$OG_TOOLS/onionname" 400 | sed 's/$/ A/' > "$vr_dir/burst.names"
+vr_t0=$(date +%s.%N)
+ip netns exec "$vr_lan_ns" dig @"${vr_lan_addr[a]}" +short +time=2 +tries=1 -f "$vr_dir/burst.names" > "$vr_dir/burst.out"
+vr_burst_s=$(privnet_since "$vr_t0")
+vr_sent_now=$(vr_counter a poolsync_sent)
+vr_all_out() { [ $(($(vr_counter a poolsync_sent) + $(vr_counter a poolsync_dropped))) = 401 ]; }
+og_check "every one of the 400 new names is sent to b or dropped" og_wait_for 20 vr_all_out
+vr_dropped=$(vr_counter a poolsync_dropped)
+echo "vrrp: pool-peer burst: 400 names answered in $vr_burst_s s; $vr_sent_now sent by then; $vr_dropped dropped (queue of 256)"
+og_check "a answered all 400" test "$(grep -c . "$vr_dir/burst.out")" = 400
+og_check "the queue bound is hit: 1 to 80 of 400 dropped (64 sent at once, 256 queued)" \
+	test "$vr_dropped" -ge 1 -a "$vr_dropped" -le 80
+og_check "the rate bound holds: at most 64 a second while the burst ran ($vr_sent_now sent in $vr_burst_s s)" \
+	awk -v n="$vr_sent_now" -v s="$vr_burst_s" 'BEGIN { exit !(n - 1 <= 64 * (int(s) + 2)) }'
 
 # The LAN Postfix resolves through the virtual address; it holds the 100 mails (defer_transports)
 # until all are queued, then sends them at once: the burst. A session that waits for a reply when

@@ -187,6 +187,44 @@ static void test_dns_directives(void **state)
 /* mx-mode and a domain line's mode: each domain's own policy and mode, else the global ones. */
 #define UPGRADE "dns-listen 192.0.2.1\ndns-upstream 198.51.100.53\nclient-network 192.0.2.0/24\ntransparent-port 9040\n"
 
+static void test_pool_peer(void **state)
+{
+	char err[CONFIG_ERR_MAX];
+	(void)state;
+	struct config *cfg = parse("pool-peer 192.0.2.3\n"
+				   "pool-peer 192.0.2.4:5353\n"
+				   "pool-peer fd00::3\n"
+				   "pool-peer [fd00::4]:5300\n",
+				   err);
+	assert_non_null(cfg);
+	assert_int_equal(cfg->n_pool_peers, 4);
+	const struct sockaddr_in *v4 = (const struct sockaddr_in *)&cfg->pool_peers[0].ss;
+	assert_int_equal(v4->sin_family, AF_INET);
+	assert_int_equal(ntohs(v4->sin_port), 53);
+	assert_int_equal(ntohl(v4->sin_addr.s_addr), 0xc0000203);
+	v4 = (const struct sockaddr_in *)&cfg->pool_peers[1].ss;
+	assert_int_equal(ntohs(v4->sin_port), 5353);
+	const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)&cfg->pool_peers[2].ss;
+	assert_int_equal(v6->sin6_family, AF_INET6);
+	assert_int_equal(ntohs(v6->sin6_port), 53);
+	v6 = (const struct sockaddr_in6 *)&cfg->pool_peers[3].ss;
+	assert_int_equal(ntohs(v6->sin6_port), 5300);
+	assert_int_equal(v6->sin6_addr.s6_addr[15], 4);
+	assert_int_equal(cfg->pool_peers[3].line, 4);
+	assert_int_equal(config_line(cfg, "pool-peer"), 1);
+	config_free(cfg);
+
+	expect_error("pool-peer gw2.lan\n", "test.conf:1: 'gw2.lan' is not an IPv4 or IPv6 address");
+	expect_error("\npool-peer 192.0.2.3:0\n", "test.conf:2: port must be a number from 1 to 65535, not '0'");
+	expect_error("pool-peer [fd00::4]5300\n",
+		     "test.conf:1: pool-peer: '[fd00::4]5300' is not ADDRESS, IPV4:PORT or [IPV6]:PORT");
+	expect_error("pool-peer 192.0.2.3 53\n", "test.conf:1: pool-peer takes 1 argument, not 2");
+	char many[256] = "";
+	for (int i = 0; i <= CONFIG_MAX_POOL_PEERS; i++)
+		snprintf(many + strlen(many), sizeof(many) - strlen(many), "pool-peer 192.0.2.%d\n", 10 + i);
+	expect_error(many, "test.conf:5: more than 4 pool-peer lines");
+}
+
 static void test_mx_mode(void **state)
 {
 	char err[CONFIG_ERR_MAX];
@@ -610,7 +648,7 @@ int main(void)
 		cmocka_unit_test(test_bridges),
 		cmocka_unit_test(test_dns_directives), cmocka_unit_test(test_mx_mode), cmocka_unit_test(test_socks_server),
 		cmocka_unit_test(test_control_socket), cmocka_unit_test(test_user),
-		cmocka_unit_test(test_onion_mx),
+		cmocka_unit_test(test_onion_mx),   cmocka_unit_test(test_pool_peer),
 	};
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }

@@ -204,6 +204,41 @@ static void test_answer_again_extends(void **state)
 	pool_free(p);
 }
 
+/* pool-peer's signal: told once per entry made, again only for a name evicted in between. */
+static int new_entries;
+static char last_new[ONION_NAME_LEN + 1];
+
+static void count_new(void *arg, const struct pool_entry *e)
+{
+	assert_ptr_equal(arg, &new_entries);
+	new_entries++;
+	memcpy(last_new, e->name, sizeof(last_new));
+}
+
+static void test_new_entry_signal(void **state)
+{
+	struct pool_config c = config(1, 24);
+	struct pool *p = pool_new(&c);
+	char name[ONION_NAME_LEN + 1];
+	(void)state;
+	pool_on_new_entry(p, count_new, &new_entries);
+	map(p, 0, 0, 0);
+	name_of(0, name);
+	assert_int_equal(new_entries, 1);
+	assert_string_equal(last_new, name);
+	map(p, 0, 1, 0); /* held: no signal (a peer's echo ends here) */
+	assert_int_equal(new_entries, 1);
+	map(p, 1, LATER + 1, 0); /* evicts name 0 */
+	assert_int_equal(new_entries, 2);
+	map(p, 0, 2 * LATER + 2, 0); /* made again after its eviction: told again */
+	assert_int_equal(new_entries, 3);
+	assert_string_equal(last_new, name);
+	pool_on_new_entry(p, NULL, NULL);
+	map(p, 1, 3 * LATER + 3, 0);
+	assert_int_equal(new_entries, 3);
+	pool_free(p);
+}
+
 /* Different TTLs: the entry whose protection ends first goes first, not the least recently used. */
 static void test_protection_order(void **state)
 {
@@ -396,7 +431,7 @@ int main(void)
 		cmocka_unit_test(test_protection_order),     cmocka_unit_test(test_one_answer_no_alias),
 		cmocka_unit_test(test_churn_keeps_lookups_right), cmocka_unit_test(test_smtp_port),
 		cmocka_unit_test(test_placement_bounded),    cmocka_unit_test(test_v6_112_full),
-		cmocka_unit_test(test_model),
+		cmocka_unit_test(test_model),                cmocka_unit_test(test_new_entry_signal),
 	};
 	return cmocka_run_group_tests_name("pool", tests, NULL, NULL);
 }
