@@ -141,6 +141,8 @@ metrics-listen 192.0.2.1:9099
 metrics-allow 192.0.2.0/24
 metrics-allow fd00:0:0:1::/64
 stall-timeout 300
+pool-peer 192.0.2.2
+pool-peer [fd00:0:0:1::2]:5353
 transport-plugin obfs4 /usr/bin/obfs4proxy
 bridge obfs4 198.51.100.7:9443 0123456789ABCDEF0123456789ABCDEF01234567 cert=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA iat-mode=0
 EOC
