@@ -4,12 +4,14 @@
 # size, relay (no Tor), then per hop delay one private Tor network for DNS, memory (first delay
 # only) and mail delivery. Writes docs/benchmarks.md and docs/benchmarks-raw.tsv, prints the table.
 # QUICK=1: one delay, fewer mails, shorter runs (under 3 minutes). BENCH_DELAYS="10 25" overrides.
+# BENCH_RENDER=DIR: measures nothing; writes the pages again from a run's work files in DIR (rows.tsv,
+# raw.tsv, written, elapsed, and notes.md when rows were gathered from more than one world: it says how).
 set -uo pipefail
 
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 [ "$(id -u)" = 0 ] || { echo "the benchmarks need root (network namespaces)" >&2; exit 1; }
 if [ "${QUICK:-0}" = 1 ]; then DELAYS=${BENCH_DELAYS:-10}; else DELAYS=${BENCH_DELAYS:-10 25}; fi
-BENCH_OUT=$(mktemp -d /tmp/oniongate-bench.XXXXXX)
+BENCH_OUT=${BENCH_RENDER:-$(mktemp -d /tmp/oniongate-bench.XXXXXX)}
 export BENCH_OUT QUICK
 . "$TOP/tests/bench/lib.sh"
 started=$(date +%s)
@@ -28,18 +30,24 @@ size_rows() {
 		"$(stat -c %s /usr/bin/tor | awk '{ printf "%.2f", $1 / 1e6 }')" "tor alone, without the DNS, pool, relay and nft parts"
 }
 
-section size_rows
-section bash "$TOP/tests/bench/relay.sh"
-first=1
-for delay in $DELAYS; do
-	if [ "$first" = 1 ]; then
-		section bash "$TOP/tests/bench/world.sh" "$delay" dns memory mail idle
-	else
-		section bash "$TOP/tests/bench/world.sh" "$delay" mail
-	fi
-	first=0
-done
-elapsed=$(($(date +%s) - started))
+measure() {
+	local delay first=1
+	section size_rows
+	section bash "$TOP/tests/bench/relay.sh"
+	for delay in $DELAYS; do
+		if [ "$first" = 1 ]; then
+			section bash "$TOP/tests/bench/world.sh" "$delay" dns memory mail idle
+		else
+			section bash "$TOP/tests/bench/world.sh" "$delay" mail
+		fi
+		first=0
+	done
+	echo $(($(date +%s) - started)) > "$BENCH_OUT/elapsed"
+	date -u '+%Y-%m-%d %H:%M UTC' > "$BENCH_OUT/written"
+}
+
+[ -n "${BENCH_RENDER:-}" ] || measure
+elapsed=$(cat "$BENCH_OUT/elapsed")
 
 ratio() {
 	awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 == a && b + 0 == b && b != 0) printf "%.2f", a / b; else print "n/a" }'
@@ -92,7 +100,7 @@ rows_table() {
 render() {
 	echo "# oniongate benchmarks"
 	echo
-	echo "Written by \`make bench${QUICK:+ QUICK=$QUICK}\` on $(date -u '+%Y-%m-%d %H:%M UTC') in ${elapsed} s. Every row was measured"
+	echo "Written by \`make bench${QUICK:+ QUICK=$QUICK}\` on $(cat "$BENCH_OUT/written") in ${elapsed} s. Every row was measured"
 	echo "in this run, beside its peer, on the same machine; no figure is asserted anywhere."
 	echo
 	echo "- machine: $(uname -m), $(nproc) cores ($(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)), $(free -g | awk '/^Mem:/ { print $2 }') GiB, kernel $(uname -r)"
@@ -103,6 +111,7 @@ render() {
 	echo "- ratio = oniongate ÷ peer; the last column says which way is better. Raw samples: \`docs/benchmarks-raw.tsv\`."
 	echo "- how each row is made: tests/bench/*.sh; read them before quoting a figure."
 	echo "- verdict: the factor by which we are ahead or behind the peer on that row (even: within 3%)."
+	[ ! -f "$BENCH_OUT/notes.md" ] || { echo; cat "$BENCH_OUT/notes.md"; }
 	echo
 	summary
 	rows_table "$BENCH_OUT/rows.tsv"

@@ -93,7 +93,7 @@ for method in $IDLE_METHODS; do
 		echo "warm-up-keep 0" >> "$og_dir/oniongate.conf"
 		kill -HUP "$CLIENT_PID"
 	fi
-	start_sender "${method%-*}"
+	start_sender "${method%-*}" plain
 	idle_samples "$method"
 	[ "${method%-*}" != oniongate ] || idle_kept "$method"
 	mail_stop "$SENDER_DIR"

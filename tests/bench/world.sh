@@ -19,6 +19,9 @@ if [ "${QUICK:-0}" = 1 ]; then
 else
 	NMX=10 MAILS=200 LOAD_TIMEOUT=90 DNS_SECONDS=5 MAPPINGS=1000 STREAMS=200 MAIL_METHODS="recipe recipe-exec oniongate"
 fi
+# BENCH_MAIL_METHODS: the mail section's senders (e.g. "oniongate" alone, to set the hosts up for
+# the idle section without the comparison loads).
+MAIL_METHODS=${BENCH_MAIL_METHODS:-$MAIL_METHODS}
 
 og_init bench-world
 og_world
