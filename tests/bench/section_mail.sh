@@ -382,5 +382,5 @@ cost_rows() {
 for variant in $MAIL_VARIANTS; do
 	[ "$variant" = plain ] || cost_rows "$variant"
 done
-cgroup_remove
+# The sender's cgroup stays until the world ends (the EXIT trap): the idle section's senders use it.
 mail_stop "$OG_TMP/pf-mx"
