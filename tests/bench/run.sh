@@ -53,31 +53,36 @@ ratio() {
 	awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 == a && b + 0 == b && b != 0) printf "%.2f", a / b; else print "n/a" }'
 }
 
-# verdict OURS PEER BETTER: "ahead 1.27x", "behind 1.35x" or "even" (within 3%), by the factor
-# in our favour or against it. A ">T" (not done within T s) is a lower bound: "ahead >17x".
+# verdict OURS PEER BETTER [PEER_NAME]: "ahead 1.27x", "behind 1.35x" or "even" (within 3%), by the
+# factor in our favour or against it. A ">T" (not done within T s) is a lower bound: "ahead >17x".
+# Against oniongate itself (a setting's cost, e.g. STARTTLS) the words are "costs" and "saves".
 verdict() {
-	awk -v a="$1" -v b="$2" -v better="$3" 'BEGIN {
+	local ahead=ahead behind=behind
+	case ${4:-} in oniongate*) ahead=saves behind=costs ;; esac
+	awk -v a="$1" -v b="$2" -v better="$3" -v ahead="$ahead" -v behind="$behind" 'BEGIN {
 		la = sub(/^>/, "", a); lb = sub(/^>/, "", b)
 		if (!(a + 0 == a && b + 0 == b) || a <= 0 || b <= 0 || (la && lb)) { print "n/a"; exit }
 		f = (better == "higher") ? a / b : b / a
 		bound = (la || lb) ? ">" : ""
 		if (bound == "" && f >= 0.97 && f <= 1.03) print "even"
-		else if (f > 1) printf "ahead %s%.2fx\n", bound, f
-		else printf "behind %s%.2fx\n", bound, 1 / f }'
+		else if (f > 1) printf "%s %s%.2fx\n", ahead, bound, f
+		else printf "%s %s%.2fx\n", behind, bound, 1 / f }'
 }
 
-# summary: how many rows are ahead, even and behind, and the rows behind, by the factor.
+# summary: how many rows are ahead, even and behind a peer, and the rows behind, by the factor
+# (rows against oniongate itself, what a setting costs, are counted apart).
 summary() {
-	local IFS=$'\t' sec measure unit better ours peer peerval note v ahead=0 even=0 behind=0 rows=""
+	local IFS=$'\t' sec measure unit better ours peer peerval note v ahead=0 even=0 behind=0 own=0 rows=""
 	while read -r sec measure unit better ours peer peerval note; do
-		v=$(verdict "$ours" "$peerval" "$better")
+		v=$(verdict "$ours" "$peerval" "$better" "$peer")
 		case $v in
 		ahead*) ahead=$((ahead + 1)) ;;
 		even) even=$((even + 1)) ;;
 		behind*) behind=$((behind + 1)); rows+="- $sec: $measure, against $peer: $v"$'\n' ;;
+		*) own=$((own + 1)) ;;
 		esac
 	done < "$BENCH_OUT/rows.tsv"
-	echo "**Where we stand:** ahead on $ahead rows, even on $even, behind on $behind."
+	echo "**Where we stand:** against a peer, ahead on $ahead rows, even on $even, behind on $behind; $own more rows measure what a setting of ours costs."
 	[ -z "$rows" ] || { echo; printf '%s' "$rows"; }
 }
 
@@ -93,7 +98,7 @@ rows_table() {
 			echo "|---|---|---:|---|---:|---:|---|---|---|"
 			last=$sec
 		fi
-		echo "| $measure | $unit | $ours | $peer | $peerval | $(ratio "$ours" "$peerval") | $better | $(verdict "$ours" "$peerval" "$better") | ${note:-} |"
+		echo "| $measure | $unit | $ours | $peer | $peerval | $(ratio "$ours" "$peerval") | $better | $(verdict "$ours" "$peerval" "$better" "$peer") | ${note:-} |"
 	done < "$1"
 }
 
