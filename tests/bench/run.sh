@@ -127,7 +127,7 @@ render() {
 	if [ -f "$TOP/docs/benchmarks-appliance.tsv" ]; then
 		echo
 		echo "The appliance sections were not measured in this run: \`make bench-appliance ARCH=...\` wrote them"
-		echo "to docs/benchmarks-appliance.tsv ($(date -u -r "$TOP/docs/benchmarks-appliance.tsv" '+%Y-%m-%d %H:%M UTC'))."
+		echo "to docs/benchmarks-appliance.tsv (committed $(TZ=UTC git -C "$TOP" log -1 --format=%cd --date=format-local:'%Y-%m-%d %H:%M UTC' -- docs/benchmarks-appliance.tsv 2>/dev/null))."
 		rows_table "$TOP/docs/benchmarks-appliance.tsv"
 	fi
 	cat <<'EOT'
