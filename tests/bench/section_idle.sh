@@ -28,13 +28,9 @@ privnet_client_options() {
 	printf '%s\n' "${IDLE_TOR_OPTIONS[@]}"
 }
 
+# The mail section stopped its MX: the same one again (no STARTTLS), through the harness.
+start_mx plain
 mx_dir="$OG_TMP/pf-mx"
-rm -f "$mx_dir/spool/pid/master.pid"
-og_spawn "$WAN_NS" "$mx_dir/maillog" postfix -c "$mx_dir/etc" start-fg
-og_wait_for 20 grep -q "daemon started" "$mx_dir/maillog" || { echo "the MX Postfix did not start again"; exit 1; }
-og_wait_for 5 test -s "$mx_dir/spool/pid/master.pid"
-mx_master=$(tr -d ' \n' < "$mx_dir/spool/pid/master.pid")
-OG_PIDS+=("$mx_master")
 
 mx_sessions() { grep -c 'smtpd\[[0-9]*\]: connect from' "$mx_dir/maillog"; }
 
