@@ -110,14 +110,36 @@ $(BUILD)/tools/%: tests/tools/%.c | deps
 	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) -D_GNU_SOURCE -Itests/unit $(LDFLAGS) -o $@ $< \
 		$(shell $(PKG_CONFIG) --libs libevent libcrypto)
 
-# Unit tests: cmocka, once plain and once under ASan+UBSan.
-$(BUILD)/unit/test_%: tests/unit/test_%.c $(CORE_SRCS) $(HDRS) | deps
-	@mkdir -p $(@D)
-	$(CC) $(WARN) $(CFLAGS) $(ALL_CPPFLAGS) $(LDFLAGS) -o $@ $< $(CORE_SRCS) $(CORE_LIBS) $(CMOCKA_LIBS)
+# Unit tests: cmocka, once plain and once under ASan+UBSan. CORE_SRCS are compiled once per flavour
+# into an archive (core.a) that every test links, rather than once per test.
+CORE_OBJS = $(patsubst daemon/%.c,$(1)/core/%.o,$(CORE_SRCS))
 
-$(BUILD)/unit-asan/test_%: tests/unit/test_%.c $(CORE_SRCS) $(HDRS) | deps
+$(BUILD)/unit/core/%.o: daemon/%.c $(HDRS) | deps
 	@mkdir -p $(@D)
-	$(CC) $(WARN) -O1 -g $(SAN) $(ALL_CPPFLAGS) -o $@ $< $(CORE_SRCS) $(CORE_LIBS) $(CMOCKA_LIBS)
+	$(CC) $(WARN) $(CFLAGS) $(ALL_CPPFLAGS) -c -o $@ $<
+
+$(BUILD)/unit-asan/core/%.o: daemon/%.c $(HDRS) | deps
+	@mkdir -p $(@D)
+	$(CC) $(WARN) -O1 -g $(SAN) $(ALL_CPPFLAGS) -c -o $@ $<
+
+$(BUILD)/fuzz/core/%.o: daemon/%.c $(HDRS) | deps
+	@mkdir -p $(@D)
+	clang $(WARN) -O1 -g -fsanitize=fuzzer-no-link,address,undefined $(ALL_CPPFLAGS) -c -o $@ $<
+
+$(BUILD)/unit/core.a: $(call CORE_OBJS,$(BUILD)/unit)
+$(BUILD)/unit-asan/core.a: $(call CORE_OBJS,$(BUILD)/unit-asan)
+$(BUILD)/fuzz/core.a: $(call CORE_OBJS,$(BUILD)/fuzz)
+$(BUILD)/unit/core.a $(BUILD)/unit-asan/core.a $(BUILD)/fuzz/core.a:
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/unit/test_%: tests/unit/test_%.c $(BUILD)/unit/core.a $(HDRS) | deps
+	@mkdir -p $(@D)
+	$(CC) $(WARN) $(CFLAGS) $(ALL_CPPFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/unit/core.a $(CORE_LIBS) $(CMOCKA_LIBS)
+
+$(BUILD)/unit-asan/test_%: tests/unit/test_%.c $(BUILD)/unit-asan/core.a $(HDRS) | deps
+	@mkdir -p $(@D)
+	$(CC) $(WARN) -O1 -g $(SAN) $(ALL_CPPFLAGS) -o $@ $< $(BUILD)/unit-asan/core.a $(CORE_LIBS) $(CMOCKA_LIBS)
 
 unit: $(addprefix $(BUILD)/unit/test_,$(UNIT_TESTS))
 	@set -e; for t in $^; do echo "== $$t"; $$t; done
@@ -149,9 +171,9 @@ soak: daemon/oniongated tools
 	@SOAK_MINUTES=$(SOAK_MINUTES) bash tests/soak/run.sh
 
 # libFuzzer targets: a bounded run of each (FUZZ_SECONDS per target).
-$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(CORE_SRCS) $(HDRS) | deps
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(BUILD)/fuzz/core.a $(HDRS) | deps
 	@mkdir -p $(@D)
-	clang $(WARN) -O1 -g -fsanitize=fuzzer,address,undefined $(ALL_CPPFLAGS) -o $@ $< $(CORE_SRCS) $(CORE_LIBS)
+	clang $(WARN) -O1 -g -fsanitize=fuzzer,address,undefined $(ALL_CPPFLAGS) -o $@ $< $(BUILD)/fuzz/core.a $(CORE_LIBS)
 
 fuzz: $(addprefix $(BUILD)/fuzz/fuzz_,$(FUZZ_TARGETS))
 	@set -e; for t in $(FUZZ_TARGETS); do \
@@ -163,24 +185,13 @@ fuzz: $(addprefix $(BUILD)/fuzz/fuzz_,$(FUZZ_TARGETS))
 		grep -E '^(Done|stat::(number_of_executed_units|new_units_added|peak_rss_mb))' $(BUILD)/fuzz/$$t.log; \
 	done
 
-# make check's fuzzing: every target (tests/fuzz/fuzz_*.c) for FUZZ_CHECK_SECONDS, starting from its
-# committed seeds in tests/fuzz/seeds/<target>/ into a fresh corpus. A crash, a leak, or one input
-# running 10 s fails it; the input that did is kept as build/fuzz/fuzz_<target>-crash-* (or -leak-, -timeout-).
+# make check's fuzzing: every target (tests/fuzz/fuzz_*.c) for FUZZ_CHECK_SECONDS, as many at once as there
+# are cores, starting from its committed seeds in tests/fuzz/seeds/<target>/ into a fresh corpus. A crash, a
+# leak, or one input running 10 s fails it; the input that did is kept as build/fuzz/fuzz_<target>-crash-*
+# (or -leak-, -timeout-).
 FUZZ_CHECK_SECONDS ?= 10
 fuzz-check: $(addprefix $(BUILD)/fuzz/fuzz_,$(FUZZ_TARGETS))
-	@failed=0; for t in $(FUZZ_TARGETS); do \
-		corpus=$(BUILD)/fuzz/check-$$t seeds=tests/fuzz/seeds/$$t log=$(BUILD)/fuzz/check-$$t.log; \
-		rm -rf $$corpus; mkdir -p $$corpus; \
-		[ -d $$seeds ] || { echo "fuzz_$$t: no committed seeds ($$seeds): it starts from nothing"; seeds=; }; \
-		if $(BUILD)/fuzz/fuzz_$$t -max_total_time=$(FUZZ_CHECK_SECONDS) -timeout=10 -print_final_stats=1 \
-			-artifact_prefix=$(BUILD)/fuzz/fuzz_$$t- $$corpus $$seeds > $$log 2>&1; then \
-			echo "fuzz_$$t: $(FUZZ_CHECK_SECONDS) s, $$(sed -n 's/^stat::number_of_executed_units: *//p' $$log) runs," \
-				"$$(ls $$corpus | wc -l) new inputs, no crash"; \
-		else \
-			failed=$$((failed + 1)); tail -40 $$log; echo "FAIL: fuzz_$$t (log: $$log)"; \
-		fi; \
-	done; \
-	echo "fuzz-check: $(words $(FUZZ_TARGETS)) targets, $$failed failed"; [ $$failed = 0 ]
+	@bash tests/fuzz/check.sh $(BUILD)/fuzz $(FUZZ_CHECK_SECONDS) $(FUZZ_TARGETS)
 
 clean:
 	rm -f daemon/oniongated ctl/oniongatectl

@@ -50,6 +50,8 @@ for t in "$OG_TOP"/tests/integration/test_*.sh; do
 	name=$(basename "$t" .sh)
 	[ -z "${OG_TESTS:-}" ] || [[ " $OG_TESTS " == *" ${name#test_} "* ]] || continue
 	echo "== $(basename "$t")"
+	t_start=$SECONDS
 	. "$t"
+	echo "-- $(basename "$t"): $((SECONDS - t_start)) s"
 done
 og_summary

@@ -155,7 +155,7 @@ og_check "both mails reach the onion MX's mailbox" \
 	mail_wait_delivered "$dhcp121_dir/mailbox" 2 60 "$dhcp121_mta" "$dhcp121_dir/pf-lan"
 echo "dhcp121: $(mail_count "$dhcp121_dir/mailbox") of 2 mails delivered $(privnet_since "$t0") s after submission"
 og_check "the mail server's log shows relay=<onion>[<pool address>]:25 status=sent, twice" \
-	test "$(grep -cE "relay=$pfmx\[(10\.[0-9.]+|fd6f:6e69:6f6e:[0-9a-f:]+)\]:25, .*status=sent" "$dhcp121_dir/pf-lan/maillog")" = 2
+	mail_wait_sent "$dhcp121_dir/pf-lan" "$pfmx\[(10\.[0-9.]+|fd6f:6e69:6f6e:[0-9a-f:]+)\]:25" 2
 
 # Other traffic: TCP to the host beyond the router, bytes echoed back; the router forwarded it,
 # the gateway took none of it (while it did take the mail's packets to the pool).

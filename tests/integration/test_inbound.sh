@@ -120,7 +120,7 @@ og_check "onion-mx: the LAN -> pfmx mail arrives meanwhile" \
 	mail_wait_delivered "$ib_dir/mxbox" 1 120 "$LAN_NS" "$ib_dir/pf-lan"
 echo "inbound: LAN -> onion MX delivered $(privnet_since "$ib_t1") s after submission"
 og_check "onion-mx: the sender's Postfix found the onion by SRV (relay=<onion>[<pool address>]:25 sent)" \
-	grep -qE "to=<user@lan.test>, relay=$ib_onion\[10\.[0-9.]+\]:25, .*status=sent" "$ib_dir/pf-sender/maillog"
+	og_wait_for 10 grep -qE "to=<user@lan.test>, relay=$ib_onion\[10\.[0-9.]+\]:25, .*status=sent" "$ib_dir/pf-sender/maillog"
 og_check "onion-mx: the LAN Postfix saw the client as onion-mx-source" \
 	grep -qF "connect from unknown[$ib_source]" "$ib_mx_log"
 og_check "onion-mx: never as the gateway's usual address" bash -c "! grep -qF '[$GW_LAN_ADDR]' '$ib_mx_log'"

@@ -34,7 +34,7 @@ done
 og_check "all 3 mails reach the onion MX's mailbox" wait_delivered 3 60
 echo "mail: 3 mails delivered $(privnet_since "$t0") s after submission"
 og_check "the LAN log shows relay=<onion>[<pool address>]:25 status=sent" \
-	test "$(grep -cE "relay=$pfmx\[(10\.[0-9.]+|fd6f:6e69:6f6e:[0-9a-f:]+)\]:25, .*status=sent" "$mail_dir/pf-lan/maillog")" = 3
+	mail_wait_sent "$mail_dir/pf-lan" "$pfmx\[(10\.[0-9.]+|fd6f:6e69:6f6e:[0-9a-f:]+)\]:25" 3
 og_check "the mailbox's Received headers show the LAN Postfix handing to the onion MX" \
 	bash -c "grep -l 'by mail.lan.test (Postfix)' '$mail_dir'/mailbox/user/new/* | wc -l | grep -qx 3"
 

@@ -118,7 +118,7 @@ og_check "both mails reach the onion MX's mailbox" \
 	mail_wait_delivered "$svc_dir/mailbox" 2 90 "$LAN_NS" "$svc_dir/pf-lan"
 echo "service: 2 mails delivered $(privnet_since "$t0") s after submission"
 og_check "the LAN log shows relay=<onion>[<pool address>]:25 status=sent" \
-	test "$(grep -cE "relay=$pfmx\[(10\.[0-9.]+|fd6f:6e69:6f6e:[0-9a-f:]+)\]:25, .*status=sent" "$svc_dir/pf-lan/maillog")" = 2
+	mail_wait_sent "$svc_dir/pf-lan" "$pfmx\[(10\.[0-9.]+|fd6f:6e69:6f6e:[0-9a-f:]+)\]:25" 2
 og_check "STATUS counts the mapping" \
 	og_wait_for 5 grep -qE ' STATUS=ready: [1-9][0-9]* onion MX mappings?, ' "$svc_dir/notify.log"
 

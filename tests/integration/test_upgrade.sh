@@ -75,7 +75,7 @@ og_check "the LAN's Postfix starts (DANE: dnssec lookups, smtp_tls_security_leve
 up_mailbox_count() { mail_count "$up_dir/mailbox"; }
 up_submit() { mail_submit "$LAN_NS" "$1" "$2"; }
 up_wait_delivered() { mail_wait_delivered "$up_dir/mailbox" "$1" "$2" "$LAN_NS" "$up_dir/pf-lan"; }
-up_sent_via() { grep -qE "to=<$1>, relay=$2, .*status=sent" "$up_dir/pf-lan/maillog"; }
+up_sent_via() { og_wait_for 10 grep -qE "to=<$1>, relay=$2, .*status=sent" "$up_dir/pf-lan/maillog"; }
 
 # The first mails, before anything else asked about their domains: what an MTA's first contact sees.
 # example.test (unsigned, SRV to the same onion MX) is in rewrite mode: the two modes side by side.

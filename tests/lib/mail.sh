@@ -5,6 +5,7 @@
 #
 #   mail_start NAME NS DIR RESOLVER [main.cf lines...]   the log is DIR/maillog
 #   mail_submit NS RCPT SUBJECT, mail_count MAILBOX, mail_wait_delivered MAILBOX N SECONDS NS DIR
+#   mail_wait_sent DIR RELAY-REGEX N                      N status=sent lines by RELAY in DIR/maillog
 #   (MAIL_MASTER_APPEND, when set, is appended to the stock master.cf: the benchmark's smtptor)
 #   mail_stop DIR
 #   mail_mx_conf DIR DOMAINS                               an onion MX's settings, in MAIL_MX_CONF
@@ -92,6 +93,17 @@ mail_wait_delivered() {
 		((t % 10)) || mail_flush "$ns" "$dir"
 	done
 	[ "$(mail_count "$box")" -ge "$want" ]
+}
+
+# mail_wait_sent DIR RELAY-REGEX N: waits up to 10 s until DIR/maillog holds exactly N status=sent
+# lines for relay=RELAY-REGEX. The sender's smtp logs after the MX's 250, which may come after the
+# MX's own delivery, and postlogd writes asynchronously: a mailbox count alone does not order them.
+mail_wait_sent() {
+	local dir=$1 relay=$2 want=$3
+	og_wait_for 10 mail_sent_is "$dir" "$relay" "$want"
+}
+mail_sent_is() {
+	test "$(grep -cE "relay=$2, .*status=sent" "$1/maillog")" = "$3"
 }
 
 # Exim and OpenSMTPD conflict with the machine's Postfix (all provide mail-transport-agent): each
