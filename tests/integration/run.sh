@@ -24,9 +24,10 @@ ip -n "$LAN_NS" -6 route add default via fd00:0:0:1::1
 # Every DNS packet on the gateway's upstream link, for the leak checks at the end.
 og_spawn "$GW_NS" "$OG_TMP/tcpdump.log" tcpdump -i "$GW_WAN_IF" -n -U -Z root -w "$OG_TMP/upstream.pcap" port 53
 UPSTREAM_CAPTURE_PID=$OG_SPAWNED
-# And every packet to a pool address that reaches it (there must be none).
+# And every packet to a pool address that reaches it (there must be none): the default pools, and
+# 100.64.0.0/10, test_exim's pool-ipv4 (no link of the gateway is in it).
 og_spawn "$GW_NS" "$OG_TMP/tcpdump-pool.log" tcpdump -i "$GW_WAN_IF" -n -U -Z root -w "$OG_TMP/pool.pcap" \
-	dst net 10.192.0.0/10 or dst net fd6f:6e69:6f6e::/64
+	dst net 10.192.0.0/10 or dst net 100.64.0.0/10 or dst net fd6f:6e69:6f6e::/64
 POOL_CAPTURE_PID=$OG_SPAWNED
 
 # The onion MX of the tests: Postfix's smtp-sink, reachable only as a v3 onion service.
