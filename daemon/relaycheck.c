@@ -97,6 +97,10 @@ static void opened(struct socksconn *sc, bool open, void *arg)
 	}
 	rc->bev = socksconn_take(sc);
 	rc->sc = NULL;
+	if (rc->bev == NULL) {
+		report(rc, "no memory for the stream");
+		return;
+	}
 	rc->state = RC_DIALOGUE;
 	bufferevent_setcb(rc->bev, readable, NULL, event_cb, rc);
 	bufferevent_enable(rc->bev, EV_READ | EV_WRITE);

@@ -27,8 +27,9 @@ struct socksconn *socksconn_new(struct event_base *base, const struct sockaddr_u
 uint16_t socksconn_dial_port(const struct pool_entry *e, uint16_t lan_port);
 /* Hands the stream to another owner (warm-up to a LAN connection). */
 void socksconn_set_cb(struct socksconn *sc, socksconn_cb *cb, void *arg);
-/* After an open outcome: the stream, with whatever arrived after the SOCKS reply in its input,
- * no callbacks and reading off; frees the socksconn. NULL if the stream is not open. */
+/* Frees the socksconn; after an open outcome, the stream as a new bufferevent (what arrived after
+ * the SOCKS reply is still in its socket; no callbacks, reading off). NULL if the stream is not
+ * open or there is no memory (the stream is then closed). */
 struct bufferevent *socksconn_take(struct socksconn *sc);
 /* After a failed outcome: why, and the SMTP enhanced status that fits ("4.4.1", "4.4.2", "4.7.0"). */
 const char *socksconn_reason(const struct socksconn *sc, const char **smtp_status);

@@ -168,7 +168,10 @@ static void opened(struct socksconn *sc, bool open, void *arg)
 	}
 	ws->tor = socksconn_take(sc);
 	ws->sc = NULL;
-	hold(ws);
+	if (ws->tor == NULL)
+		stream_free(ws);
+	else
+		hold(ws);
 }
 
 static void connect_timeout(evutil_socket_t fd, short what, void *arg)
@@ -254,7 +257,9 @@ static void kept(struct socksconn *sc, bool open, void *arg)
 	struct warm_keep *k = arg;
 	const char *status;
 	if (open) {
-		bufferevent_free(socksconn_take(sc));
+		struct bufferevent *bev = socksconn_take(sc);
+		if (bev != NULL)
+			bufferevent_free(bev);
 		k->sc = NULL;
 		log_info("warm-up: circuit to %s kept (the onion publishes port %d)", k->name, KEEP_PORT);
 		return;
