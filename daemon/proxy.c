@@ -188,30 +188,29 @@ static void relay_ended(void *arg, enum relay_end why)
 
 static const struct relay_cbs relay_cbs = { relay_moved, relay_ended };
 
-/* The stream through Tor is open: relay.c takes both sockets (a: the LAN, b: Tor); what either
- * side sent ahead (in its socket, or in tor's input) goes across first, a LAN half-close after it. */
-static void start_relay(struct stream *s, struct bufferevent *tor)
+/* The stream through Tor is open: relay.c takes both sockets (a: the LAN, b: Tor, bare, or the warm
+ * stream's bufferevent with what the onion sent ahead); what either side sent ahead goes across
+ * first, a LAN half-close after it. */
+static void start_relay(struct stream *s, int tor_fd, struct bufferevent *warm_tor)
 {
-	struct bufferevent *lan;
-	if (tor == NULL) {
-		refuse(s, AR_SOCKS_UNREACHABLE, "4.3.0", "no memory for the stream");
-		return;
-	}
+	unsigned flags = is_smtp_port(s->port) ? RELAY_SMTP_CLIENT : 0;
+	struct bufferevent *lan = NULL;
 	event_del(&s->lan_watch);
-	if ((lan = bufferevent_socket_new(s->p->base, s->lan, BEV_OPT_CLOSE_ON_FREE)) == NULL) {
-		bufferevent_free(tor);
+	if (warm_tor != NULL && (lan = bufferevent_socket_new(s->p->base, s->lan, BEV_OPT_CLOSE_ON_FREE)) == NULL) {
+		bufferevent_free(warm_tor);
 		refuse(s, AR_SOCKS_UNREACHABLE, "4.3.0", "no memory for the stream");
 		return;
 	}
-	s->lan = -1;
 	s->state = STREAM_RELAY;
 	stats_bump(STAT_PROXY_STREAMS);
 	activity_stream_opened(s->p->activity, s->entry->name, time(NULL));
 	log_info("stream %s -> %s:%u open after %lld s", s->dst, s->entry->name, socksconn_dial_port(s->entry, s->port),
 		 (long long)(time(NULL) - s->started));
 	evtimer_del(&s->timer);
-	s->relay = relay_new(s->p->base, lan, false, tor, is_smtp_port(s->port) ? RELAY_SMTP_CLIENT : 0,
-			     s->p->cfg->proxy_idle_timeout, &relay_cbs, s);
+	time_t idle = s->p->cfg->proxy_idle_timeout;
+	s->relay = warm_tor != NULL ? relay_new(s->p->base, lan, false, warm_tor, flags, idle, &relay_cbs, s)
+				    : relay_new_fds(s->p->base, s->lan, tor_fd, flags, idle, &relay_cbs, s);
+	s->lan = -1;
 	if (s->relay == NULL) {
 		log_warn("stream %s -> %s:%u: cannot relay: %s", s->dst, s->entry->name, s->port, strerror(errno));
 		stream_free(s);
@@ -263,7 +262,7 @@ static void socks_done(struct socksconn *sc, bool open, void *arg)
 		return;
 	}
 	s->sc = NULL;
-	start_relay(s, socksconn_take(sc));
+	start_relay(s, socksconn_take(sc), NULL);
 }
 
 static void connect_timeout(evutil_socket_t fd, short what, void *arg)
@@ -292,7 +291,7 @@ static bool take_warm(struct stream *s)
 	log_info("stream %s -> %s:%u takes the warm stream (%s)", s->dst, s->entry->name, s->port,
 		 h == WARM_OPEN ? "ready" : "still connecting");
 	if (h == WARM_OPEN)
-		start_relay(s, tor);
+		start_relay(s, -1, tor);
 	else
 		await_socks(s);
 	return true;

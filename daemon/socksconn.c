@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /* socksconn: one stream through a SOCKS5 unix socket (the embedded Tor's, or socks-server): the
- * connect, the handshake (socks5.c), and one outcome callback; an open stream's bufferevent is then taken.
+ * connect, the handshake (socks5.c), and one outcome callback; an open stream's socket is then taken.
  * The handshake runs on the bare socket with one event and no buffer (a stream waiting for Tor costs
  * its struct alone): each request goes out in one send, and the server's bytes are peeked and only
  * those that belong to SOCKS consumed, so what follows the reply stays in the socket for the taker. */
@@ -178,13 +178,15 @@ void socksconn_set_cb(struct socksconn *sc, socksconn_cb *cb, void *arg)
 	sc->arg = arg;
 }
 
-struct bufferevent *socksconn_take(struct socksconn *sc)
+int socksconn_take(struct socksconn *sc)
 {
-	struct bufferevent *bev = NULL;
-	if (sc->state == SOCKSCONN_OPEN && (bev = bufferevent_socket_new(sc->base, sc->fd, BEV_OPT_CLOSE_ON_FREE)) != NULL)
+	int fd = -1;
+	if (sc->state == SOCKSCONN_OPEN) {
+		fd = sc->fd;
 		sc->fd = -1;
+	}
 	socksconn_free(sc);
-	return bev;
+	return fd;
 }
 
 int socksconn_reply(const struct socksconn *sc)

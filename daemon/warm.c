@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
 
@@ -166,12 +167,14 @@ static void opened(struct socksconn *sc, bool open, void *arg)
 		stream_free(ws);
 		return;
 	}
-	ws->tor = socksconn_take(sc);
+	int fd = socksconn_take(sc);
 	ws->sc = NULL;
-	if (ws->tor == NULL)
+	if ((ws->tor = bufferevent_socket_new(ws->w->base, fd, BEV_OPT_CLOSE_ON_FREE)) == NULL) {
+		close(fd);
 		stream_free(ws);
-	else
-		hold(ws);
+		return;
+	}
+	hold(ws);
 }
 
 static void connect_timeout(evutil_socket_t fd, short what, void *arg)
@@ -257,9 +260,7 @@ static void kept(struct socksconn *sc, bool open, void *arg)
 	struct warm_keep *k = arg;
 	const char *status;
 	if (open) {
-		struct bufferevent *bev = socksconn_take(sc);
-		if (bev != NULL)
-			bufferevent_free(bev);
+		close(socksconn_take(sc));
 		k->sc = NULL;
 		log_info("warm-up: circuit to %s kept (the onion publishes port %d)", k->name, KEEP_PORT);
 		return;
