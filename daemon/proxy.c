@@ -27,7 +27,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event_struct.h>
 
