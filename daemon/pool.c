@@ -20,7 +20,10 @@ struct slot {
 
 /* Three open-addressing tables of slot indices (+1, 0 = empty), tombstones as UINT32_MAX. At most
  * 3/4 of the cells are filled (entries and tombstones) after any call, so every probe meets an
- * empty cell: a lookup always ends, after about 8 probes at worst on average. */
+ * empty cell: a lookup always ends, after about 8 probes at worst on average. They grow with the
+ * entries (at least twice as many cells, up to those for pool-max): names hash to random cells,
+ * so tables sized for pool-max at once would be resident almost whole after a few thousand names
+ * (1.1 MiB for 1000 names at pool-max 65536). */
 struct index {
 	uint32_t *cells;
 	size_t mask;
@@ -104,13 +107,21 @@ static uint64_t hash_bytes(const struct pool *p, uint8_t domain, const void *dat
 	return siphash(p->cfg.key, buf, len + 1);
 }
 
-static int index_init(struct index *ix, size_t entries)
+/* The cells for entries: a power of two, at least twice as many, 16 at least. */
+static size_t index_cells(size_t entries)
 {
 	size_t n = 16;
 	while (n < entries * 2)
 		n <<= 1;
+	return n;
+}
+
+static int index_init(struct index *ix, size_t entries)
+{
+	size_t n = index_cells(entries);
 	ix->cells = calloc(n, sizeof(uint32_t));
 	ix->mask = n - 1;
+	ix->filled = 0;
 	return ix->cells ? 0 : -1;
 }
 
@@ -135,9 +146,10 @@ static void index_insert(struct index *ix, uint64_t h, uint32_t slot)
 	ix->cells[i] = slot + 1;
 }
 
+/* One more filled cell would pass 3/4 of them. */
 static bool index_crowded(const struct index *ix)
 {
-	return ix->filled > (ix->mask + 1) / 4 * 3;
+	return ix->filled + 1 > (ix->mask + 1) / 4 * 3;
 }
 
 static bool match_name(const struct slot *s, const void *key)
@@ -260,19 +272,24 @@ static void index_remove(struct index *ix, size_t cell)
 	ix->cells[cell] = TOMB;
 }
 
-static void index_clear(struct index *ix)
+/* Rebuilding into tables for entries (>= n_used) drops the tombstones, leaving at most half the
+ * cells filled: it runs once per doubling of the entries, or after a quarter of the cells were
+ * filled by new names since. -1 (the tables unchanged) without memory. */
+static int rebuild_indexes(struct pool *p, size_t entries)
 {
-	memset(ix->cells, 0, (ix->mask + 1) * sizeof(uint32_t));
-	ix->filled = 0;
-}
-
-/* Rebuilding drops the tombstones, leaving at most half the cells filled (cells >= 2 * max_entries):
- * it runs at most once per max_entries / 2 new names. */
-static void rebuild_indexes(struct pool *p)
-{
-	index_clear(&p->by_name);
-	index_clear(&p->by_v4);
-	index_clear(&p->by_v6);
+	struct index fresh[3] = { { .cells = NULL }, { .cells = NULL }, { .cells = NULL } };
+	if (index_init(&fresh[0], entries) < 0 || index_init(&fresh[1], entries) < 0 ||
+	    index_init(&fresh[2], entries) < 0) {
+		for (int i = 0; i < 3; i++)
+			free(fresh[i].cells);
+		return -1;
+	}
+	free(p->by_name.cells);
+	free(p->by_v4.cells);
+	free(p->by_v6.cells);
+	p->by_name = fresh[0];
+	p->by_v4 = fresh[1];
+	p->by_v6 = fresh[2];
 	for (size_t i = 0; i < p->n_fresh; i++) {
 		struct slot *s = &p->slots[i];
 		if (!s->used)
@@ -281,6 +298,18 @@ static void rebuild_indexes(struct pool *p)
 		index_insert(&p->by_v4, h_v4(p, s->e.v4), (uint32_t)i);
 		index_insert(&p->by_v6, h_v6(p, s->e.v6), (uint32_t)i);
 	}
+	return 0;
+}
+
+/* Room in the indexes for one more entry: rebuilt larger once the entries fill half the cells, or
+ * rebuilt when crowded with tombstones. -1 without memory. */
+static int index_room(struct pool *p)
+{
+	size_t want = index_cells(p->n_used + 1);
+	if (want <= p->by_name.mask + 1 && !index_crowded(&p->by_name) && !index_crowded(&p->by_v4) &&
+	    !index_crowded(&p->by_v6))
+		return 0;
+	return rebuild_indexes(p, p->n_used + 1);
 }
 
 static void evict(struct pool *p, struct slot *s)
@@ -384,15 +413,19 @@ static int place(struct pool *p, struct slot *s)
 	return i == probes ? -1 : 0;
 }
 
-/* A new entry for onion in an unused slot; NULL (the slot kept as a spare) if it has no address. */
+/* A new entry for onion in an unused slot; NULL (the slot kept as a spare) if it has no address
+ * or the indexes cannot grow. */
 static struct slot *add(struct pool *p, struct slot *s, const char *onion)
 {
 	memset(s, 0, sizeof(*s));
 	snprintf(s->e.name, sizeof(s->e.name), "%s", onion);
-	if (place(p, s) < 0) {
+	enum pool_shortage why = place(p, s) < 0 ? POOL_SHORT_NO_ADDRESS
+				 : index_room(p) < 0 ? POOL_SHORT_MEMORY
+						     : POOL_SHORT_NONE;
+	if (why != POOL_SHORT_NONE) {
+		p->shortage = why;
 		s->next_spare = p->spares;
 		p->spares = s;
-		p->shortage = POOL_SHORT_NO_ADDRESS;
 		return NULL;
 	}
 	s->used = true;
@@ -401,8 +434,6 @@ static struct slot *add(struct pool *p, struct slot *s, const char *onion)
 	index_insert(&p->by_name, h_name(p, s->e.name), idx);
 	index_insert(&p->by_v4, h_v4(p, s->e.v4), idx);
 	index_insert(&p->by_v6, h_v6(p, s->e.v6), idx);
-	if (index_crowded(&p->by_name) || index_crowded(&p->by_v4) || index_crowded(&p->by_v6))
-		rebuild_indexes(p);
 	return s;
 }
 
@@ -448,6 +479,7 @@ const char *pool_shortage_text(enum pool_shortage why)
 	case POOL_SHORT_NAMED:
 		return "every pool address is held by a stream or named by an answer that may still be cached";
 	case POOL_SHORT_NO_ADDRESS: return "the pool has no free address (pool-max does not fit it)";
+	case POOL_SHORT_MEMORY: return "no memory to grow the pool's indexes";
 	}
 	return "?";
 }
@@ -520,7 +552,7 @@ size_t pool_count(const struct pool *p)
 
 size_t pool_bytes_per_entry(const struct pool *p)
 {
-	size_t cells = p->by_name.mask + 1 + p->by_v4.mask + 1 + p->by_v6.mask + 1;
+	size_t cells = 3 * index_cells(p->cfg.max_entries);
 	return sizeof(struct slot) + sizeof(uint32_t) + cells * sizeof(uint32_t) / p->cfg.max_entries;
 }
 
@@ -532,8 +564,8 @@ struct pool *pool_new(const struct pool_config *cfg)
 	p->cfg = *cfg;
 	p->slots = calloc(cfg->max_entries, sizeof(struct slot));
 	p->idle.slots = calloc(cfg->max_entries, sizeof(uint32_t));
-	if (p->slots == NULL || p->idle.slots == NULL || index_init(&p->by_name, cfg->max_entries) < 0 ||
-	    index_init(&p->by_v4, cfg->max_entries) < 0 || index_init(&p->by_v6, cfg->max_entries) < 0) {
+	if (p->slots == NULL || p->idle.slots == NULL || index_init(&p->by_name, 0) < 0 || index_init(&p->by_v4, 0) < 0 ||
+	    index_init(&p->by_v6, 0) < 0) {
 		pool_free(p);
 		return NULL;
 	}

@@ -39,6 +39,7 @@ enum pool_shortage {
 	POOL_SHORT_HELD,       /* every entry is held by a live stream */
 	POOL_SHORT_NAMED,      /* every entry is held or named by an answer that may still be cached */
 	POOL_SHORT_NO_ADDRESS, /* no free address for the name (pool-max does not fit the pool) */
+	POOL_SHORT_MEMORY,     /* the indexes could not grow */
 };
 
 struct pool;

@@ -2,11 +2,13 @@
 /* proxy: the transparent listener: the original destination of each redirected LAN connection,
  * the pool's onion name for it, a stream through Tor's SOCKS socket (or the warm one), and the
  * relay with back-pressure; an SMTP client that cannot be served gets a 421 line so its mail defers.
- * Bounds on what a LAN host controls, per stream: before the stream opens, LAN_EARLY_MAX bytes
- * read ahead and proxy-connect-timeout seconds (one that hangs up unheard frees its slot at once);
- * open, RELAY_PIPE_BYTES buffered each way and proxy-idle-timeout seconds without a byte (relay.c);
- * refused, REFUSE_SECONDS to take its 421 line. In all, proxy-max-streams streams (2 sockets each,
- * and up to 4 pipe fds while relaying). */
+ * Bounds on what a LAN host controls, per stream: before the stream opens, nothing read (what it
+ * sends waits in its socket; watched until LAN_EARLY_MAX bytes wait there) and proxy-connect-timeout
+ * seconds (one that hangs up unheard frees its slot at once); open, RELAY_PIPE_BYTES buffered each
+ * way and proxy-idle-timeout seconds without a byte (relay.c); refused, its 421 line in one send.
+ * In all, proxy-max-streams streams (2 sockets each, and up to 4 pipe fds while relaying).
+ * Memory: until the stream opens, the stream struct and the socksconn's (no bufferevent, no
+ * buffer); then the stream struct and the relay's. */
 #include "proxy.h"
 
 #include <arpa/inet.h>
@@ -19,12 +21,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event_struct.h>
 
@@ -37,30 +39,32 @@
 #include "warm.h"
 
 #define LAN_EARLY_MAX (16 * 1024)
-#define REFUSE_SECONDS 10
 #define LISTEN_BACKLOG 128
+/* What a LAN client sent before its stream opened is read and dropped, at most this many reads of
+ * DRAIN_BYTES, when the stream ends then: its close is then a FIN (after a 421 line), not a reset. */
+#define DRAIN_READS 16
+#define DRAIN_BYTES 4096
 
-/* SOCKS: waiting for the stream through Tor (the LAN side is watched for a hang-up);
- * RELAY: bytes both ways (relay.c holds both sockets); REFUSING: the 421 line is being written,
- * then the close. */
-enum stream_state { STREAM_SOCKS, STREAM_RELAY, STREAM_REFUSING };
+/* SOCKS: waiting for the stream through Tor (the LAN socket is watched for a hang-up, not read);
+ * RELAY: bytes both ways (relay.c holds both sockets). A refusal ends the stream at once. */
+enum stream_state { STREAM_SOCKS, STREAM_RELAY };
 
 struct stream {
 	struct proxy *p;
 	enum stream_state state;
-	struct bufferevent *lan, *tor; /* until STREAM_RELAY */
-	struct relay *relay;           /* STREAM_RELAY */
-	struct socksconn *sc;          /* STREAM_SOCKS */
+	int lan;                /* until STREAM_RELAY, then -1 */
+	struct event lan_watch; /* STREAM_SOCKS: the LAN socket's hang-up */
+	struct relay *relay;    /* STREAM_RELAY */
+	struct socksconn *sc;   /* STREAM_SOCKS */
 	const struct pool_entry *entry;
 	char dst[INET6_ADDRSTRLEN + 8];
 	char lan_addr[INET6_ADDRSTRLEN + 8]; /* the LAN client, "addr:port" */
 	uint16_t port;
 	uint64_t up, down;
-	bool lan_eof, tor_eof;
 	bool counted; /* activity_stream_begin was called: end it once */
 	time_t started;
 	struct timespec t0; /* the LAN connect, monotonic: connect-to-first-byte */
-	struct event timer; /* the connect timeout, then the refusal's */
+	struct event timer; /* the connect timeout */
 	struct stream *prev, *next;
 };
 
@@ -79,6 +83,15 @@ struct proxy {
 	struct mxupgrade *upgrade;
 };
 
+/* The LAN socket of a stream that ends before relaying. */
+static void close_lan(int fd)
+{
+	char sink[DRAIN_BYTES];
+	for (int i = 0; i < DRAIN_READS && recv(fd, sink, sizeof(sink), MSG_DONTWAIT) > 0; i++)
+		;
+	close(fd);
+}
+
 static void stream_free(struct stream *s)
 {
 	struct proxy *p = s->p;
@@ -92,10 +105,9 @@ static void stream_free(struct stream *s)
 		pool_release(p->pool, s->entry);
 	socksconn_free(s->sc);
 	relay_free(s->relay);
-	if (s->lan)
-		bufferevent_free(s->lan);
-	if (s->tor)
-		bufferevent_free(s->tor);
+	event_del(&s->lan_watch);
+	if (s->lan >= 0)
+		close_lan(s->lan);
 	event_del(&s->timer);
 	if (s->prev)
 		s->prev->next = s->next;
@@ -127,52 +139,25 @@ static bool is_smtp_port(uint16_t port)
 	return port == 25 || port == 587;
 }
 
-static void refuse_done(evutil_socket_t fd, short what, void *arg)
+/* The 421 line, in one send: nothing was sent to the client before, so its socket's send buffer
+ * takes the whole line (or the client is gone). */
+static void send_refusal(int fd, const char *status, const char *name, const char *reason)
 {
-	(void)fd;
-	(void)what;
-	stream_free(arg);
-}
-
-static void refused_written(struct bufferevent *bev, void *arg)
-{
-	(void)bev;
-	stream_free(arg);
-}
-
-static void refused_event(struct bufferevent *bev, short what, void *arg)
-{
-	(void)bev;
-	(void)what;
-	stream_free(arg);
+	char line[512];
+	int n = snprintf(line, sizeof(line), "421 %s %s: %s\r\n", status, name, reason);
+	send(fd, line, n < (int)sizeof(line) ? (size_t)n : sizeof(line) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
 }
 
 /* Ends the stream: SMTP ports first get "421 <status> <name>: <reason>" (the mail defers). */
 static void refuse(struct stream *s, enum activity_reason why, const char *status, const char *reason)
 {
-	struct timeval tv = { REFUSE_SECONDS, 0 };
 	const char *name = s->entry ? s->entry->name : s->dst;
 	stats_bump(STAT_PROXY_REFUSED);
 	activity_stream_failed(s->p->activity, s->entry ? s->entry->name : NULL, why, time(NULL));
 	log_notice("stream %s -> %s:%u refused: %s", s->dst, name, s->port, reason);
-	socksconn_free(s->sc);
-	s->sc = NULL;
-	if (s->tor) {
-		bufferevent_free(s->tor);
-		s->tor = NULL;
-	}
-	if (!is_smtp_port(s->port)) {
-		stream_free(s);
-		return;
-	}
-	s->state = STREAM_REFUSING;
-	bufferevent_disable(s->lan, EV_READ);
-	bufferevent_setcb(s->lan, NULL, refused_written, refused_event, s);
-	evbuffer_add_printf(bufferevent_get_output(s->lan), "421 %s %s: %s\r\n", status, name, reason);
-	bufferevent_enable(s->lan, EV_WRITE);
-	evtimer_del(&s->timer);
-	evtimer_assign(&s->timer, s->p->base, refuse_done, s);
-	evtimer_add(&s->timer, &tv);
+	if (is_smtp_port(s->port))
+		send_refusal(s->lan, status, name, reason);
+	stream_free(s);
 }
 
 /* ---- relay ---- */
@@ -202,20 +187,29 @@ static void relay_ended(void *arg, enum relay_end why)
 
 static const struct relay_cbs relay_cbs = { relay_moved, relay_ended };
 
-/* The stream through Tor is open: relay.c takes both sockets (a: the LAN, b: Tor); what either
- * side sent ahead goes across first, and a LAN half-close that came before is passed on after it. */
-static void start_relay(struct stream *s)
+/* The stream through Tor is open: relay.c takes both sockets (a: the LAN, b: Tor, bare, or the warm
+ * stream's bufferevent with what the onion sent ahead); what either side sent ahead goes across
+ * first, a LAN half-close after it. */
+static void start_relay(struct stream *s, int tor_fd, struct bufferevent *warm_tor)
 {
-	struct bufferevent *lan = s->lan, *tor = s->tor;
+	unsigned flags = is_smtp_port(s->port) ? RELAY_SMTP_CLIENT : 0;
+	struct bufferevent *lan = NULL;
+	event_del(&s->lan_watch);
+	if (warm_tor != NULL && (lan = bufferevent_socket_new(s->p->base, s->lan, BEV_OPT_CLOSE_ON_FREE)) == NULL) {
+		bufferevent_free(warm_tor);
+		refuse(s, AR_SOCKS_UNREACHABLE, "4.3.0", "no memory for the stream");
+		return;
+	}
 	s->state = STREAM_RELAY;
 	stats_bump(STAT_PROXY_STREAMS);
 	activity_stream_opened(s->p->activity, s->entry->name, time(NULL));
 	log_info("stream %s -> %s:%u open after %lld s", s->dst, s->entry->name, socksconn_dial_port(s->entry, s->port),
 		 (long long)(time(NULL) - s->started));
 	evtimer_del(&s->timer);
-	s->lan = s->tor = NULL;
-	s->relay = relay_new(s->p->base, lan, s->lan_eof, tor, is_smtp_port(s->port) ? RELAY_SMTP_CLIENT : 0,
-			     s->p->cfg->proxy_idle_timeout, &relay_cbs, s);
+	time_t idle = s->p->cfg->proxy_idle_timeout;
+	s->relay = warm_tor != NULL ? relay_new(s->p->base, lan, false, warm_tor, flags, idle, &relay_cbs, s)
+				    : relay_new_fds(s->p->base, s->lan, tor_fd, flags, idle, &relay_cbs, s);
+	s->lan = -1;
 	if (s->relay == NULL) {
 		log_warn("stream %s -> %s:%u: cannot relay: %s", s->dst, s->entry->name, s->port, strerror(errno));
 		stream_free(s);
@@ -224,27 +218,27 @@ static void start_relay(struct stream *s)
 
 /* ---- waiting for the stream through Tor ---- */
 
-/* The read watermark stops libevent at LAN_EARLY_MAX; reading is then turned off as well, since
- * libevent 2.1.12 calls this again and again while the input stays at its high watermark. */
-static void early_read(struct bufferevent *bev, void *arg)
+/* The LAN socket changed while the stream waits (edge-triggered: bytes came, or its EOF or reset).
+ * Bytes are left in the socket for the relay, and watched until LAN_EARLY_MAX wait there; a
+ * half-close after a request is kept (the request goes across once the stream opens). A client
+ * that hung up or reset before sending anything is gone: its slot is freed now, not at the
+ * connect timeout. */
+static void lan_changed(evutil_socket_t fd, short what, void *arg)
 {
 	struct stream *s = arg;
-	if (evbuffer_get_length(bufferevent_get_input(bev)) < LAN_EARLY_MAX)
+	char c;
+	int waiting = 0;
+	(void)what;
+	ssize_t n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
-	bufferevent_disable(bev, EV_READ);
-	stats_bump(STAT_PROXY_LAN_EARLY_CAPPED);
-	log_info("stream %s -> %s:%u: %d bytes from the LAN before the stream opened: not reading more", s->dst,
-		 s->entry->name, s->port, LAN_EARLY_MAX);
-}
-
-/* The LAN client hung up before the stream opened: its slot is freed now, not at the connect
- * timeout. A half-close after a request is kept: the request goes across once the stream opens. */
-static void early_event(struct bufferevent *bev, short what, void *arg)
-{
-	struct stream *s = arg;
-	if ((what & BEV_EVENT_EOF) && evbuffer_get_length(bufferevent_get_input(bev)) > 0) {
-		s->lan_eof = true;
-		bufferevent_disable(bev, EV_READ);
+	if (n > 0) {
+		if (ioctl(fd, FIONREAD, &waiting) < 0 || waiting < LAN_EARLY_MAX)
+			return;
+		event_del(&s->lan_watch);
+		stats_bump(STAT_PROXY_LAN_EARLY_CAPPED);
+		log_info("stream %s -> %s:%u: %d bytes from the LAN before the stream opened: not watching more",
+			 s->dst, s->entry->name, s->port, LAN_EARLY_MAX);
 		return;
 	}
 	stats_bump(STAT_PROXY_LAN_LEFT_EARLY);
@@ -266,9 +260,8 @@ static void socks_done(struct socksconn *sc, bool open, void *arg)
 		refuse(s, socks_failure(sc), status, reason);
 		return;
 	}
-	s->tor = socksconn_take(sc);
 	s->sc = NULL;
-	start_relay(s);
+	start_relay(s, socksconn_take(sc), NULL);
 }
 
 static void connect_timeout(evutil_socket_t fd, short what, void *arg)
@@ -283,9 +276,7 @@ static void await_socks(struct stream *s)
 {
 	struct timeval tv = { s->p->cfg->proxy_connect_timeout, 0 };
 	s->state = STREAM_SOCKS;
-	bufferevent_setwatermark(s->lan, EV_READ, 0, LAN_EARLY_MAX);
-	bufferevent_setcb(s->lan, early_read, NULL, early_event, s);
-	bufferevent_enable(s->lan, EV_READ);
+	event_add(&s->lan_watch, NULL);
 	evtimer_add(&s->timer, &tv);
 }
 
@@ -298,12 +289,10 @@ static bool take_warm(struct stream *s)
 		return false;
 	log_info("stream %s -> %s:%u takes the warm stream (%s)", s->dst, s->entry->name, s->port,
 		 h == WARM_OPEN ? "ready" : "still connecting");
-	if (h == WARM_OPEN) {
-		s->tor = tor;
-		start_relay(s);
-	} else {
+	if (h == WARM_OPEN)
+		start_relay(s, -1, tor);
+	else
 		await_socks(s);
-	}
 	return true;
 }
 
@@ -404,12 +393,13 @@ static void begin(struct stream *s)
 	begin_socks(s);
 }
 
-static struct stream *stream_new(struct proxy *p)
+static struct stream *stream_new(struct proxy *p, int fd)
 {
 	struct stream *s = calloc(1, sizeof(*s));
 	if (s == NULL)
 		return NULL;
 	s->p = p;
+	s->lan = fd;
 	s->started = time(NULL);
 	clock_gettime(CLOCK_MONOTONIC, &s->t0);
 	s->next = p->streams;
@@ -418,6 +408,7 @@ static struct stream *stream_new(struct proxy *p)
 	p->streams = s;
 	p->n_streams++;
 	evtimer_assign(&s->timer, p->base, connect_timeout, s);
+	event_assign(&s->lan_watch, p->base, fd, EV_READ | EV_PERSIST | EV_ET, lan_changed, s);
 	return s;
 }
 
@@ -444,7 +435,7 @@ static void format_peer(const struct sockaddr *sa, char *out, size_t len)
 static void accept_cb(evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
 {
 	struct proxy *p = arg;
-	struct stream *s = stream_new(p);
+	struct stream *s = stream_new(p, fd);
 	uint8_t addr[16];
 	int one = 1, alen;
 	(void)salen;
@@ -453,12 +444,6 @@ static void accept_cb(evutil_socket_t fd, struct sockaddr *sa, int salen, void *
 		return;
 	}
 	format_peer(sa, s->lan_addr, sizeof(s->lan_addr));
-	s->lan = bufferevent_socket_new(p->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (s->lan == NULL) {
-		close(fd);
-		stream_free(s);
-		return;
-	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	alen = original_destination(fd, sa->sa_family, addr, &s->port);
 	if (alen < 0) {
@@ -548,8 +533,6 @@ static const char *state_name(enum stream_state st)
 		return "connecting";
 	case STREAM_RELAY:
 		return "relaying";
-	case STREAM_REFUSING:
-		return "refusing";
 	}
 	return "?";
 }
@@ -580,11 +563,8 @@ void proxy_free(struct proxy *p)
 		return;
 	for (struct stream *s = p->streams, *next; s != NULL; s = next) {
 		next = s->next;
-		/* libevent closes a freed bufferevent's socket in a later turn of the loop, which has
-		 * ended by now: the LAN client gets its FIN here, while the nft redirect translates it
-		 * (relay_free closes its sockets at once). */
-		if (s->lan != NULL)
-			shutdown(bufferevent_getfd(s->lan), SHUT_RDWR);
+		/* stream_free and relay_free close their sockets at once: the LAN client gets its FIN
+		 * here, while the nft redirect translates it. */
 		stream_free(s);
 	}
 	warm_free(p->warm);

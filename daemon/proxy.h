@@ -27,7 +27,7 @@ struct proxy_stream_info {
 	uint16_t port;     /* the onion's port dialled */
 	time_t age;        /* seconds since the LAN connect */
 	uint64_t up, down; /* bytes relayed LAN -> onion, onion -> LAN */
-	const char *state; /* "connecting", "relaying", "refusing" */
+	const char *state; /* "connecting", "relaying" */
 };
 
 /* control and activity are borrowed (control NULL with socks-server): they must outlive the proxy. */

@@ -244,12 +244,11 @@ static void flow_init(struct relay *r, struct event_base *base, enum relay_way w
 	event_assign(&f->wr, base, dst, EV_WRITE | EV_PERSIST | EV_ET, on_writable, f);
 }
 
-struct relay *relay_new(struct event_base *base, struct bufferevent *a, bool a_eof, struct bufferevent *b,
-			unsigned flags, time_t idle_seconds, const struct relay_cbs *cbs, void *arg)
+/* relay_new's work on bare sockets; early[way] holds what was read of its source before. */
+static struct relay *relay_start(struct event_base *base, int fa, bool a_eof, int fb, struct flow early[2],
+				 unsigned flags, time_t idle_seconds, const struct relay_cbs *cbs, void *arg)
 {
 	struct relay *r = calloc(1, sizeof(*r));
-	struct flow early[2] = { { .buf = NULL }, { .buf = NULL } };
-	int fa = take_socket(a, &early[RELAY_A_TO_B]), fb = take_socket(b, &early[RELAY_B_TO_A]);
 	struct timeval tv = { idle_seconds, 0 };
 	if (r == NULL || fa < 0 || fb < 0) {
 		free(r);
@@ -288,6 +287,21 @@ struct relay *relay_new(struct event_base *base, struct bufferevent *a, bool a_e
 		event_active(&f->rd, EV_READ, 1);
 	}
 	return r;
+}
+
+struct relay *relay_new(struct event_base *base, struct bufferevent *a, bool a_eof, struct bufferevent *b,
+			unsigned flags, time_t idle_seconds, const struct relay_cbs *cbs, void *arg)
+{
+	struct flow early[2] = { { .buf = NULL }, { .buf = NULL } };
+	int fa = take_socket(a, &early[RELAY_A_TO_B]), fb = take_socket(b, &early[RELAY_B_TO_A]);
+	return relay_start(base, fa, a_eof, fb, early, flags, idle_seconds, cbs, arg);
+}
+
+struct relay *relay_new_fds(struct event_base *base, int a, int b, unsigned flags, time_t idle_seconds,
+			    const struct relay_cbs *cbs, void *arg)
+{
+	struct flow early[2] = { { .buf = NULL }, { .buf = NULL } };
+	return relay_start(base, a, false, b, early, flags, idle_seconds, cbs, arg);
 }
 
 void relay_free(struct relay *r)

@@ -41,6 +41,10 @@ struct relay;
  * are closed. */
 struct relay *relay_new(struct event_base *base, struct bufferevent *a, bool a_eof, struct bufferevent *b,
 			unsigned flags, time_t idle_seconds, const struct relay_cbs *cbs, void *arg);
+/* The same for two bare sockets from which nothing was read yet (a stream that waited without a
+ * bufferevent: what either side sent is still in its socket). */
+struct relay *relay_new_fds(struct event_base *base, int a, int b, unsigned flags, time_t idle_seconds,
+			    const struct relay_cbs *cbs, void *arg);
 /* Closes both sockets (the peers get their FIN at once). NULL: nothing. */
 void relay_free(struct relay *r);
 /* A new idle time, in force from the next check (the one pending runs out first). */

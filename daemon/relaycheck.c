@@ -10,9 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/un.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/event.h>
 
 #include "smtpdialog.h"
 #include "socksconn.h"
@@ -95,8 +97,13 @@ static void opened(struct socksconn *sc, bool open, void *arg)
 		report(rc, rc->error);
 		return;
 	}
-	rc->bev = socksconn_take(sc);
+	int fd = socksconn_take(sc);
 	rc->sc = NULL;
+	if ((rc->bev = bufferevent_socket_new(event_get_base(rc->timer), fd, BEV_OPT_CLOSE_ON_FREE)) == NULL) {
+		close(fd);
+		report(rc, "no memory for the stream");
+		return;
+	}
 	rc->state = RC_DIALOGUE;
 	bufferevent_setcb(rc->bev, readable, NULL, event_cb, rc);
 	bufferevent_enable(rc->bev, EV_READ | EV_WRITE);

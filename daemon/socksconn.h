@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /* socksconn: one stream through a SOCKS5 unix socket (the embedded Tor's, or socks-server): the
- * connect, the handshake (socks5.c), and one outcome callback; an open stream's bufferevent is then taken. */
+ * connect, the handshake (socks5.c), and one outcome callback; an open stream's socket is then taken. */
 #ifndef OG_SOCKSCONN_H
 #define OG_SOCKSCONN_H
 
@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <sys/un.h>
 
-#include <event2/bufferevent.h>
+#include <event2/event.h>
 
 #include "pool.h"
 
@@ -27,9 +27,9 @@ struct socksconn *socksconn_new(struct event_base *base, const struct sockaddr_u
 uint16_t socksconn_dial_port(const struct pool_entry *e, uint16_t lan_port);
 /* Hands the stream to another owner (warm-up to a LAN connection). */
 void socksconn_set_cb(struct socksconn *sc, socksconn_cb *cb, void *arg);
-/* After an open outcome: the stream, with whatever arrived after the SOCKS reply in its input,
- * no callbacks and reading off; frees the socksconn. NULL if the stream is not open. */
-struct bufferevent *socksconn_take(struct socksconn *sc);
+/* Frees the socksconn; after an open outcome, the stream's socket (non-blocking; what arrived after
+ * the SOCKS reply is still in it). -1 if the stream is not open. */
+int socksconn_take(struct socksconn *sc);
 /* After a failed outcome: why, and the SMTP enhanced status that fits ("4.4.1", "4.4.2", "4.7.0"). */
 const char *socksconn_reason(const struct socksconn *sc, const char **smtp_status);
 /* After a failed outcome: the SOCKS server's reply code (socks5.h, with its pseudo codes), or -1 when

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
 
@@ -166,8 +167,13 @@ static void opened(struct socksconn *sc, bool open, void *arg)
 		stream_free(ws);
 		return;
 	}
-	ws->tor = socksconn_take(sc);
+	int fd = socksconn_take(sc);
 	ws->sc = NULL;
+	if ((ws->tor = bufferevent_socket_new(ws->w->base, fd, BEV_OPT_CLOSE_ON_FREE)) == NULL) {
+		close(fd);
+		stream_free(ws);
+		return;
+	}
 	hold(ws);
 }
 
@@ -254,7 +260,7 @@ static void kept(struct socksconn *sc, bool open, void *arg)
 	struct warm_keep *k = arg;
 	const char *status;
 	if (open) {
-		bufferevent_free(socksconn_take(sc));
+		close(socksconn_take(sc));
 		k->sc = NULL;
 		log_info("warm-up: circuit to %s kept (the onion publishes port %d)", k->name, KEEP_PORT);
 		return;
