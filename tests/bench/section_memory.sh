@@ -2,7 +2,7 @@
 # section_memory.sh: resident memory of oniongated (gw, serving the LAN) and of a standalone tor
 # client with the same network options (rcp, SocksPort + DNSPort with automap for its mappings):
 # after bootstrap, after MAPPINGS onion names were resolved, and with STREAMS streams held open
-# to the echo onion. MEM_BIN: another oniongated binary to measure (e.g. an older build); MEM_BINS:
+# to the echo onion; then the same tor with oniongated's malloc setting (a second peer). MEM_BIN: another oniongated binary to measure (e.g. an older build); MEM_BINS:
 # several, each measured in turn in this world beside the one tor (rows named by the binary's path).
 
 mem_names="$OG_TMP/mem-names"
@@ -80,9 +80,27 @@ for ((b = 1; b < ${#mem_bins[@]}; b++)); do
 done
 og_stop "$mem_tor_pid"
 
+# The same tor client once more with glibc's mmap threshold fixed at 64 KiB, as oniongated sets it
+# for itself (main.c): what that allocator setting alone does for a tor, so the rows can tell it
+# apart from what oniongated does differently.
+mem_tor=$(bench_tor_dir mem-tor-mmap "SocksPort 127.0.0.1:9150" "DNSPort 127.0.0.1:5353" "AutomapHostsOnResolve 1")
+MALLOC_MMAP_THRESHOLD_=65536 bench_tor_start "$RCP_NS" "$mem_tor" || { echo "tor (memory, mmap threshold) did not bootstrap"; exit 1; }
+mem_tor_pid=$BENCH_TOR_PID
+sleep 5
+tor_mmap_rss=("$(bench_rss_kb "$mem_tor_pid")")
+og_log "bench: mappings made: tor (mmap threshold 64 KiB) $(mem_map "$RCP_NS" -p 5353 @127.0.0.1) of $MAPPINGS"
+tor_mmap_rss+=("$(bench_rss_kb "$mem_tor_pid")")
+mem_hold "$RCP_NS" "$OG_TMP/mem-tor-held" 127.0.0.1 7777 127.0.0.1:9150 "$echo_onion"
+tor_mmap_rss+=("$(bench_rss_kb "$mem_tor_pid")")
+og_log "bench: streams held: tor (mmap threshold 64 KiB) '$(cat "$OG_TMP/mem-tor-held")'"
+mem_release
+og_stop "$mem_tor_pid"
+
 mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 peer="tor $(bench_version tor) client, same network options"
+peer_mmap="tor $(bench_version tor) client, same options, MALLOC_MMAP_THRESHOLD_=65536 as oniongated sets"
 bench_raw memory tor rss_kb "${tor_rss[@]}"
+bench_raw memory tor-mmap64k rss_kb "${tor_mmap_rss[@]}"
 for ((b = 0; b < ${#mem_bins[@]}; b++)); do
 	tag=""
 	[ "${#mem_bins[@]}" -gt 1 ] && tag=" [${mem_bins[b]}]"
@@ -90,4 +108,8 @@ for ((b = 0; b < ${#mem_bins[@]}; b++)); do
 	bench_row memory "RSS after bootstrap$tag" MiB lower "$(mib "${og_rss[$b,0]}")" "$peer" "$(mib "${tor_rss[0]}")"
 	bench_row memory "RSS after $MAPPINGS onion mappings$tag" MiB lower "$(mib "${og_rss[$b,1]}")" "$peer" "$(mib "${tor_rss[1]}")"
 	bench_row memory "RSS with $STREAMS streams open as well$tag" MiB lower "$(mib "${og_rss[$b,2]}")" "$peer" "$(mib "${tor_rss[2]}")"
+	[ "$b" = 0 ] || continue
+	bench_row memory "RSS after bootstrap$tag" MiB lower "$(mib "${og_rss[0,0]}")" "$peer_mmap" "$(mib "${tor_mmap_rss[0]}")"
+	bench_row memory "RSS after $MAPPINGS onion mappings$tag" MiB lower "$(mib "${og_rss[0,1]}")" "$peer_mmap" "$(mib "${tor_mmap_rss[1]}")"
+	bench_row memory "RSS with $STREAMS streams open as well$tag" MiB lower "$(mib "${og_rss[0,2]}")" "$peer_mmap" "$(mib "${tor_mmap_rss[2]}")"
 done
