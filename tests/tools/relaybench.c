@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /* relaybench: the benchmark's client against an echo server, straight or through a SOCKS5
- * server: bulk throughput over N streams, new connections per second, or N streams held open. */
+ * server: bulk throughput over N streams, new connections per second, or N streams held open.
+ * tput and conns also print the CPU time relaybench itself took (cpu_ms), before the figure. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -9,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -47,6 +49,15 @@ static double now_s(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* CPU time this process has used (user + system), in milliseconds. */
+static double cpu_ms(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
+	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
 }
 
 static void start_conn(struct bench *b);
@@ -252,15 +263,16 @@ int main(int argc, char **argv)
 		b.stdin_ev = event_new(b.base, 0, EV_READ | EV_PERSIST, on_stdin, &b);
 		event_add(b.stdin_ev, NULL);
 	}
-	double t0 = now_s();
+	double t0 = now_s(), cpu0 = cpu_ms();
 	for (long i = 0; i < b.parallel && i < b.total; i++)
 		start_conn(&b);
 	event_base_dispatch(b.base);
-	double dt = now_s() - t0;
+	double dt = now_s() - t0, cpu = cpu_ms() - cpu0;
 	if (b.mode == MODE_TPUT)
-		printf("streams %ld failed %ld seconds %.3f mibps %.1f\n", b.done, b.failed, dt,
+		printf("streams %ld failed %ld seconds %.3f cpu_ms %.0f mibps %.1f\n", b.done, b.failed, dt, cpu,
 		       (double)b.done * (double)b.bytes / (1024.0 * 1024.0) / dt);
 	else if (b.mode == MODE_CONNS)
-		printf("conns %ld failed %ld seconds %.3f per_second %.0f\n", b.done, b.failed, dt, (double)b.done / dt);
+		printf("conns %ld failed %ld seconds %.3f cpu_ms %.0f per_second %.0f\n", b.done, b.failed, dt, cpu,
+		       (double)b.done / dt);
 	return b.failed == 0 ? 0 : 1;
 }
