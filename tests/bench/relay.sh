@@ -109,7 +109,8 @@ run_bench() {
 		og_log "relay: $label $*: $(awk '{ print $NF }' <<<"$out"), CPU $unit: relay $(cpu_per "$1" $((t1 - t0)) "$2" "$3")," \
 			"socksd $(cpu_per "$1" $((s1 - s0)) "$2" "$3"), echod $(cpu_per "$1" $((e1 - e0)) "$2" "$3")," \
 			"relaybench $(cpu_per "$1" "$(awk '{ for (i = 1; i < NF; i++) if ($i == "cpu_ms") print $(i + 1) * 1e6 }' <<<"$out")" "$2" "$3");" \
-			"relay sleeps $(cpu_per "$1" $(((w1 - w0) * 1000000)) "$2" "$3") per MiB or conn"
+			"relay sleeps $(awk -v w=$((w1 - w0)) -v mode="$1" -v a="$2" -v b="$3" 'BEGIN {
+				if (mode == "tput") printf "%.1f per MiB", w / (a * b); else printf "%.2f per conn", w / a }')"
 	done
 	printf '%s\n' "${vals[@]}" | bench_median
 }
