@@ -127,13 +127,15 @@ for what in "tput1 tput 1 $ONE_MIB" "tput64 tput 64 $MANY_MIB" "conns conns $CON
 done
 [ -z "${RELAY_MEASURES:-}" ] || { gw_stop "$dir"; exit 0; }
 og_log "relay: RSS after the runs: oniongated $(bench_rss_kb "$GW_PID") KiB, redsocks $(bench_rss_kb "$REDSOCKS_PID") KiB"
-# hold_rss LABEL ADDR PID: the relay's RSS growth with 200 streams held open through it (no Tor).
+# hold_rss LABEL ADDR PID: the relay's RSS growth with 200 streams held open through it (no Tor),
+# and the pipes it holds for them.
 hold_rss() {
 	local rss0 hold held="$OG_TMP/held-$1"
 	rss0=$(bench_rss_kb "$3")
 	exec {hold}> >(ip netns exec "$LAN_NS" "$OG_TOOLS/relaybench" hold "$2" 7777 200 > "$held")
 	og_wait_for 60 grep -q '^held' "$held"
-	og_log "relay: $1 with 200 streams held ($(cat "$held")): RSS $(bench_rss_kb "$3") KiB, $(($(bench_rss_kb "$3") - rss0)) KiB more"
+	og_log "relay: $1 with 200 streams held ($(cat "$held")): RSS $(bench_rss_kb "$3") KiB, $(($(bench_rss_kb "$3") - rss0)) KiB more," \
+		"$(find /proc/"$3"/fd -lname 'pipe:*' | wc -l) pipe fds open"
 	exec {hold}>&-
 	sleep 1
 }
