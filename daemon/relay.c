@@ -5,8 +5,8 @@
  * buffer of RELAY_BUF_BYTES, malloc'd while it holds bytes, until a read fills it: then a pipe
  * (2 fds) is made for that direction, so a stream costs its 2 sockets and up to 4 pipe fds, and a
  * short exchange none; when no pipe can be made (out of descriptors), and always for an SMTP
- * client's way, the buffer stays. The idle time given without
- * a byte ends it (also a relay whose SMTP client's EOF is held, see relay.h). */
+ * client's way, the buffer stays. The idle time given without a byte ends it (also a relay whose
+ * SMTP client's EOF is held, see relay.h). */
 #include "relay.h"
 
 #include <errno.h>
