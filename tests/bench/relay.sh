@@ -3,10 +3,11 @@
 # relay.sh: the relay alone, no Tor: LAN streams redirected to oniongated's transparent port,
 # relayed to a local SOCKS5 peer (socksd) in front of an echo server; beside it redsocks, redirected
 # by its own nft rule to the same SOCKS5 peer, and a direct loopback copy to the echo server.
-# A ceiling row: relaybench as a SOCKS client straight to socksd (no transparent hop), what any
-# transparent relay in front of this socksd can reach. Beside each figure the log gives the CPU time
-# each process took per MiB relayed or per connection (relay, socksd, echod, relaybench: steadier
-# than MiB/s on a loaded machine, and it shows who holds the 2 cores).
+# A ceiling row: relaybench as a SOCKS client straight to socksd's unix socket, the one oniongated
+# uses (no transparent hop): what any transparent relay in front of this socksd can reach; the log
+# also gives it through socksd's TCP port (redsocks's way, ceiling-tcp). Beside each figure the log
+# gives the CPU time each process took per MiB relayed or per connection (relay, socksd, echod,
+# relaybench: steadier than MiB/s on a loaded machine, and it shows who holds the 2 cores).
 # RELAY_BIN: another oniongated binary to measure (e.g. an older build). RELAY_MEASURES: a subset of
 # "tput1 tput64 conns" to run (for trying a change; rows are written only for a full run).
 set -uo pipefail
@@ -122,7 +123,8 @@ for what in "tput1 tput 1 $ONE_MIB" "tput64 tput 64 $MANY_MIB" "conns conns $CON
 	[[ " $measures " == *" $key "* ]] || continue
 	fig[og,$mode$a]=$(run_bench oniongate "$LAN_NS" "$onion_addr" "$GW_PID" $mode $a $b)
 	fig[rs,$mode$a]=$(run_bench redsocks "$LAN_NS" 10.99.0.1 "$REDSOCKS_PID" $mode $a $b)
-	fig[ceiling,$mode$a]=$(run_bench ceiling "$GW_NS" 127.0.0.1 "" $mode $a $b 127.0.0.1:1080 127.0.0.1)
+	fig[ceiling,$mode$a]=$(run_bench ceiling "$GW_NS" 127.0.0.1 "" $mode $a $b "$dir/socks" 127.0.0.1)
+	run_bench ceiling-tcp "$GW_NS" 127.0.0.1 "" $mode $a $b 127.0.0.1:1080 127.0.0.1 > /dev/null
 	fig[direct,$mode$a]=$(run_bench direct "$GW_NS" 127.0.0.1 "" $mode $a $b)
 done
 [ -z "${RELAY_MEASURES:-}" ] || { gw_stop "$dir"; exit 0; }
@@ -148,7 +150,7 @@ for what in "tput1|MiB/s|throughput, 1 stream ($ONE_MIB MiB each way)" \
 	IFS='|' read -r key unit measure <<<"$what"
 	bench_row relay "relay $measure" "$unit" higher "${fig[og,$key]}" "redsocks 0.5" "${fig[rs,$key]}"
 	bench_row relay "relay $measure" "$unit" higher "${fig[og,$key]}" "direct loopback copy (no relay)" "${fig[direct,$key]}"
-	bench_row relay "relay $measure" "$unit" higher "${fig[og,$key]}" "SOCKS client straight to socksd (ceiling)" \
+	bench_row relay "relay $measure" "$unit" higher "${fig[og,$key]}" "SOCKS client straight to socksd's unix socket (ceiling)" \
 		"${fig[ceiling,$key]}" "no transparent hop: what any relay in front of this SOCKS peer can reach"
 done
 gw_stop "$dir"

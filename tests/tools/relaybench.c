@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,6 +28,7 @@ struct bench {
 	struct event_base *base;
 	enum mode mode;
 	struct sockaddr_in addr;
+	struct sockaddr_un socks_path; /* the SOCKS server's unix socket, when one is given */
 	bool socks;
 	const char *host;
 	unsigned short port;
@@ -196,7 +198,9 @@ static void start_conn(struct bench *b)
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	b->started++;
 	b->in_flight++;
-	if (bufferevent_socket_connect(c->bev, (struct sockaddr *)&b->addr, sizeof(b->addr)) < 0)
+	struct sockaddr *sa = b->socks_path.sun_path[0] ? (struct sockaddr *)&b->socks_path : (struct sockaddr *)&b->addr;
+	socklen_t salen = b->socks_path.sun_path[0] ? sizeof(b->socks_path) : sizeof(b->addr);
+	if (bufferevent_socket_connect(c->bev, sa, salen) < 0)
 		conn_end(c, false);
 }
 
@@ -213,9 +217,10 @@ static void usage(void) __attribute__((noreturn));
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: relaybench tput  IP PORT STREAMS MIB      [SOCKS_IP:SOCKS_PORT HOST]\n"
-			"       relaybench conns IP PORT COUNT PARALLEL   [SOCKS_IP:SOCKS_PORT HOST]\n"
-			"       relaybench hold  IP PORT COUNT            [SOCKS_IP:SOCKS_PORT HOST]\n"
+	fprintf(stderr, "usage: relaybench tput  IP PORT STREAMS MIB      [SOCKS_IP:SOCKS_PORT|SOCKS_PATH HOST]\n"
+			"       relaybench conns IP PORT COUNT PARALLEL   [SOCKS_IP:SOCKS_PORT|SOCKS_PATH HOST]\n"
+			"       relaybench hold  IP PORT COUNT            [SOCKS_IP:SOCKS_PORT|SOCKS_PATH HOST]\n"
+			"SOCKS_PATH: a unix socket (starts with /)\n"
 			"hold prints 'held N failed M' once every stream answered, then waits for stdin to close\n");
 	exit(2);
 }
@@ -246,12 +251,21 @@ int main(int argc, char **argv)
 		b.parallel = atol(argv[5]);
 	if (argc == nfixed + 2) {
 		char *colon = strchr(argv[nfixed], ':');
-		if (colon == NULL || strlen(argv[nfixed + 1]) > 255)
+		if (strlen(argv[nfixed + 1]) > 255)
 			usage();
-		*colon = '\0';
-		if (inet_pton(AF_INET, argv[nfixed], &b.addr.sin_addr) != 1)
-			usage();
-		b.addr.sin_port = htons((unsigned short)atoi(colon + 1));
+		if (argv[nfixed][0] == '/') {
+			if (strlen(argv[nfixed]) >= sizeof(b.socks_path.sun_path))
+				usage();
+			b.socks_path.sun_family = AF_UNIX;
+			strcpy(b.socks_path.sun_path, argv[nfixed]);
+		} else {
+			if (colon == NULL)
+				usage();
+			*colon = '\0';
+			if (inet_pton(AF_INET, argv[nfixed], &b.addr.sin_addr) != 1)
+				usage();
+			b.addr.sin_port = htons((unsigned short)atoi(colon + 1));
+		}
 		b.socks = true;
 		b.host = argv[nfixed + 1];
 	}
