@@ -2,7 +2,7 @@
 /* relay: the bytes both ways between two connected sockets once a stream is open (proxy.c, inbound.c):
  * splice(2) through a pipe per direction, back-pressure, half-close, and the idle timeout.
  * Bounds per direction: RELAY_PIPE_BYTES held (reading the sender stops there); bytes go through a
- * buffer of RELAY_BUF_BYTES, malloc'd while it holds bytes, until a read fills it: then a pipe
+ * buffer of RELAY_BUF_BYTES, malloc'd while it holds bytes, until as many have passed: then a pipe
  * (2 fds) is made for that direction, so a stream costs its 2 sockets and up to 4 pipe fds, and a
  * short exchange none; when no pipe can be made (out of descriptors), and always for an SMTP
  * client's way, the buffer stays. The idle time given without a byte ends it (also a relay whose
@@ -33,11 +33,11 @@ struct flow {
 	struct relay *r;
 	enum relay_way way;
 	int src, dst;
-	int pipe_rd, pipe_wr; /* -1 until a read fills the buffer */
+	int pipe_rd, pipe_wr; /* -1 until RELAY_BUF_BYTES have passed through buf */
 	char *buf;
 	size_t off, held; /* held: bytes read and not yet written */
 	bool eof, shut;   /* src sent its EOF; dst has been shut for writing (or is held open, below) */
-	bool bulk;	  /* a read filled the buffer: the next ones go through a pipe */
+	size_t through_buf; /* bytes read into buf: from RELAY_BUF_BYTES on, reads go through a pipe */
 	bool smtp_client; /* RELAY_SMTP_CLIENT's way: no pipe, tail kept, EOF after QUIT held */
 	char tail[6];	  /* smtp_client: the last bytes read */
 };
@@ -93,7 +93,7 @@ static int flow_make_pipe(struct flow *f)
  * with errno. */
 static ssize_t flow_fill(struct flow *f)
 {
-	if (f->pipe_rd < 0 && f->bulk && !f->smtp_client && flow_make_pipe(f) < 0)
+	if (f->pipe_rd < 0 && f->through_buf >= RELAY_BUF_BYTES && !f->smtp_client && flow_make_pipe(f) < 0)
 		stats_bump(STAT_RELAY_NO_PIPE);
 	if (f->pipe_rd >= 0)
 		return splice(f->src, NULL, f->pipe_wr, NULL, RELAY_PIPE_BYTES - f->held, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
@@ -101,12 +101,13 @@ static ssize_t flow_fill(struct flow *f)
 		return -1;
 	f->off = 0;
 	ssize_t n = recv(f->src, f->buf, RELAY_BUF_BYTES, 0);
-	f->bulk = n == RELAY_BUF_BYTES;
 	if (n <= 0) {
 		free(f->buf);
 		f->buf = NULL;
-	} else if (f->smtp_client) {
-		flow_note_tail(f, f->buf, (size_t)n);
+	} else {
+		f->through_buf += (size_t)n;
+		if (f->smtp_client)
+			flow_note_tail(f, f->buf, (size_t)n);
 	}
 	return n;
 }

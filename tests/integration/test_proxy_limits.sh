@@ -222,7 +222,7 @@ og_check "that stream relays through pipes: $pl_pipes0 pipe fds before, $pl_pipe
 og_check "and the daemon used $pl_ticks ticks of CPU in 2 s meanwhile (< 20: not spinning at the bound)" test "$pl_ticks" -lt 20
 og_stop "$pl_sender"
 # Two descriptors free (the LAN socket and the SOCKS one): no pipe can be made, the bytes go
-# through the relay's buffer (200 kB: reads fill the buffer, so a pipe is asked for).
+# through the relay's buffer (200 kB: past its first 16 KiB a pipe is asked for).
 og_wait_for 5 test "$(pl_pipes)" -eq "$pl_pipes0"
 # A short exchange stays in the relay's buffer: no pipe is made for it.
 ip netns exec "$LAN_NS" timeout 20 bash -c "exec 3<>/dev/tcp/$pl_addr/80 && echo short >&3 && head -1 <&3 && sleep 3" \
