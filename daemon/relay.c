@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: ISC */
 /* relay: the bytes both ways between two connected sockets once a stream is open (proxy.c, inbound.c):
  * splice(2) through a pipe per direction, back-pressure, half-close, and the idle timeout.
- * Bounds per direction: RELAY_PIPE_BYTES held (reading the sender stops there); a direction's pipe
- * (2 fds) is made when its first byte comes, so a stream costs its 2 sockets and up to 4 pipe fds;
- * when no pipe can be made (out of descriptors), and always for an SMTP client's way, the bytes go
- * through a buffer of RELAY_BUF_BYTES, malloc'd while it holds bytes. The idle time given without
- * a byte ends it (also a relay whose SMTP client's EOF is held, see relay.h). */
+ * Bounds per direction: RELAY_PIPE_BYTES held (reading the sender stops there); bytes go through a
+ * buffer of RELAY_BUF_BYTES, malloc'd while it holds bytes, until as many have passed: then a pipe
+ * (2 fds) is made for that direction, so a stream costs its 2 sockets and up to 4 pipe fds, and a
+ * short exchange none; when no pipe can be made (out of descriptors), and always for an SMTP
+ * client's way, the buffer stays. The idle time given without a byte ends it (also a relay whose
+ * SMTP client's EOF is held, see relay.h). */
 #include "relay.h"
 
 #include <errno.h>
@@ -32,13 +33,13 @@ struct flow {
 	struct relay *r;
 	enum relay_way way;
 	int src, dst;
-	int pipe_rd, pipe_wr; /* -1 until the first byte */
+	int pipe_rd, pipe_wr; /* -1 until RELAY_BUF_BYTES have passed through buf */
 	char *buf;
 	size_t off, held; /* held: bytes read and not yet written */
 	bool eof, shut;   /* src sent its EOF; dst has been shut for writing (or is held open, below) */
+	size_t through_buf; /* bytes read into buf: from RELAY_BUF_BYTES on, reads go through a pipe */
 	bool smtp_client; /* RELAY_SMTP_CLIENT's way: no pipe, tail kept, EOF after QUIT held */
 	char tail[6];	  /* smtp_client: the last bytes read */
-	struct event rd, wr; /* src readable, dst writable: edge-triggered, added for good */
 };
 
 struct relay {
@@ -46,6 +47,8 @@ struct relay {
 	void *arg;
 	time_t idle_seconds, last_active;
 	struct flow flow[2];
+	struct event io[2]; /* flow[i].src readable, flow[1 - i].dst writable: one event per socket,
+			     * edge-triggered, added for good */
 	struct event idle;
 };
 
@@ -90,7 +93,7 @@ static int flow_make_pipe(struct flow *f)
  * with errno. */
 static ssize_t flow_fill(struct flow *f)
 {
-	if (f->pipe_rd < 0 && !f->smtp_client && flow_make_pipe(f) < 0)
+	if (f->pipe_rd < 0 && f->through_buf >= RELAY_BUF_BYTES && !f->smtp_client && flow_make_pipe(f) < 0)
 		stats_bump(STAT_RELAY_NO_PIPE);
 	if (f->pipe_rd >= 0)
 		return splice(f->src, NULL, f->pipe_wr, NULL, RELAY_PIPE_BYTES - f->held, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
@@ -101,8 +104,10 @@ static ssize_t flow_fill(struct flow *f)
 	if (n <= 0) {
 		free(f->buf);
 		f->buf = NULL;
-	} else if (f->smtp_client) {
-		flow_note_tail(f, f->buf, (size_t)n);
+	} else {
+		f->through_buf += (size_t)n;
+		if (f->smtp_client)
+			flow_note_tail(f, f->buf, (size_t)n);
 	}
 	return n;
 }
@@ -166,44 +171,41 @@ static int flow_pump(struct flow *f)
 		if (got == 0 && put == 0)
 			return 0;
 	}
-	event_active(&f->rd, EV_READ, 1);
+	event_active(&f->r->io[f->way], EV_READ, 1);
 	return 0;
 }
 
 static void relay_end(struct relay *r, enum relay_end why)
 {
-	for (int i = 0; i < 2; i++) {
-		event_del(&r->flow[i].rd);
-		event_del(&r->flow[i].wr);
-	}
+	for (int i = 0; i < 2; i++)
+		event_del(&r->io[i]);
 	event_del(&r->idle);
 	r->cbs->ended(r->arg, why);
 }
 
-static void flow_run(struct flow *f)
+/* false when the relay has ended (it may be freed). */
+static bool flow_run(struct flow *f)
 {
 	struct relay *r = f->r;
 	if (flow_pump(f) < 0)
 		relay_end(r, RELAY_ERROR);
 	else if (r->flow[0].shut && r->flow[1].shut)
 		relay_end(r, RELAY_DONE);
+	else
+		return true;
+	return false;
 }
 
-static void on_readable(evutil_socket_t fd, short what, void *arg)
+/* arg: the flow reading this socket; readable runs it, writable runs the other way's flow (it
+ * writes here) when it holds bytes. */
+static void on_socket(evutil_socket_t fd, short what, void *arg)
 {
+	struct flow *f = arg, *back = &f->r->flow[1 - f->way];
 	(void)fd;
-	(void)what;
-	flow_run(arg);
-}
-
-/* dst can take bytes again: only a flow holding some has anything to do. */
-static void on_writable(evutil_socket_t fd, short what, void *arg)
-{
-	struct flow *f = arg;
-	(void)fd;
-	(void)what;
-	if (f->held > 0)
-		flow_run(f);
+	if ((what & EV_READ) && !flow_run(f))
+		return;
+	if ((what & EV_WRITE) && back->held > 0)
+		flow_run(back);
 }
 
 static void on_idle(evutil_socket_t fd, short what, void *arg)
@@ -240,8 +242,7 @@ static void flow_init(struct relay *r, struct event_base *base, enum relay_way w
 	f->src = src;
 	f->dst = dst;
 	f->pipe_rd = f->pipe_wr = -1;
-	event_assign(&f->rd, base, src, EV_READ | EV_PERSIST | EV_ET, on_readable, f);
-	event_assign(&f->wr, base, dst, EV_WRITE | EV_PERSIST | EV_ET, on_writable, f);
+	event_assign(&r->io[way], base, src, EV_READ | EV_WRITE | EV_PERSIST | EV_ET, on_socket, f);
 }
 
 /* relay_new's work on bare sockets; early[way] holds what was read of its source before. */
@@ -282,9 +283,8 @@ static struct relay *relay_start(struct event_base *base, int fa, bool a_eof, in
 			free(f->buf);
 			f->buf = NULL;
 		}
-		event_add(&f->rd, NULL);
-		event_add(&f->wr, NULL);
-		event_active(&f->rd, EV_READ, 1);
+		event_add(&r->io[i], NULL);
+		event_active(&r->io[i], EV_READ, 1);
 	}
 	return r;
 }
@@ -310,8 +310,7 @@ void relay_free(struct relay *r)
 		return;
 	for (int i = 0; i < 2; i++) {
 		struct flow *f = &r->flow[i];
-		event_del(&f->rd);
-		event_del(&f->wr);
+		event_del(&r->io[i]);
 		flow_close_pipe(f);
 		free(f->buf);
 		close(f->src);

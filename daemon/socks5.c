@@ -21,40 +21,52 @@ int socks5_init(struct socks5 *s, const char *host, uint16_t port, const char *u
 	return 0;
 }
 
+static size_t put_auth(const struct socks5 *s, uint8_t *out)
+{
+	size_t n = 0, ul = strlen(s->user), pl = strlen(s->pass);
+	out[n++] = 1;
+	out[n++] = (uint8_t)ul;
+	memcpy(out + n, s->user, ul);
+	n += ul;
+	out[n++] = (uint8_t)pl;
+	memcpy(out + n, s->pass, pl);
+	return n + pl;
+}
+
+static size_t put_connect(const struct socks5 *s, uint8_t *out)
+{
+	size_t n = 0, hl = strlen(s->host);
+	out[n++] = 5;
+	out[n++] = 1;
+	out[n++] = 0;
+	out[n++] = 3;
+	out[n++] = (uint8_t)hl;
+	memcpy(out + n, s->host, hl);
+	n += hl;
+	out[n++] = (uint8_t)(s->port >> 8);
+	out[n++] = (uint8_t)s->port;
+	return n;
+}
+
 size_t socks5_request(const struct socks5 *s, uint8_t *out, size_t cap)
 {
-	size_t n = 0, hl = strlen(s->host), ul = strlen(s->user), pl = strlen(s->pass);
+	size_t ul = strlen(s->user), pl = strlen(s->pass), hl = strlen(s->host);
 	switch (s->state) {
 	case SOCKS5_GREETING:
 		if (cap < 3)
 			return 0;
-		out[n++] = 5;
-		out[n++] = 1;
-		out[n++] = ul ? 2 : 0;
-		return n;
+		out[0] = 5;
+		out[1] = 1;
+		out[2] = ul ? 2 : 0;
+		return 3;
 	case SOCKS5_AUTH:
-		if (cap < 3 + ul + pl)
+		if (cap < 3 + ul + pl + 7 + hl)
 			return 0;
-		out[n++] = 1;
-		out[n++] = (uint8_t)ul;
-		memcpy(out + n, s->user, ul);
-		n += ul;
-		out[n++] = (uint8_t)pl;
-		memcpy(out + n, s->pass, pl);
-		return n + pl;
+		return put_auth(s, out) + put_connect(s, out + 3 + ul + pl);
 	case SOCKS5_CONNECT:
 		if (cap < 7 + hl)
 			return 0;
-		out[n++] = 5;
-		out[n++] = 1;
-		out[n++] = 0;
-		out[n++] = 3;
-		out[n++] = (uint8_t)hl;
-		memcpy(out + n, s->host, hl);
-		n += hl;
-		out[n++] = (uint8_t)(s->port >> 8);
-		out[n++] = (uint8_t)s->port;
-		return n;
+		return put_connect(s, out);
 	default:
 		return 0;
 	}
@@ -96,8 +108,8 @@ enum socks5_event socks5_input(struct socks5 *s, const uint8_t *in, size_t len, 
 			if (s->head[0] != 1 || s->head[1] != 0)
 				return fail(s, SOCKS5_ERR_AUTH);
 			s->have = 0;
-			s->state = SOCKS5_CONNECT;
-			return SOCKS5_SEND;
+			s->state = SOCKS5_CONNECT; /* the CONNECT went with the credentials */
+			break;
 		case SOCKS5_CONNECT:
 			if (!gather(s, 5, in, len, used))
 				return SOCKS5_NEED_MORE;

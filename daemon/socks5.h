@@ -9,7 +9,7 @@
 
 enum socks5_state {
 	SOCKS5_GREETING,  /* method selection sent, waiting for the chosen method */
-	SOCKS5_AUTH,      /* username/password sent, waiting for its status */
+	SOCKS5_AUTH,      /* username/password and CONNECT sent, waiting for the auth status */
 	SOCKS5_CONNECT,   /* CONNECT sent, waiting for the reply head */
 	SOCKS5_BOUND,     /* reply head read, skipping the bound address */
 	SOCKS5_DONE,      /* connected: what follows is the stream */
@@ -35,7 +35,10 @@ struct socks5 {
 
 /* user/pass (may be NULL) select username/password auth: Tor isolates circuits by them. */
 int socks5_init(struct socks5 *s, const char *host, uint16_t port, const char *user, const char *pass);
-/* The bytes to send now (the greeting first, then whatever SOCKS5_SEND asked for). */
+/* The bytes to send now (the greeting first, then whatever SOCKS5_SEND asked for). The greeting
+ * offers one method, so after the server's choice the credentials and the CONNECT go in one write
+ * (Tor reads them in one go: one round trip less per stream; the greeting is not sent with them,
+ * as Tor keeps only its last reply of a batch and the method choice would be lost). */
 size_t socks5_request(const struct socks5 *s, uint8_t *out, size_t cap);
 /* Feeds bytes from the server; *used says how many belonged to SOCKS (the rest is stream). */
 enum socks5_event socks5_input(struct socks5 *s, const uint8_t *in, size_t len, size_t *used);

@@ -3,8 +3,13 @@
 # relay.sh: the relay alone, no Tor: LAN streams redirected to oniongated's transparent port,
 # relayed to a local SOCKS5 peer (socksd) in front of an echo server; beside it redsocks, redirected
 # by its own nft rule to the same SOCKS5 peer, and a direct loopback copy to the echo server.
-# Beside each figure the CPU time the relaying process took per MiB relayed (steadier than MiB/s on
-# a loaded machine). RELAY_BIN: another oniongated binary to measure (e.g. an older build).
+# A ceiling row: relaybench as a SOCKS client straight to socksd's unix socket, the one oniongated
+# uses (no transparent hop): what any transparent relay in front of this socksd can reach; the log
+# also gives it through socksd's TCP port (redsocks's way, ceiling-tcp). Beside each figure the log
+# gives the CPU time each process took per MiB relayed or per connection (relay, socksd, echod,
+# relaybench: steadier than MiB/s on a loaded machine, and it shows who holds the 2 cores).
+# RELAY_BIN: another oniongated binary to measure (e.g. an older build). RELAY_MEASURES: a subset of
+# "tput1 tput64 conns" to run (for trying a change; rows are written only for a full run).
 set -uo pipefail
 
 . "$(dirname "$0")/../lib/common.sh"
@@ -26,7 +31,9 @@ fi
 dir="$OG_TMP/gw"
 mkdir -p "$dir"
 og_spawn "$GW_NS" "$OG_TMP/echod.log" "$OG_TOOLS/echod" 127.0.0.1 7777
+ECHOD_PID=$OG_SPAWNED
 og_spawn "$GW_NS" "$OG_TMP/socksd.log" "$OG_TOOLS/socksd" "$dir/socks" 127.0.0.1 1080 127.0.0.1 7777
+SOCKSD_PID=$OG_SPAWNED
 og_wait_for 5 test -S "$dir/socks" || { echo "socksd did not start"; exit 1; }
 
 cat > "$dir/oniongate.conf" <<EOT
@@ -62,49 +69,75 @@ table ip redsocks_bench {
 EOT
 og_wait_for 5 bash -c "ip netns exec '$GW_NS' ss -ltn | grep -q ':12345 '" || { echo "redsocks did not start"; exit 1; }
 
-# cpu_ticks PID: user + system clock ticks the process has used (0 without one).
-cpu_ticks() { [ -n "$1" ] && awk '{ print $14 + $15 }' "/proc/$1/stat" || echo 0; }
+# cpu_ns PID...: CPU time, in ns, the processes have used, all their threads (0 for "").
+cpu_ns() {
+	local pid
+	for pid in "$@"; do
+		[ -n "$pid" ] && cat /proc/"$pid"/task/*/schedstat 2>/dev/null
+	done | awk '{ t += $1 } END { printf "%.0f\n", t }'
+}
 
-# cpu_per MODE TICKS A B: the CPU time per MiB relayed each way (tput: A streams of B MiB), or per
+# sleeps PID: how many times the process has gone to sleep (voluntary context switches, all its
+# threads): the relay's wakeups.
+sleeps() {
+	[ -n "$1" ] && cat /proc/"$1"/task/*/status 2>/dev/null | awk '/^voluntary_ctxt_switches/ { n += $2 } END { print n + 0 }' || echo 0
+}
+
+# cpu_per MODE NS A B: CPU time per MiB relayed each way (tput: A streams of B MiB), or per
 # connection (conns: A connections).
 cpu_per() {
-	awk -v mode="$1" -v t="$2" -v a="$3" -v b="$4" -v hz="$(getconf CLK_TCK)" 'BEGIN {
-		if (mode == "tput") printf "%.2f CPU ms per MiB", t * 1000 / hz / (a * b)
-		else printf "%.1f CPU us per connection", t * 1e6 / hz / a }'
+	awk -v mode="$1" -v t="$2" -v a="$3" -v b="$4" 'BEGIN {
+		if (mode == "tput") printf "%.2f", t / 1e6 / (a * b)
+		else printf "%.1f", t / 1e3 / a }'
 }
 
 # run_bench LABEL NS ADDR PID ARGS...: REPS runs of relaybench; prints the median of its figure and
-# logs the CPU time PID (the relay; "" for none) took per MiB or per connection.
+# logs the CPU time each process took per MiB (ms) or per connection (us): PID (the relay, "" for
+# none), socksd (when the run goes through it), echod and relaybench itself; and how often the relay
+# slept per MiB or per connection.
 run_bench() {
-	local label=$1 ns=$2 addr=$3 pid=$4 i out vals=() t0 t1
+	local label=$1 ns=$2 addr=$3 pid=$4 i out vals=() t0 t1 s0 s1 e0 e1 w0 w1 socks=$SOCKSD_PID unit
 	shift 4
+	[ "$label" = direct ] && socks=""
+	[ "$1" = tput ] && unit="ms/MiB" || unit="us/conn"
 	for ((i = 0; i < REPS; i++)); do
-		t0=$(cpu_ticks "$pid")
+		t0=$(cpu_ns "$pid") s0=$(cpu_ns "$socks") e0=$(cpu_ns "$ECHOD_PID") w0=$(sleeps "$pid")
 		out=$(ip netns exec "$ns" timeout 120 "$OG_TOOLS/relaybench" "$1" "$addr" 7777 "${@:2}") ||
 			og_log "relay bench $label: $out"
-		t1=$(cpu_ticks "$pid")
+		t1=$(cpu_ns "$pid") s1=$(cpu_ns "$socks") e1=$(cpu_ns "$ECHOD_PID") w1=$(sleeps "$pid")
 		vals+=("$(awk '{ print $NF }' <<<"$out")")
 		bench_raw relay "$label" "$*" "$out"
-		[ -n "$pid" ] && og_log "relay: $label $*: $(cpu_per "$1" $((t1 - t0)) "$2" "$3")"
+		og_log "relay: $label $*: $(awk '{ print $NF }' <<<"$out"), CPU $unit: relay $(cpu_per "$1" $((t1 - t0)) "$2" "$3")," \
+			"socksd $(cpu_per "$1" $((s1 - s0)) "$2" "$3"), echod $(cpu_per "$1" $((e1 - e0)) "$2" "$3")," \
+			"relaybench $(cpu_per "$1" "$(awk '{ for (i = 1; i < NF; i++) if ($i == "cpu_ms") print $(i + 1) * 1e6 }' <<<"$out")" "$2" "$3");" \
+			"relay sleeps $(awk -v w=$((w1 - w0)) -v mode="$1" -v a="$2" -v b="$3" 'BEGIN {
+				if (mode == "tput") printf "%.1f per MiB", w / (a * b); else printf "%.2f per conn", w / a }')"
 	done
 	printf '%s\n' "${vals[@]}" | bench_median
 }
 
 declare -A fig
-for what in "tput 1 $ONE_MIB" "tput 64 $MANY_MIB" "conns $CONNS 16"; do
-	read -r mode a b <<<"$what"
+measures=${RELAY_MEASURES:-tput1 tput64 conns}
+for what in "tput1 tput 1 $ONE_MIB" "tput64 tput 64 $MANY_MIB" "conns conns $CONNS 16"; do
+	read -r key mode a b <<<"$what"
+	[[ " $measures " == *" $key "* ]] || continue
 	fig[og,$mode$a]=$(run_bench oniongate "$LAN_NS" "$onion_addr" "$GW_PID" $mode $a $b)
 	fig[rs,$mode$a]=$(run_bench redsocks "$LAN_NS" 10.99.0.1 "$REDSOCKS_PID" $mode $a $b)
+	fig[ceiling,$mode$a]=$(run_bench ceiling "$GW_NS" 127.0.0.1 "" $mode $a $b "$dir/socks" 127.0.0.1)
+	run_bench ceiling-tcp "$GW_NS" 127.0.0.1 "" $mode $a $b 127.0.0.1:1080 127.0.0.1 > /dev/null
 	fig[direct,$mode$a]=$(run_bench direct "$GW_NS" 127.0.0.1 "" $mode $a $b)
 done
+[ -z "${RELAY_MEASURES:-}" ] || { gw_stop "$dir"; exit 0; }
 og_log "relay: RSS after the runs: oniongated $(bench_rss_kb "$GW_PID") KiB, redsocks $(bench_rss_kb "$REDSOCKS_PID") KiB"
-# hold_rss LABEL ADDR PID: the relay's RSS growth with 200 streams held open through it (no Tor).
+# hold_rss LABEL ADDR PID: the relay's RSS growth with 200 streams held open through it (no Tor),
+# and the pipes it holds for them.
 hold_rss() {
 	local rss0 hold held="$OG_TMP/held-$1"
 	rss0=$(bench_rss_kb "$3")
 	exec {hold}> >(ip netns exec "$LAN_NS" "$OG_TOOLS/relaybench" hold "$2" 7777 200 > "$held")
 	og_wait_for 60 grep -q '^held' "$held"
-	og_log "relay: $1 with 200 streams held ($(cat "$held")): RSS $(bench_rss_kb "$3") KiB, $(($(bench_rss_kb "$3") - rss0)) KiB more"
+	og_log "relay: $1 with 200 streams held ($(cat "$held")): RSS $(bench_rss_kb "$3") KiB, $(($(bench_rss_kb "$3") - rss0)) KiB more," \
+		"$(find /proc/"$3"/fd -lname 'pipe:*' | wc -l) pipe fds open"
 	exec {hold}>&-
 	sleep 1
 }
@@ -117,5 +150,7 @@ for what in "tput1|MiB/s|throughput, 1 stream ($ONE_MIB MiB each way)" \
 	IFS='|' read -r key unit measure <<<"$what"
 	bench_row relay "relay $measure" "$unit" higher "${fig[og,$key]}" "redsocks 0.5" "${fig[rs,$key]}"
 	bench_row relay "relay $measure" "$unit" higher "${fig[og,$key]}" "direct loopback copy (no relay)" "${fig[direct,$key]}"
+	bench_row relay "relay $measure" "$unit" higher "${fig[og,$key]}" "SOCKS client straight to socksd's unix socket (ceiling)" \
+		"${fig[ceiling,$key]}" "no transparent hop: what any relay in front of this SOCKS peer can reach"
 done
 gw_stop "$dir"

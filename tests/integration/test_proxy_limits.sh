@@ -222,8 +222,16 @@ og_check "that stream relays through pipes: $pl_pipes0 pipe fds before, $pl_pipe
 og_check "and the daemon used $pl_ticks ticks of CPU in 2 s meanwhile (< 20: not spinning at the bound)" test "$pl_ticks" -lt 20
 og_stop "$pl_sender"
 # Two descriptors free (the LAN socket and the SOCKS one): no pipe can be made, the bytes go
-# through the relay's buffer.
+# through the relay's buffer (200 kB: past its first 16 KiB a pipe is asked for).
 og_wait_for 5 test "$(pl_pipes)" -eq "$pl_pipes0"
+# A short exchange stays in the relay's buffer: no pipe is made for it.
+ip netns exec "$LAN_NS" timeout 20 bash -c "exec 3<>/dev/tcp/$pl_addr/80 && echo short >&3 && head -1 <&3 && sleep 3" \
+	> "$pl_dir/short" &
+pl_short=$!
+og_wait_for 15 grep -q short "$pl_dir/short"
+og_check "a short exchange relays without a pipe: $(pl_pipes) pipe fds with it open, $pl_pipes0 before" \
+	test "$(grep -c short "$pl_dir/short")" = 1 -a "$(pl_pipes)" -eq "$pl_pipes0"
+wait "$pl_short"
 read -r pl_soft pl_hard < <(prlimit --pid "$GW_PID" --nofile --noheadings --raw -o SOFT,HARD)
 pl_limit=0
 pl_free=0
@@ -232,10 +240,12 @@ while [ "$pl_free" -lt 2 ]; do
 	pl_limit=$((pl_limit + 1))
 done
 prlimit --pid "$GW_PID" --nofile="$pl_limit:$pl_hard"
-pl_out=$(ip netns exec "$LAN_NS" timeout 10 bash -c "exec 3<>/dev/tcp/$pl_addr/80 && echo nopipe >&3 && head -1 <&3")
+pl_out=$(ip netns exec "$LAN_NS" timeout 10 bash -c "exec 3<>/dev/tcp/$pl_addr/80 || exit 1
+	{ head -c 200000 /dev/zero | tr '\\0' n; echo; } >&3 &
+	head -1 <&3 | wc -c")
 prlimit --pid "$GW_PID" --nofile="$pl_soft:$pl_hard"
 kill -USR1 "$GW_PID"
-og_check "out of descriptors for pipes, a stream is still echoed ($pl_out)" test "$pl_out" = nopipe
+og_check "out of descriptors for pipes, a stream is still echoed ($pl_out of 200001 bytes)" test "$pl_out" = 200001
 og_check "through the buffer: relay_reads_without_pipe counted" \
 	og_wait_for 5 grep -q 'stats: relay_reads_without_pipe=[1-9]' "$pl_dir/oniongated.log"
 sed -i 's/^proxy-idle-timeout 60$/proxy-idle-timeout 3/' "$pl_dir/oniongate.conf"

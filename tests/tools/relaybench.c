@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /* relaybench: the benchmark's client against an echo server, straight or through a SOCKS5
- * server: bulk throughput over N streams, new connections per second, or N streams held open. */
+ * server: bulk throughput over N streams, new connections per second, or N streams held open.
+ * tput and conns also print the CPU time relaybench itself took (cpu_ms), before the figure. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -9,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -25,6 +28,7 @@ struct bench {
 	struct event_base *base;
 	enum mode mode;
 	struct sockaddr_in addr;
+	struct sockaddr_un socks_path; /* the SOCKS server's unix socket, when one is given */
 	bool socks;
 	const char *host;
 	unsigned short port;
@@ -47,6 +51,15 @@ static double now_s(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* CPU time this process has used (user + system), in milliseconds. */
+static double cpu_ms(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
+	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
 }
 
 static void start_conn(struct bench *b);
@@ -185,7 +198,9 @@ static void start_conn(struct bench *b)
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	b->started++;
 	b->in_flight++;
-	if (bufferevent_socket_connect(c->bev, (struct sockaddr *)&b->addr, sizeof(b->addr)) < 0)
+	struct sockaddr *sa = b->socks_path.sun_path[0] ? (struct sockaddr *)&b->socks_path : (struct sockaddr *)&b->addr;
+	socklen_t salen = b->socks_path.sun_path[0] ? sizeof(b->socks_path) : sizeof(b->addr);
+	if (bufferevent_socket_connect(c->bev, sa, salen) < 0)
 		conn_end(c, false);
 }
 
@@ -202,9 +217,10 @@ static void usage(void) __attribute__((noreturn));
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: relaybench tput  IP PORT STREAMS MIB      [SOCKS_IP:SOCKS_PORT HOST]\n"
-			"       relaybench conns IP PORT COUNT PARALLEL   [SOCKS_IP:SOCKS_PORT HOST]\n"
-			"       relaybench hold  IP PORT COUNT            [SOCKS_IP:SOCKS_PORT HOST]\n"
+	fprintf(stderr, "usage: relaybench tput  IP PORT STREAMS MIB      [SOCKS_IP:SOCKS_PORT|SOCKS_PATH HOST]\n"
+			"       relaybench conns IP PORT COUNT PARALLEL   [SOCKS_IP:SOCKS_PORT|SOCKS_PATH HOST]\n"
+			"       relaybench hold  IP PORT COUNT            [SOCKS_IP:SOCKS_PORT|SOCKS_PATH HOST]\n"
+			"SOCKS_PATH: a unix socket (starts with /)\n"
 			"hold prints 'held N failed M' once every stream answered, then waits for stdin to close\n");
 	exit(2);
 }
@@ -235,12 +251,21 @@ int main(int argc, char **argv)
 		b.parallel = atol(argv[5]);
 	if (argc == nfixed + 2) {
 		char *colon = strchr(argv[nfixed], ':');
-		if (colon == NULL || strlen(argv[nfixed + 1]) > 255)
+		if (strlen(argv[nfixed + 1]) > 255)
 			usage();
-		*colon = '\0';
-		if (inet_pton(AF_INET, argv[nfixed], &b.addr.sin_addr) != 1)
-			usage();
-		b.addr.sin_port = htons((unsigned short)atoi(colon + 1));
+		if (argv[nfixed][0] == '/') {
+			if (strlen(argv[nfixed]) >= sizeof(b.socks_path.sun_path))
+				usage();
+			b.socks_path.sun_family = AF_UNIX;
+			strcpy(b.socks_path.sun_path, argv[nfixed]);
+		} else {
+			if (colon == NULL)
+				usage();
+			*colon = '\0';
+			if (inet_pton(AF_INET, argv[nfixed], &b.addr.sin_addr) != 1)
+				usage();
+			b.addr.sin_port = htons((unsigned short)atoi(colon + 1));
+		}
 		b.socks = true;
 		b.host = argv[nfixed + 1];
 	}
@@ -252,15 +277,16 @@ int main(int argc, char **argv)
 		b.stdin_ev = event_new(b.base, 0, EV_READ | EV_PERSIST, on_stdin, &b);
 		event_add(b.stdin_ev, NULL);
 	}
-	double t0 = now_s();
+	double t0 = now_s(), cpu0 = cpu_ms();
 	for (long i = 0; i < b.parallel && i < b.total; i++)
 		start_conn(&b);
 	event_base_dispatch(b.base);
-	double dt = now_s() - t0;
+	double dt = now_s() - t0, cpu = cpu_ms() - cpu0;
 	if (b.mode == MODE_TPUT)
-		printf("streams %ld failed %ld seconds %.3f mibps %.1f\n", b.done, b.failed, dt,
+		printf("streams %ld failed %ld seconds %.3f cpu_ms %.0f mibps %.1f\n", b.done, b.failed, dt, cpu,
 		       (double)b.done * (double)b.bytes / (1024.0 * 1024.0) / dt);
 	else if (b.mode == MODE_CONNS)
-		printf("conns %ld failed %ld seconds %.3f per_second %.0f\n", b.done, b.failed, dt, (double)b.done / dt);
+		printf("conns %ld failed %ld seconds %.3f cpu_ms %.0f per_second %.0f\n", b.done, b.failed, dt, cpu,
+		       (double)b.done / dt);
 	return b.failed == 0 ? 0 : 1;
 }

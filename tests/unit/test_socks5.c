@@ -41,23 +41,51 @@ static void test_handshake_with_auth(void **state)
 	assert_memory_equal(out, "\x05\x01\x02", 3);
 	assert_int_equal(socks5_input(&s, (const uint8_t *)"\x05\x02", 2, &used), SOCKS5_SEND);
 	assert_int_equal(used, 2);
+	/* The credentials and the CONNECT in one write. */
 	n = socks5_request(&s, out, sizeof(out));
-	assert_int_equal(n, 3 + strlen(ONION) + 9);
+	size_t auth = 3 + strlen(ONION) + 9;
+	assert_int_equal(n, auth + 7 + strlen(ONION));
 	assert_int_equal(out[0], 1);
 	assert_int_equal(out[1], strlen(ONION));
-	assert_int_equal(socks5_input(&s, (const uint8_t *)"\x01\x00", 2, &used), SOCKS5_SEND);
-	n = socks5_request(&s, out, sizeof(out));
-	assert_int_equal(n, 7 + strlen(ONION));
-	assert_memory_equal(out, "\x05\x01\x00\x03", 4);
-	assert_int_equal(out[4], strlen(ONION));
-	assert_memory_equal(out + 5, ONION, strlen(ONION));
+	assert_memory_equal(out + 2 + strlen(ONION), "\x09oniongate", 10);
+	assert_memory_equal(out + auth, "\x05\x01\x00\x03", 4);
+	assert_int_equal(out[auth + 4], strlen(ONION));
+	assert_memory_equal(out + auth + 5, ONION, strlen(ONION));
 	assert_int_equal(out[n - 2], 0);
 	assert_int_equal(out[n - 1], 25);
+	/* The auth status asks for nothing more to be sent. */
+	assert_int_equal(socks5_input(&s, (const uint8_t *)"\x01\x00", 2, &used), SOCKS5_NEED_MORE);
+	assert_int_equal(used, 2);
+	assert_int_equal(socks5_request(&s, out, sizeof(out)), 7 + strlen(ONION));
 	/* Success with an IPv4 bound address, then stream bytes in the same read. */
 	static const uint8_t reply[] = { 5, 0, 0, 1, 0, 0, 0, 0, 0, 0, '2', '2', '0' };
 	assert_int_equal(socks5_input(&s, reply, sizeof(reply), &used), SOCKS5_CONNECTED);
 	assert_int_equal(used, 10);
 	assert_int_equal(s.state, SOCKS5_DONE);
+}
+
+/* The auth status and the CONNECT reply in one read (they answer one write): connected. */
+static void test_auth_and_connect_replies_together(void **state)
+{
+	static const uint8_t replies[] = { 1, 0, 5, 0, 0, 1, 0, 0, 0, 0, 0, 0, 'x' };
+	struct socks5 s;
+	uint8_t out[600];
+	size_t used;
+	(void)state;
+	socks5_init(&s, "x.onion", 80, "x.onion", "oniongate");
+	assert_int_equal(socks5_input(&s, (const uint8_t *)"\x05\x02", 2, &used), SOCKS5_SEND);
+	assert_int_equal(socks5_request(&s, out, sizeof(out)), 3 + 7 + 9 + 7 + 7);
+	assert_int_equal(socks5_input(&s, replies, sizeof(replies), &used), SOCKS5_CONNECTED);
+	assert_int_equal(used, sizeof(replies) - 1);
+	/* A refused auth fails as such, whatever follows it. */
+	socks5_init(&s, "x.onion", 80, "x.onion", "oniongate");
+	socks5_input(&s, (const uint8_t *)"\x05\x02", 2, &used);
+	assert_int_equal(socks5_input(&s, (const uint8_t *)"\x01\x01\x05\x00", 4, &used), SOCKS5_ERROR);
+	assert_int_equal(s.reply, SOCKS5_ERR_AUTH);
+	/* A short buffer gets nothing rather than half the pair. */
+	socks5_init(&s, "x.onion", 80, "x.onion", "oniongate");
+	socks5_input(&s, (const uint8_t *)"\x05\x02", 2, &used);
+	assert_int_equal(socks5_request(&s, out, 3 + 7 + 9), 0);
 }
 
 static void test_short_reads_and_address_types(void **state)
@@ -140,6 +168,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_handshake_with_auth),
+		cmocka_unit_test(test_auth_and_connect_replies_together),
 		cmocka_unit_test(test_short_reads_and_address_types),
 		cmocka_unit_test(test_reply_codes),
 		cmocka_unit_test(test_garbage),
