@@ -56,26 +56,13 @@ wan() {
 	ECHO_ONION=$(privnet_onion echo)
 }
 
-# part_offset NAME: the byte offset of the disk's GPT partition named NAME.
-part_offset() { disk_part_offset "$OG_TMP/disk.img" "$1"; }
-
-# disk: a copy of the image (IMAGE=, else the newest build/image/oniongate-*-ARCH.img.xz); OGCONFIG
-# gets the shipped config plus the private network's options, and this run's SSH key.
+# disk: a copy of the image (IMAGE=, else the newest build/image/oniongate-*-ARCH.img.xz) with the
+# private network's config and this run's SSH key on it (guestlib's disk_private_config).
 disk() {
 	IMAGE=${IMAGE:-$(ls -t "$OG_TOP"/build/image/oniongate-*-"$ARCH".img.xz 2>/dev/null | head -1)}
 	[ -f "$IMAGE" ] || { og_log "bench-appliance: no image (make image ARCH=$ARCH, or IMAGE=)"; return 1; }
 	xz -dc "$IMAGE" > "$OG_TMP/disk.img" || return 1
-	CONFIG_PART="$OG_TMP/disk.img@@$(part_offset OGCONFIG)"
-	export MTOOLS_SKIP_CHECK=1
-	{
-		mtype -i "$CONFIG_PART" ::oniongate.conf
-		echo "# bench-appliance: the test's private Tor network; never the real one."
-		echo "dnssec off"
-		privnet_client_options | while read -r line; do echo "tor-option $line"; done
-	} > "$OG_TMP/oniongate.conf" || return 1
-	ssh-keygen -q -t ed25519 -N '' -C bench-appliance -f "$OG_TMP/id_bench" || return 1
-	disk_write_config "$OG_TMP/disk.img" "$OG_TMP/oniongate.conf" || return 1
-	mcopy -o -i "$CONFIG_PART" "$OG_TMP/id_bench.pub" ::authorized_keys || return 1
+	disk_private_config "$OG_TMP/disk.img" bench-appliance "$OG_TMP/oniongate.conf" "$OG_TMP/id_bench" || return 1
 	qemu_arch "$ARCH" "$OG_TMP" "$OG_TMP/disk.img" ||
 		{ og_log "bench-appliance: no QEMU or firmware for $ARCH (apt-get install ${QEMU_PKGS:-qemu})"; return 1; }
 }
