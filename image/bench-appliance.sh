@@ -163,7 +163,8 @@ socks_pl() {
 }
 
 # fetch_tor_deb: Debian's tor of ARCH into build/appliance/ARCH/debs, with an apt of its own (its
-# lists under build/appliance/ARCH/apt, APT::Architecture=ARCH), as image/build.sh fetches systemd-boot.
+# lists under build/appliance/ARCH/apt, APT::Architecture=ARCH), as image/build.sh fetches systemd-boot;
+# SECURITY_MIRROR=none leaves bookworm-security out, as there (bookworm's main has the same tor).
 fetch_tor_deb() {
 	local a="$OG_TOP/build/appliance/$ARCH/apt"
 	local opts=(-q -o APT::Architecture="$ARCH" -o APT::Architectures::="$ARCH" -o Dir::State="$a/state"
@@ -173,8 +174,9 @@ fetch_tor_deb() {
 	mkdir -p "$a/state/lists/partial" "$a/cache/archives/partial" "$OG_TOP/build/appliance/$ARCH/debs"
 	if [ ! -f "$a/sources.list" ]; then
 		: > "$a/state/status"
-		printf '%s\n' "deb ${MIRROR:-http://deb.debian.org/debian} bookworm main" \
-			"deb ${SECURITY_MIRROR:-http://deb.debian.org/debian-security} bookworm-security main" > "$a/sources.list"
+		printf '%s\n' "deb ${MIRROR:-http://deb.debian.org/debian} bookworm main" > "$a/sources.list"
+		[ "${SECURITY_MIRROR:-}" = none ] || echo "deb ${SECURITY_MIRROR:-http://deb.debian.org/debian-security} bookworm-security main" \
+			>> "$a/sources.list"
 		apt-get "${opts[@]}" update > "$a/update.log" 2>&1 || { og_log "bench-appliance: apt-get update for $ARCH failed"; return 1; }
 	fi
 	(cd "$OG_TOP/build/appliance/$ARCH/debs" && apt-get "${opts[@]}" download tor) > "$a/download.log" 2>&1 ||
