@@ -117,11 +117,18 @@ serial_has() { grep -aqE "$1" "$OG_TMP/serial.log"; }
 tor_ready() { [ "$(g_ssh journalctl -b -u oniongated -o cat 2>/dev/null | grep -c 'tor ready')" -ge "${1:-1}" ]; }
 guest_tor_ready() { g_ssh journalctl -u bench-tor -o cat 2>/dev/null | grep -q 'Bootstrapped 100%'; }
 guest_rss_kb() { g_ssh awk "'/^VmRSS:/ { print \$2 }'" "/proc/$1/status"; }
-# guest_rss_parts PID: "VmRSS anon A + file F MiB" from one read of the status file (RssAnon, RssFile:
-# heap and stacks apart from mapped files).
+# guest_rss_parts PID: "VmRSS RssAnon RssFile RssShmem" in KiB from one read of the status file (heap
+# and stacks apart from mapped files).
 guest_rss_parts() {
-	g_ssh awk "'/^VmRSS:/ { r = \$2 } /^RssAnon:/ { a = \$2 } /^RssFile:/ { f = \$2 }
-		END { printf \"%d anon %.1f + file %.1f MiB\", r, a / 1024, f / 1024 }'" "/proc/$1/status"
+	g_ssh awk "'/^VmRSS:/ { r = \$2 } /^RssAnon:/ { a = \$2 } /^RssFile:/ { f = \$2 } /^RssShmem:/ { s = \$2 }
+		END { print r + 0, a + 0, f + 0, s + 0 }'" "/proc/$1/status"
+}
+
+# rss_split VMRSS ANON FILE SHMEM: "anon A + file F MiB" for a row's note; fails unless VMRSS (the
+# row's value) is the sum of the others, i.e. the split comes from the read the row reports.
+rss_split() {
+	[ "${1:-0}" -gt 0 ] && [ "$1" -eq $(($2 + $3 + $4)) ] || return 1
+	awk -v a="$2" -v f="$3" 'BEGIN { printf "anon %.1f + file %.1f MiB", a / 1024, f / 1024 }'
 }
 
 # guest_seconds UNIT PATTERN: seconds from UNIT's start (this boot) to its first journal line with PATTERN.
@@ -232,19 +239,16 @@ sizes() {
 mib() { awk -v k="$1" 'BEGIN { if (k + 0 == k && k != "") printf "%.1f", k / 1024; else print "n/a" }'; }
 
 measure() {
-	local og_pid og_rss=() tor_rss=() og_parts tor_parts og_mapped tor_mapped pool og_hold tor_hold og_held tor_held peer
+	local og_pid og_rss=() tor_rss=() og_boot tor_boot og_split tor_split og_mapped tor_mapped pool og_hold tor_hold og_held tor_held peer
 	og_pid=$(g_ssh systemctl show -p MainPID --value oniongated)
 	sleep 5
-	og_parts=$(guest_rss_parts "$og_pid") tor_parts=$(guest_rss_parts "$GUEST_TOR_PID")
-	og_rss+=("${og_parts%% *}") tor_rss+=("${tor_parts%% *}")
-	og_parts=${og_parts#* } tor_parts=${tor_parts#* }
+	og_boot=$(guest_rss_parts "$og_pid") tor_boot=$(guest_rss_parts "$GUEST_TOR_PID")
+	og_rss+=("${og_boot%% *}") tor_rss+=("${tor_boot%% *}")
 
 	og_mapped=$(ip netns exec "$NS_LAN" dig +short +time=3 +tries=2 @"$GUEST_LAN" -f "$OG_TMP/names.dig" | grep -c '^10\.')
 	tor_mapped=$(g_ssh perl "$GUEST_DIR/socks.pl" resolve "$GUEST_DIR/names")
 	og_log "bench-appliance: mappings made: oniongated $og_mapped, tor ${tor_mapped:-?} of $MAPPINGS"
-	og_parts=$(guest_rss_parts "$og_pid") tor_parts=$(guest_rss_parts "$GUEST_TOR_PID")
-	og_rss+=("${og_parts%% *}") tor_rss+=("${tor_parts%% *}")
-	og_parts=${og_parts#* } tor_parts=${tor_parts#* }
+	og_rss+=("$(guest_rss_kb "$og_pid")") tor_rss+=("$(guest_rss_kb "$GUEST_TOR_PID")")
 
 	pool=$(ip netns exec "$NS_LAN" dig +short +time=3 @"$GUEST_LAN" "$ECHO_ONION" A)
 	exec {og_hold}> >(ip netns exec "$NS_LAN" "$OG_TOOLS/relaybench" hold "$pool" "$ECHO_PORT" "$STREAMS" \
@@ -263,9 +267,12 @@ measure() {
 	bench_raw "$SECTION" oniongate rss_kb "${og_rss[@]}"
 	bench_raw "$SECTION" tor rss_kb "${tor_rss[@]}"
 
+	# shellcheck disable=SC2086 # the reads' fields, one argument each
+	og_split=$(rss_split "${og_rss[0]}" ${og_boot#* }) && tor_split=$(rss_split "${tor_rss[0]}" ${tor_boot#* }) ||
+		{ og_log "bench-appliance: the anon/file split ('$og_boot', '$tor_boot') is not the read of the bootstrap row"; return 1; }
 	peer="Debian's tor $TOR_DEB_VERSION client, same guest and options"
 	bench_row "$SECTION" "RSS after bootstrap" MiB lower "$(mib "${og_rss[0]}")" "$peer" "$(mib "${tor_rss[0]}")" \
-		"VmRSS in the guest; oniongated $og_parts, tor $tor_parts"
+		"VmRSS in the guest; oniongated $og_split, tor $tor_split"
 	bench_row "$SECTION" "RSS after $MAPPINGS onion mappings" MiB lower "$(mib "${og_rss[1]}")" "$peer" \
 		"$(mib "${tor_rss[1]}")" "mapped: oniongated $og_mapped (LAN DNS), tor ${tor_mapped:-?} (SOCKS RESOLVE, automap)"
 	bench_row "$SECTION" "RSS with $STREAMS streams open as well" MiB lower "$(mib "${og_rss[2]}")" "$peer" \
@@ -321,7 +328,7 @@ main() {
 	wait_clock "$STEP_TIMEOUT" guest_tor_ready || { og_log "bench-appliance: the guest's tor did not bootstrap"; exit 1; }
 	tor_boot=$(guest_seconds bench-tor 'Bootstrapped 100%')
 	sizes
-	measure
+	measure || exit 1
 	bench_row "$SECTION" "Tor start to bootstrapped (oniongated: start to 'tor ready')" s lower "${og_start_ready:-n/a}" \
 		"Debian's tor $TOR_DEB_VERSION, same guest" "${tor_boot:-n/a}" \
 		"empty Tor state both; unit start to the journal line; oniongated's during the boot (the image's), tor's after it"
