@@ -56,26 +56,13 @@ wan() {
 	ECHO_ONION=$(privnet_onion echo)
 }
 
-# part_offset NAME: the byte offset of the disk's GPT partition named NAME.
-part_offset() { disk_part_offset "$OG_TMP/disk.img" "$1"; }
-
-# disk: a copy of the image (IMAGE=, else the newest build/image/oniongate-*-ARCH.img.xz); OGCONFIG
-# gets the shipped config plus the private network's options, and this run's SSH key.
+# disk: a copy of the image (IMAGE=, else the newest build/image/oniongate-*-ARCH.img.xz) with the
+# private network's config and this run's SSH key on it (guestlib's disk_private_config).
 disk() {
 	IMAGE=${IMAGE:-$(ls -t "$OG_TOP"/build/image/oniongate-*-"$ARCH".img.xz 2>/dev/null | head -1)}
 	[ -f "$IMAGE" ] || { og_log "bench-appliance: no image (make image ARCH=$ARCH, or IMAGE=)"; return 1; }
 	xz -dc "$IMAGE" > "$OG_TMP/disk.img" || return 1
-	CONFIG_PART="$OG_TMP/disk.img@@$(part_offset OGCONFIG)"
-	export MTOOLS_SKIP_CHECK=1
-	{
-		mtype -i "$CONFIG_PART" ::oniongate.conf
-		echo "# bench-appliance: the test's private Tor network; never the real one."
-		echo "dnssec off"
-		privnet_client_options | while read -r line; do echo "tor-option $line"; done
-	} > "$OG_TMP/oniongate.conf" || return 1
-	ssh-keygen -q -t ed25519 -N '' -C bench-appliance -f "$OG_TMP/id_bench" || return 1
-	disk_write_config "$OG_TMP/disk.img" "$OG_TMP/oniongate.conf" || return 1
-	mcopy -o -i "$CONFIG_PART" "$OG_TMP/id_bench.pub" ::authorized_keys || return 1
+	disk_private_config "$OG_TMP/disk.img" bench-appliance "$OG_TMP/oniongate.conf" "$OG_TMP/id_bench" || return 1
 	qemu_arch "$ARCH" "$OG_TMP" "$OG_TMP/disk.img" ||
 		{ og_log "bench-appliance: no QEMU or firmware for $ARCH (apt-get install ${QEMU_PKGS:-qemu})"; return 1; }
 }
@@ -130,11 +117,18 @@ serial_has() { grep -aqE "$1" "$OG_TMP/serial.log"; }
 tor_ready() { [ "$(g_ssh journalctl -b -u oniongated -o cat 2>/dev/null | grep -c 'tor ready')" -ge "${1:-1}" ]; }
 guest_tor_ready() { g_ssh journalctl -u bench-tor -o cat 2>/dev/null | grep -q 'Bootstrapped 100%'; }
 guest_rss_kb() { g_ssh awk "'/^VmRSS:/ { print \$2 }'" "/proc/$1/status"; }
-# guest_rss_parts PID: "VmRSS anon A + file F MiB" from one read of the status file (RssAnon, RssFile:
-# heap and stacks apart from mapped files).
+# guest_rss_parts PID: "VmRSS RssAnon RssFile RssShmem" in KiB from one read of the status file (heap
+# and stacks apart from mapped files).
 guest_rss_parts() {
-	g_ssh awk "'/^VmRSS:/ { r = \$2 } /^RssAnon:/ { a = \$2 } /^RssFile:/ { f = \$2 }
-		END { printf \"%d anon %.1f + file %.1f MiB\", r, a / 1024, f / 1024 }'" "/proc/$1/status"
+	g_ssh awk "'/^VmRSS:/ { r = \$2 } /^RssAnon:/ { a = \$2 } /^RssFile:/ { f = \$2 } /^RssShmem:/ { s = \$2 }
+		END { print r + 0, a + 0, f + 0, s + 0 }'" "/proc/$1/status"
+}
+
+# rss_split VMRSS ANON FILE SHMEM: "anon A + file F MiB" for a row's note; fails unless VMRSS (the
+# row's value) is the sum of the others, i.e. the split comes from the read the row reports.
+rss_split() {
+	[ "${1:-0}" -gt 0 ] && [ "$1" -eq $(($2 + $3 + $4)) ] || return 1
+	awk -v a="$2" -v f="$3" 'BEGIN { printf "anon %.1f + file %.1f MiB", a / 1024, f / 1024 }'
 }
 
 # guest_seconds UNIT PATTERN: seconds from UNIT's start (this boot) to its first journal line with PATTERN.
@@ -176,7 +170,8 @@ socks_pl() {
 }
 
 # fetch_tor_deb: Debian's tor of ARCH into build/appliance/ARCH/debs, with an apt of its own (its
-# lists under build/appliance/ARCH/apt, APT::Architecture=ARCH), as image/build.sh fetches systemd-boot.
+# lists under build/appliance/ARCH/apt, APT::Architecture=ARCH), as image/build.sh fetches systemd-boot;
+# SECURITY_MIRROR=none leaves bookworm-security out, as there (bookworm's main has the same tor).
 fetch_tor_deb() {
 	local a="$OG_TOP/build/appliance/$ARCH/apt"
 	local opts=(-q -o APT::Architecture="$ARCH" -o APT::Architectures::="$ARCH" -o Dir::State="$a/state"
@@ -186,8 +181,9 @@ fetch_tor_deb() {
 	mkdir -p "$a/state/lists/partial" "$a/cache/archives/partial" "$OG_TOP/build/appliance/$ARCH/debs"
 	if [ ! -f "$a/sources.list" ]; then
 		: > "$a/state/status"
-		printf '%s\n' "deb ${MIRROR:-http://deb.debian.org/debian} bookworm main" \
-			"deb ${SECURITY_MIRROR:-http://deb.debian.org/debian-security} bookworm-security main" > "$a/sources.list"
+		printf '%s\n' "deb ${MIRROR:-http://deb.debian.org/debian} bookworm main" > "$a/sources.list"
+		[ "${SECURITY_MIRROR:-}" = none ] || echo "deb ${SECURITY_MIRROR:-http://deb.debian.org/debian-security} bookworm-security main" \
+			>> "$a/sources.list"
 		apt-get "${opts[@]}" update > "$a/update.log" 2>&1 || { og_log "bench-appliance: apt-get update for $ARCH failed"; return 1; }
 	fi
 	(cd "$OG_TOP/build/appliance/$ARCH/debs" && apt-get "${opts[@]}" download tor) > "$a/download.log" 2>&1 ||
@@ -243,19 +239,16 @@ sizes() {
 mib() { awk -v k="$1" 'BEGIN { if (k + 0 == k && k != "") printf "%.1f", k / 1024; else print "n/a" }'; }
 
 measure() {
-	local og_pid og_rss=() tor_rss=() og_parts tor_parts og_mapped tor_mapped pool og_hold tor_hold og_held tor_held peer
+	local og_pid og_rss=() tor_rss=() og_boot tor_boot og_split tor_split og_mapped tor_mapped pool og_hold tor_hold og_held tor_held peer
 	og_pid=$(g_ssh systemctl show -p MainPID --value oniongated)
 	sleep 5
-	og_parts=$(guest_rss_parts "$og_pid") tor_parts=$(guest_rss_parts "$GUEST_TOR_PID")
-	og_rss+=("${og_parts%% *}") tor_rss+=("${tor_parts%% *}")
-	og_parts=${og_parts#* } tor_parts=${tor_parts#* }
+	og_boot=$(guest_rss_parts "$og_pid") tor_boot=$(guest_rss_parts "$GUEST_TOR_PID")
+	og_rss+=("${og_boot%% *}") tor_rss+=("${tor_boot%% *}")
 
 	og_mapped=$(ip netns exec "$NS_LAN" dig +short +time=3 +tries=2 @"$GUEST_LAN" -f "$OG_TMP/names.dig" | grep -c '^10\.')
 	tor_mapped=$(g_ssh perl "$GUEST_DIR/socks.pl" resolve "$GUEST_DIR/names")
 	og_log "bench-appliance: mappings made: oniongated $og_mapped, tor ${tor_mapped:-?} of $MAPPINGS"
-	og_parts=$(guest_rss_parts "$og_pid") tor_parts=$(guest_rss_parts "$GUEST_TOR_PID")
-	og_rss+=("${og_parts%% *}") tor_rss+=("${tor_parts%% *}")
-	og_parts=${og_parts#* } tor_parts=${tor_parts#* }
+	og_rss+=("$(guest_rss_kb "$og_pid")") tor_rss+=("$(guest_rss_kb "$GUEST_TOR_PID")")
 
 	pool=$(ip netns exec "$NS_LAN" dig +short +time=3 @"$GUEST_LAN" "$ECHO_ONION" A)
 	exec {og_hold}> >(ip netns exec "$NS_LAN" "$OG_TOOLS/relaybench" hold "$pool" "$ECHO_PORT" "$STREAMS" \
@@ -274,9 +267,12 @@ measure() {
 	bench_raw "$SECTION" oniongate rss_kb "${og_rss[@]}"
 	bench_raw "$SECTION" tor rss_kb "${tor_rss[@]}"
 
+	# shellcheck disable=SC2086 # the reads' fields, one argument each
+	og_split=$(rss_split "${og_rss[0]}" ${og_boot#* }) && tor_split=$(rss_split "${tor_rss[0]}" ${tor_boot#* }) ||
+		{ og_log "bench-appliance: the anon/file split ('$og_boot', '$tor_boot') is not the read of the bootstrap row"; return 1; }
 	peer="Debian's tor $TOR_DEB_VERSION client, same guest and options"
 	bench_row "$SECTION" "RSS after bootstrap" MiB lower "$(mib "${og_rss[0]}")" "$peer" "$(mib "${tor_rss[0]}")" \
-		"VmRSS in the guest; oniongated $og_parts, tor $tor_parts"
+		"VmRSS in the guest; oniongated $og_split, tor $tor_split"
 	bench_row "$SECTION" "RSS after $MAPPINGS onion mappings" MiB lower "$(mib "${og_rss[1]}")" "$peer" \
 		"$(mib "${tor_rss[1]}")" "mapped: oniongated $og_mapped (LAN DNS), tor ${tor_mapped:-?} (SOCKS RESOLVE, automap)"
 	bench_row "$SECTION" "RSS with $STREAMS streams open as well" MiB lower "$(mib "${og_rss[2]}")" "$peer" \
@@ -332,7 +328,7 @@ main() {
 	wait_clock "$STEP_TIMEOUT" guest_tor_ready || { og_log "bench-appliance: the guest's tor did not bootstrap"; exit 1; }
 	tor_boot=$(guest_seconds bench-tor 'Bootstrapped 100%')
 	sizes
-	measure
+	measure || exit 1
 	bench_row "$SECTION" "Tor start to bootstrapped (oniongated: start to 'tor ready')" s lower "${og_start_ready:-n/a}" \
 		"Debian's tor $TOR_DEB_VERSION, same guest" "${tor_boot:-n/a}" \
 		"empty Tor state both; unit start to the journal line; oniongated's during the boot (the image's), tor's after it"

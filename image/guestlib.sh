@@ -45,6 +45,25 @@ disk_write_config() {
 	rm -f "$cmds"
 }
 
+# disk_private_config DISK WHO CONF KEY: CONF is OGCONFIG's shipped oniongate.conf with the test's
+# private Tor network's options appended (privnet_client_options as tor-option lines; dnssec off: the
+# test's zones are not under the real root's DNSSEC chain), written onto DISK by disk_write_config;
+# a new SSH key KEY (KEY.pub as OGCONFIG's authorized_keys). WHO names the harness in the comment.
+disk_private_config() {
+	local disk=$1 who=$2 conf=$3 key=$4 part
+	part="$disk@@$(disk_part_offset "$disk" OGCONFIG)"
+	MTOOLS_SKIP_CHECK=1 mtype -i "$part" ::oniongate.conf > "$conf" || return 1
+	{
+		echo "# $who: the test's private Tor network; never the real one."
+		echo "# The test's zones are not under the real root's DNSSEC chain (the shipped trust anchor)."
+		echo "dnssec off"
+		privnet_client_options | while read -r line; do echo "tor-option $line"; done
+	} >> "$conf" || return 1
+	ssh-keygen -q -t ed25519 -N '' -C "$who" -f "$key" || return 1
+	disk_write_config "$disk" "$conf" || return 1
+	MTOOLS_SKIP_CHECK=1 mcopy -o -i "$part" "$key.pub" ::authorized_keys
+}
+
 # disk_configs_pass DISK CHECK: reads both copies back from the disk itself; 0 when CHECK FILE
 # passes on each (a copy that cannot be read fails).
 disk_configs_pass() {

@@ -87,29 +87,19 @@ lan_dhcp() {
 
 lease_value() { sed -n "s/^$1=//p" "$OG_TMP/lan.lease" 2>/dev/null | cut -d' ' -f1; }
 
-# disk: a fresh copy of the published image; OGCONFIG gets the shipped config plus the private
-# network's options, and the test's SSH key.
+# disk: a fresh copy of the published image; the guard must refuse its shipped config; then the
+# private network's config and the test's SSH key on it (guestlib's disk_private_config).
 disk() {
 	IMAGE=$(ls -t "$OG_TOP"/build/image/oniongate-*-"$ARCH".img.xz 2>/dev/null | head -1)
 	[ -n "$IMAGE" ] || { og_fail "an image: no build/image/oniongate-*-$ARCH.img.xz (make image ARCH=$ARCH)"; return 1; }
 	xz -dc "$IMAGE" > "$OG_TMP/disk.img" || return 1
 	# Flashed onto a card larger than the image: the root partition grows on the first boot.
 	truncate -s +512M "$OG_TMP/disk.img"
-	CONFIG_PART="$OG_TMP/disk.img@@$(part_offset OGCONFIG)"
-	export MTOOLS_SKIP_CHECK=1
-	mtype -i "$CONFIG_PART" ::oniongate.conf > "$OG_TMP/shipped.conf" || return 1
+	MTOOLS_SKIP_CHECK=1 mtype -i "$OG_TMP/disk.img@@$(part_offset OGCONFIG)" ::oniongate.conf > "$OG_TMP/shipped.conf" ||
+		return 1
 	og_check "the guard refuses to boot the image as shipped (its config reaches the real Tor network)" \
 		bash -c "! guard_ok '$OG_TMP/shipped.conf'"
-	{
-		cat "$OG_TMP/shipped.conf"
-		echo "# image-test: the test's private Tor network; never the real one."
-		echo "# The test's zones are not under the real root's DNSSEC chain (the shipped trust anchor)."
-		echo "dnssec off"
-		privnet_client_options | while read -r line; do echo "tor-option $line"; done
-	} > "$OG_TMP/oniongate.conf"
-	ssh-keygen -q -t ed25519 -N '' -C image-test -f "$OG_TMP/id_test" || return 1
-	disk_write_config "$OG_TMP/disk.img" "$OG_TMP/oniongate.conf" || return 1
-	mcopy -o -i "$CONFIG_PART" "$OG_TMP/id_test.pub" ::authorized_keys || return 1
+	disk_private_config "$OG_TMP/disk.img" image-test "$OG_TMP/oniongate.conf" "$OG_TMP/id_test" || return 1
 	qemu_arch "$ARCH" "$OG_TMP" "$OG_TMP/disk.img" ||
 		{ og_fail "QEMU and firmware for $ARCH (apt-get install ${QEMU_PKGS:-qemu})"; return 1; }
 }
