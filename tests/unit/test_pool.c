@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "pool.h"
+#include "rss_fixture.h"
 
 /* A step of the clock after which every answer with TTL 0 has expired. */
 #define LATER (POOL_GRACE_SECONDS + 1)
@@ -421,16 +422,6 @@ static void test_model(void **state)
 		assert_int_equal(live, pool_count(p));
 	}
 	pool_free(p);
-}
-
-static size_t rss_bytes(void)
-{
-	unsigned long size, resident;
-	FILE *f = fopen("/proc/self/statm", "r");
-	assert_non_null(f);
-	assert_int_equal(fscanf(f, "%lu %lu", &size, &resident), 2);
-	fclose(f);
-	return resident * (size_t)sysconf(_SC_PAGESIZE);
 }
 
 /* The indexes grow with the entries: 1000 names in a pool for 65536 add at most 512 KiB resident

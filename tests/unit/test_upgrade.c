@@ -19,6 +19,7 @@
 #include <strings.h>
 
 #include "upgrade.h"
+#include "rss_fixture.h"
 
 #define T0 1000
 #define SLACK 60
@@ -463,16 +464,6 @@ static void test_model(void **state)
 		}
 	}
 	upgrade_free(t);
-}
-
-static size_t rss_bytes(void)
-{
-	unsigned long size, resident;
-	FILE *f = fopen("/proc/self/statm", "r");
-	assert_non_null(f);
-	assert_int_equal(fscanf(f, "%lu %lu", &size, &resident), 2);
-	fclose(f);
-	return resident * (size_t)sysconf(_SC_PAGESIZE);
 }
 
 /* A table for 65536 claims (~37 MiB reserved) adds at most 4 MiB resident until claims fill it. */
