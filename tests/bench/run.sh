@@ -138,9 +138,11 @@ render() {
 - **relay**: no Tor. A LAN namespace's streams are redirected by nft to oniongated
   (`socks-server`, unix socket) or to redsocks (its own nft `redirect`, TCP), both relaying
   through the same local SOCKS5 peer (`tests/tools/socksd`) to an echo server; the direct row
-  copies to the echo server on loopback. `relaybench` sends N MiB and reads them back per stream.
-  The log also gives each relay's CPU time per MiB and per connection, and its RSS growth with
-  200 streams held open.
+  copies to the echo server on loopback; the ceiling row is relaybench speaking SOCKS5 itself to
+  socksd's unix socket (what any transparent relay in front of that peer can reach).
+  `relaybench` sends N MiB and reads them back per stream. The log also gives the CPU time per MiB
+  and per connection of every process on the path, and each relay's RSS growth with 200 streams
+  held open.
 - **dns**: dnsperf (4 clients, every answer's latency recorded with `-v`, the same for every
   server) on loopback in one namespace. Onion A: 1000 v3 names, each asked once before the run
   so both sides answer from a mapping they already hold. Pass-through: 10 names of the nsd zones
@@ -152,6 +154,8 @@ render() {
 - **memory**: VmRSS of oniongated serving the LAN and of a standalone tor client with the same
   network options (plus SocksPort, DNSPort, AutomapHostsOnResolve to make its mappings): after
   bootstrap, after the onion names were resolved, and with streams to an echo onion held open.
+  The second peer is the same tor run with `MALLOC_MMAP_THRESHOLD_=65536`, the glibc setting
+  oniongated makes for itself, so that setting's share is visible.
 - **mail**: one Debian Postfix as sender, stock settings, `inet_protocols = ipv4`; one Postfix as
   the onion MX behind 10 onion services (3 with QUICK=1). The recipe is the onionmx Postfix
   recipe word for word (smtptor transport, `smtp_tor` = `torsocks -i .../smtp $@`,
