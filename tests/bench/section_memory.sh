@@ -2,8 +2,9 @@
 # section_memory.sh: resident memory of oniongated (gw, serving the LAN) and of a standalone tor
 # client with the same network options (rcp, SocksPort + DNSPort with automap for its mappings):
 # after bootstrap, after MAPPINGS onion names were resolved, and with STREAMS streams held open
-# to the echo onion; then the same tor with oniongated's malloc setting (a second peer). MEM_BIN: another oniongated binary to measure (e.g. an older build); MEM_BINS:
-# several, each measured in turn in this world beside the one tor (rows named by the binary's path).
+# to the echo onion; then the same tor with oniongated's malloc setting (a second peer). Each runs
+# alone, from a fresh start. MEM_BIN: another oniongated binary to measure (e.g. an older build);
+# MEM_BINS: several, each measured in turn in this world (rows named by the binary's path).
 
 mem_names="$OG_TMP/mem-names"
 "$OG_TOOLS/onionname" "$MAPPINGS" | sed 's/$/ A/' > "$mem_names"
@@ -40,32 +41,10 @@ mem_hold() {
 }
 mem_release() { exec {mem_hold_in}>&-; }
 
-mem_gw_start "${mem_bins[0]}"
-mem_tor=$(bench_tor_dir mem-tor "SocksPort 127.0.0.1:9150" "DNSPort 127.0.0.1:5353" "AutomapHostsOnResolve 1")
-bench_tor_start "$RCP_NS" "$mem_tor" || { echo "tor (memory) did not bootstrap"; exit 1; }
-mem_tor_pid=$BENCH_TOR_PID
-sleep 5
-declare -A og_rss
-og_rss[0,0]=$(gw_rss_kb)
-tor_rss=("$(bench_rss_kb "$mem_tor_pid")")
-
-og_log "bench: mappings made: oniongated $(mem_map "$LAN_NS" @192.0.2.1), tor $(mem_map "$RCP_NS" -p 5353 @127.0.0.1) of $MAPPINGS"
-og_rss[0,1]=$(gw_rss_kb)
-tor_rss+=("$(bench_rss_kb "$mem_tor_pid")")
-
-echo_addr=$(ip netns exec "$LAN_NS" dig +short @192.0.2.1 "$echo_onion" A)
-mem_hold "$LAN_NS" "$OG_TMP/mem-og-held" "$echo_addr" 7777
-og_rss[0,2]=$(gw_rss_kb)
-og_log "bench: streams held: oniongated '$(cat "$OG_TMP/mem-og-held")'"
-mem_release
-mem_hold "$RCP_NS" "$OG_TMP/mem-tor-held" 127.0.0.1 7777 127.0.0.1:9150 "$echo_onion"
-tor_rss+=("$(bench_rss_kb "$mem_tor_pid")")
-og_log "bench: streams held: tor '$(cat "$OG_TMP/mem-tor-held")'"
-mem_release
-gw_stop "$mem_dir"
-
-# The other binaries, each from a fresh start, through the same stages.
-for ((b = 1; b < ${#mem_bins[@]}; b++)); do
+# mem_og_stages B: oniongated from mem_bins[B], from a fresh start, through the three stages; its
+# RSS at each in og_rss[B,0..2].
+mem_og_stages() {
+	local b=$1 echo_addr
 	mem_gw_start "${mem_bins[b]}"
 	sleep 5
 	og_rss[$b,0]=$(gw_rss_kb)
@@ -77,24 +56,38 @@ for ((b = 1; b < ${#mem_bins[@]}; b++)); do
 	og_log "bench: streams held: ${mem_bins[b]} '$(cat "$OG_TMP/mem-og-held")'"
 	mem_release
 	gw_stop "$mem_dir"
-done
-og_stop "$mem_tor_pid"
+}
 
+# mem_tor_stages NAME ARRAY [VAR=VALUE...]: a standalone tor client (the environment given added)
+# through the three stages; its RSS at each in ARRAY.
+mem_tor_stages() {
+	local name=$1 d pid
+	local -n rss=$2
+	shift 2
+	[ $# = 0 ] || local -x "$@"
+	d=$(bench_tor_dir "$name" "SocksPort 127.0.0.1:9150" "DNSPort 127.0.0.1:5353" "AutomapHostsOnResolve 1")
+	bench_tor_start "$RCP_NS" "$d" || { echo "tor ($name) did not bootstrap"; exit 1; }
+	pid=$BENCH_TOR_PID
+	sleep 5
+	rss=("$(bench_rss_kb "$pid")")
+	og_log "bench: mappings made: tor ($name) $(mem_map "$RCP_NS" -p 5353 @127.0.0.1) of $MAPPINGS"
+	rss+=("$(bench_rss_kb "$pid")")
+	mem_hold "$RCP_NS" "$OG_TMP/mem-tor-held" 127.0.0.1 7777 127.0.0.1:9150 "$echo_onion"
+	rss+=("$(bench_rss_kb "$pid")")
+	og_log "bench: streams held: tor ($name) '$(cat "$OG_TMP/mem-tor-held")'"
+	mem_release
+	og_stop "$pid"
+}
+
+declare -A og_rss
+for ((b = 0; b < ${#mem_bins[@]}; b++)); do
+	mem_og_stages "$b"
+done
+mem_tor_stages mem-tor tor_rss
 # The same tor client once more with glibc's mmap threshold fixed at 64 KiB, as oniongated sets it
 # for itself (main.c): what that allocator setting alone does for a tor, so the rows can tell it
 # apart from what oniongated does differently.
-mem_tor=$(bench_tor_dir mem-tor-mmap "SocksPort 127.0.0.1:9150" "DNSPort 127.0.0.1:5353" "AutomapHostsOnResolve 1")
-MALLOC_MMAP_THRESHOLD_=65536 bench_tor_start "$RCP_NS" "$mem_tor" || { echo "tor (memory, mmap threshold) did not bootstrap"; exit 1; }
-mem_tor_pid=$BENCH_TOR_PID
-sleep 5
-tor_mmap_rss=("$(bench_rss_kb "$mem_tor_pid")")
-og_log "bench: mappings made: tor (mmap threshold 64 KiB) $(mem_map "$RCP_NS" -p 5353 @127.0.0.1) of $MAPPINGS"
-tor_mmap_rss+=("$(bench_rss_kb "$mem_tor_pid")")
-mem_hold "$RCP_NS" "$OG_TMP/mem-tor-held" 127.0.0.1 7777 127.0.0.1:9150 "$echo_onion"
-tor_mmap_rss+=("$(bench_rss_kb "$mem_tor_pid")")
-og_log "bench: streams held: tor (mmap threshold 64 KiB) '$(cat "$OG_TMP/mem-tor-held")'"
-mem_release
-og_stop "$mem_tor_pid"
+mem_tor_stages mem-tor-mmap tor_mmap_rss MALLOC_MMAP_THRESHOLD_=65536
 
 mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 peer="tor $(bench_version tor) client, same network options"
