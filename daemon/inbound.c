@@ -172,7 +172,7 @@ static void start_relay(struct conn *c)
 	log_info("onion-mx: connected to %s from %s", c->in->target_text, c->in->source_text);
 	evtimer_del(&c->timer);
 	c->tor = c->lan = NULL;
-	c->relay = relay_new(c->in->base, tor, false, lan, 0, INBOUND_IDLE_SECONDS, &relay_cbs, c);
+	c->relay = relay_new(c->in->base, tor, lan, 0, INBOUND_IDLE_SECONDS, &relay_cbs, c);
 	if (c->relay == NULL) {
 		log_warn("onion-mx: cannot relay to %s: %s", c->in->target_text, strerror(errno));
 		conn_free(c);

@@ -207,7 +207,7 @@ static void start_relay(struct stream *s, int tor_fd, struct bufferevent *warm_t
 		 (long long)(time(NULL) - s->started));
 	evtimer_del(&s->timer);
 	time_t idle = s->p->cfg->proxy_idle_timeout;
-	s->relay = warm_tor != NULL ? relay_new(s->p->base, lan, false, warm_tor, flags, idle, &relay_cbs, s)
+	s->relay = warm_tor != NULL ? relay_new(s->p->base, lan, warm_tor, flags, idle, &relay_cbs, s)
 				    : relay_new_fds(s->p->base, s->lan, tor_fd, flags, idle, &relay_cbs, s);
 	s->lan = -1;
 	if (s->relay == NULL) {

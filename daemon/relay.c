@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -246,7 +247,7 @@ static void flow_init(struct relay *r, struct event_base *base, enum relay_way w
 }
 
 /* relay_new's work on bare sockets; early[way] holds what was read of its source before. */
-static struct relay *relay_start(struct event_base *base, int fa, bool a_eof, int fb, struct flow early[2],
+static struct relay *relay_start(struct event_base *base, int fa, int fb, struct flow early[2],
 				 unsigned flags, time_t idle_seconds, const struct relay_cbs *cbs, void *arg)
 {
 	struct relay *r = calloc(1, sizeof(*r));
@@ -267,7 +268,6 @@ static struct relay *relay_start(struct event_base *base, int fa, bool a_eof, in
 	r->last_active = time(NULL);
 	flow_init(r, base, RELAY_A_TO_B, fa, fb);
 	flow_init(r, base, RELAY_B_TO_A, fb, fa);
-	r->flow[RELAY_A_TO_B].eof = a_eof;
 	r->flow[RELAY_A_TO_B].smtp_client = (flags & RELAY_SMTP_CLIENT) != 0;
 	evtimer_assign(&r->idle, base, on_idle, r);
 	event_add(&r->idle, &tv);
@@ -289,19 +289,19 @@ static struct relay *relay_start(struct event_base *base, int fa, bool a_eof, in
 	return r;
 }
 
-struct relay *relay_new(struct event_base *base, struct bufferevent *a, bool a_eof, struct bufferevent *b,
-			unsigned flags, time_t idle_seconds, const struct relay_cbs *cbs, void *arg)
+struct relay *relay_new(struct event_base *base, struct bufferevent *a, struct bufferevent *b, unsigned flags,
+			time_t idle_seconds, const struct relay_cbs *cbs, void *arg)
 {
 	struct flow early[2] = { { .buf = NULL }, { .buf = NULL } };
 	int fa = take_socket(a, &early[RELAY_A_TO_B]), fb = take_socket(b, &early[RELAY_B_TO_A]);
-	return relay_start(base, fa, a_eof, fb, early, flags, idle_seconds, cbs, arg);
+	return relay_start(base, fa, fb, early, flags, idle_seconds, cbs, arg);
 }
 
 struct relay *relay_new_fds(struct event_base *base, int a, int b, unsigned flags, time_t idle_seconds,
 			    const struct relay_cbs *cbs, void *arg)
 {
 	struct flow early[2] = { { .buf = NULL }, { .buf = NULL } };
-	return relay_start(base, a, false, b, early, flags, idle_seconds, cbs, arg);
+	return relay_start(base, a, b, early, flags, idle_seconds, cbs, arg);
 }
 
 void relay_free(struct relay *r)

@@ -4,7 +4,6 @@
 #ifndef OG_RELAY_H
 #define OG_RELAY_H
 
-#include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
 
@@ -36,11 +35,11 @@ struct relay;
 #define RELAY_SMTP_CLIENT 0x1
 
 /* Takes over the sockets of a and b (connected; the bufferevents are freed): bytes they have read
- * already go across first (reported through moved before this returns), and a_eof says a has sent
- * its EOF already. flags: 0 or RELAY_SMTP_CLIENT. cbs is borrowed. NULL on failure: both sockets
- * are closed. */
-struct relay *relay_new(struct event_base *base, struct bufferevent *a, bool a_eof, struct bufferevent *b,
-			unsigned flags, time_t idle_seconds, const struct relay_cbs *cbs, void *arg);
+ * already go across first (reported through moved before this returns); an EOF either has read is
+ * read again from its socket (a socket's EOF stays). flags: 0 or RELAY_SMTP_CLIENT. cbs is
+ * borrowed. NULL on failure: both sockets are closed. */
+struct relay *relay_new(struct event_base *base, struct bufferevent *a, struct bufferevent *b, unsigned flags,
+			time_t idle_seconds, const struct relay_cbs *cbs, void *arg);
 /* The same for two bare sockets from which nothing was read yet (a stream that waited without a
  * bufferevent: what either side sent is still in its socket). */
 struct relay *relay_new_fds(struct event_base *base, int a, int b, unsigned flags, time_t idle_seconds,

@@ -10,11 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/un.h>
-#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
-#include <event2/event.h>
 
 #include "smtpdialog.h"
 #include "socksconn.h"
@@ -97,10 +95,9 @@ static void opened(struct socksconn *sc, bool open, void *arg)
 		report(rc, rc->error);
 		return;
 	}
-	int fd = socksconn_take(sc);
+	rc->bev = socksconn_take_bufferevent(sc);
 	rc->sc = NULL;
-	if ((rc->bev = bufferevent_socket_new(event_get_base(rc->timer), fd, BEV_OPT_CLOSE_ON_FREE)) == NULL) {
-		close(fd);
+	if (rc->bev == NULL) {
 		report(rc, "no memory for the stream");
 		return;
 	}

@@ -50,7 +50,7 @@ static size_t put_connect(const struct socks5 *s, uint8_t *out)
 
 size_t socks5_request(const struct socks5 *s, uint8_t *out, size_t cap)
 {
-	size_t ul = strlen(s->user), pl = strlen(s->pass), hl = strlen(s->host);
+	size_t n, ul = strlen(s->user), pl = strlen(s->pass), hl = strlen(s->host);
 	switch (s->state) {
 	case SOCKS5_GREETING:
 		if (cap < 3)
@@ -62,7 +62,8 @@ size_t socks5_request(const struct socks5 *s, uint8_t *out, size_t cap)
 	case SOCKS5_AUTH:
 		if (cap < 3 + ul + pl + 7 + hl)
 			return 0;
-		return put_auth(s, out) + put_connect(s, out + 3 + ul + pl);
+		n = put_auth(s, out);
+		return n + put_connect(s, out + n);
 	case SOCKS5_CONNECT:
 		if (cap < 7 + hl)
 			return 0;

@@ -189,6 +189,18 @@ int socksconn_take(struct socksconn *sc)
 	return fd;
 }
 
+struct bufferevent *socksconn_take_bufferevent(struct socksconn *sc)
+{
+	struct event_base *base = sc->base;
+	struct bufferevent *bev;
+	int fd = socksconn_take(sc);
+	if (fd < 0)
+		return NULL;
+	if ((bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE)) == NULL)
+		close(fd);
+	return bev;
+}
+
 int socksconn_reply(const struct socksconn *sc)
 {
 	return sc->s5.reply != 0 ? sc->s5.reply : -1;

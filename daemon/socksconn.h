@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <sys/un.h>
 
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 
 #include "pool.h"
@@ -30,6 +31,10 @@ void socksconn_set_cb(struct socksconn *sc, socksconn_cb *cb, void *arg);
 /* Frees the socksconn; after an open outcome, the stream's socket (non-blocking; what arrived after
  * the SOCKS reply is still in it). -1 if the stream is not open. */
 int socksconn_take(struct socksconn *sc);
+/* socksconn_take's socket in a new bufferevent (on the base given to socksconn_new; it closes the
+ * socket when freed), for an owner that speaks through one. NULL if the stream is not open or
+ * without memory: the socket is then closed. */
+struct bufferevent *socksconn_take_bufferevent(struct socksconn *sc);
 /* After a failed outcome: why, and the SMTP enhanced status that fits ("4.4.1", "4.4.2", "4.7.0"). */
 const char *socksconn_reason(const struct socksconn *sc, const char **smtp_status);
 /* After a failed outcome: the SOCKS server's reply code (socks5.h, with its pseudo codes), or -1 when

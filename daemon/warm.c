@@ -167,10 +167,9 @@ static void opened(struct socksconn *sc, bool open, void *arg)
 		stream_free(ws);
 		return;
 	}
-	int fd = socksconn_take(sc);
+	ws->tor = socksconn_take_bufferevent(sc);
 	ws->sc = NULL;
-	if ((ws->tor = bufferevent_socket_new(ws->w->base, fd, BEV_OPT_CLOSE_ON_FREE)) == NULL) {
-		close(fd);
+	if (ws->tor == NULL) {
 		stream_free(ws);
 		return;
 	}
