@@ -107,7 +107,7 @@ run_bench() {
 		t1=$(cpu_ns "$pid") s1=$(cpu_ns "$socks") e1=$(cpu_ns "$ECHOD_PID") w1=$(sleeps "$pid")
 		vals+=("$(awk '{ print $NF }' <<<"$out")")
 		bench_raw relay "$label" "$*" "$out"
-		og_log "relay: $label $*: $(awk '{ print $NF }' <<<"$out"), CPU $unit: relay $(cpu_per "$1" $((t1 - t0)) "$2" "$3")," \
+		og_log "relay: $label $*: ${vals[-1]}, CPU $unit: relay $(cpu_per "$1" $((t1 - t0)) "$2" "$3")," \
 			"socksd $(cpu_per "$1" $((s1 - s0)) "$2" "$3"), echod $(cpu_per "$1" $((e1 - e0)) "$2" "$3")," \
 			"relaybench $(cpu_per "$1" "$(awk '{ for (i = 1; i < NF; i++) if ($i == "cpu_ms") print $(i + 1) * 1e6 }' <<<"$out")" "$2" "$3");" \
 			"relay sleeps $(awk -v w=$((w1 - w0)) -v mode="$1" -v a="$2" -v b="$3" 'BEGIN {
