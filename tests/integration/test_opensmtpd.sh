@@ -47,8 +47,11 @@ for rcpt in user@example.test user@mapped.test "user@$pfmx"; do
 	og_check "it reaches the onion MX's mailbox" mta_wait_delivered "$smtpd_dir/mailbox" "$n" 60 smtpd_flush
 	echo "opensmtpd: the mail for $rcpt delivered $(privnet_since "$t0") s after submission"
 done
+# smtpd_delivered N: exactly N deliveries to the onion's pool address with result Ok in the log (it is
+# written after the MX took the mail: read it until it is there).
+smtpd_delivered() { [ "$(smtpd_log "mta delivery .*relay=\"(10\.[0-9.]+|\[fd6f:6e69:6f6e:[0-9a-f:]+\]) \($pfmx\)\".*result=\"Ok\"" | wc -l)" = "$1" ]; }
 og_check "the OpenSMTPD log shows 3 deliveries to the onion's pool address, result Ok" \
-	test "$(smtpd_log "mta delivery .*relay=\"(10\.[0-9.]+|\[fd6f:6e69:6f6e:[0-9a-f:]+\]) \($pfmx\)\".*result=\"Ok\"" | wc -l)" = 3
+	og_wait_for 10 smtpd_delivered 3
 og_check "the mailbox's Received headers show the LAN OpenSMTPD" \
 	bash -c "grep -l 'by mail.lan.test (OpenSMTPD)' '$smtpd_dir'/mailbox/user/new/* | wc -l | grep -qx 3"
 og_stop "$opensmtpd_dns_pid"
